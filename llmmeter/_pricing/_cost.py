@@ -1,0 +1,36 @@
+"""The result of pricing one call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+__all__ = ["Cost", "CostStatus"]
+
+CostStatus = Literal["ok", "unknown_model", "no_usage", "estimated"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What one call cost, in US dollars, as exact Decimals.
+
+    ``total`` is None when the model is unknown: an unknown price is never reported as $0.
+    ``components`` maps each priced part (``input``, ``cache_read``, ``cache_write``,
+    ``cache_write_1h``, ``output``, ``reasoning``, ``input_audio``, ``output_audio``, ``video``,
+    ``training``, ...) to its cost; only the parts that were used appear.
+    ``status`` is ``ok``; ``unknown_model``; ``no_usage`` (no usage was reported, so nothing could be
+    priced); or ``estimated`` (priced, but some part fell back to another rate, or the usage itself
+    is incomplete, such as a stream cut short).
+    ``model`` is the price entry used (``gpt-5.4``, ``ft:gpt-4.1``) and ``source`` the layer it came
+    from (``user``, ``llmmeter``, ``genai-prices``).
+    """
+
+    total: Decimal | None
+    components: Mapping[str, Decimal] = field(default_factory=dict)
+    status: CostStatus = "ok"
+    model: str | None = None
+    source: str | None = None
+    service_tier: str | None = None
+    currency: str = "USD"

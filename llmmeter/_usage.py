@@ -1,0 +1,196 @@
+"""One normalized usage type, and converters from what providers report.
+
+Every count follows one convention, whatever the provider:
+
+* ``input_tokens`` is ALL input: uncached, cache reads, cache writes, audio and image included.
+* ``output_tokens`` is ALL output: reasoning, audio and image included.
+* every other token count is a part of one of those two, never an addition to them.
+
+Converters accept what a provider sends (a mapping decoded from JSON, or an SDK object with the
+same attributes) and never raise on a malformed value: a field that is not a non-negative integer
+is treated as absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = [
+    "Usage",
+    "from_anthropic",
+    "from_langchain",
+    "from_openai_chat",
+    "from_openai_responses",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What one LLM call consumed, in the convention described in this module's docstring."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    """Cache writes at the default (5-minute) duration."""
+    cache_write_1h_tokens: int = 0
+    """Cache writes at the 1-hour duration (Anthropic)."""
+    reasoning_tokens: int = 0
+    input_audio_tokens: int = 0
+    cache_read_audio_tokens: int = 0
+    """The audio part of ``cache_read_tokens``."""
+    output_audio_tokens: int = 0
+    input_image_tokens: int = 0
+    output_image_tokens: int = 0
+    training_tokens: int = 0
+    seconds: float = 0.0
+    """Seconds of generated video or processed audio, for models billed by time."""
+    images: int = 0
+    requests: int = 0
+
+    @property
+    def cache_write_total(self) -> int:
+        """Cache writes of every duration."""
+        return self.cache_write_tokens + self.cache_write_1h_tokens
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing at all was reported."""
+        return self == _EMPTY
+
+    def __add__(self, other: Usage) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        return Usage(**{name: getattr(self, name) + getattr(other, name) for name in _FIELD_NAMES})
+
+    def as_dict(self) -> dict[str, int | float]:
+        """The non-zero counts, by field name."""
+        return {name: value for name in _FIELD_NAMES if (value := getattr(self, name))}
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Usage))
+_EMPTY = Usage()
+
+
+def _get(source: Any, key: str) -> Any:
+    if source is None:
+        return None
+    if isinstance(source, Mapping):
+        return source.get(key)
+    return getattr(source, key, None)
+
+
+def _count(source: Any, *path: str) -> int:
+    """The non-negative integer at ``path`` in ``source``, or 0 when it is absent or malformed."""
+    value = source
+    for key in path:
+        value = _get(value, key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    if value < 0 or value != value:  # negative or NaN
+        return 0
+    return int(value)
+
+
+def from_openai_chat(usage: Any) -> Usage:
+    """Convert an OpenAI Chat Completions (or legacy Completions, or embeddings) ``usage`` object.
+
+    ``prompt_tokens`` already includes cached and audio tokens; ``completion_tokens`` already
+    includes reasoning and audio tokens.
+    """
+    prompt = _get(usage, "prompt_tokens_details")
+    completion = _get(usage, "completion_tokens_details")
+    return Usage(
+        input_tokens=_count(usage, "prompt_tokens"),
+        output_tokens=_count(usage, "completion_tokens"),
+        cache_read_tokens=_count(prompt, "cached_tokens"),
+        input_audio_tokens=_count(prompt, "audio_tokens"),
+        input_image_tokens=_count(prompt, "image_tokens"),
+        reasoning_tokens=_count(completion, "reasoning_tokens"),
+        output_audio_tokens=_count(completion, "audio_tokens"),
+        output_image_tokens=_count(completion, "image_tokens"),
+    )
+
+
+def from_openai_responses(usage: Any) -> Usage:
+    """Convert an OpenAI Responses API (or Realtime) ``usage`` object.
+
+    ``input_tokens`` includes cached tokens; ``output_tokens`` includes reasoning tokens.
+    """
+    input_details = _get(usage, "input_tokens_details")
+    output_details = _get(usage, "output_tokens_details")
+    cached_details = _get(input_details, "cached_tokens_details")
+    return Usage(
+        input_tokens=_count(usage, "input_tokens"),
+        output_tokens=_count(usage, "output_tokens"),
+        cache_read_tokens=_count(input_details, "cached_tokens"),
+        cache_read_audio_tokens=_count(cached_details, "audio_tokens"),
+        input_audio_tokens=_count(input_details, "audio_tokens"),
+        input_image_tokens=_count(input_details, "image_tokens"),
+        reasoning_tokens=_count(output_details, "reasoning_tokens"),
+        output_audio_tokens=_count(output_details, "audio_tokens"),
+        output_image_tokens=_count(output_details, "image_tokens"),
+    )
+
+
+def from_anthropic(usage: Any) -> Usage:
+    """Convert an Anthropic Messages ``usage`` object.
+
+    Anthropic's ``input_tokens`` EXCLUDES cache reads and writes, so they are added here to give
+    the total input. When ``cache_creation`` splits writes by duration, the split is kept.
+    """
+    cache_read = _count(usage, "cache_read_input_tokens")
+    cache_write = _count(usage, "cache_creation_input_tokens")
+    split = _get(usage, "cache_creation")
+    write_5m = _count(split, "ephemeral_5m_input_tokens")
+    write_1h = _count(split, "ephemeral_1h_input_tokens")
+    if write_5m + write_1h:
+        cache_write = max(cache_write, write_5m + write_1h)
+    else:
+        write_5m = cache_write
+    return Usage(
+        input_tokens=_count(usage, "input_tokens") + cache_read + cache_write,
+        output_tokens=_count(usage, "output_tokens"),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write - write_1h,
+        cache_write_1h_tokens=write_1h,
+        reasoning_tokens=_count(usage, "output_tokens_details", "thinking_tokens"),
+    )
+
+
+def _sum_prefixed(details: Any, suffix: str) -> int:
+    """Sum detail keys equal to ``suffix`` or ending in ``_{suffix}`` (``priority_cache_read``)."""
+    if not isinstance(details, Mapping):
+        return 0
+    total = 0
+    for key, value in details.items():
+        if isinstance(key, str) and (key == suffix or key.endswith("_" + suffix)):
+            total += _count({"v": value}, "v")
+    return total
+
+
+def from_langchain(usage_metadata: Any) -> Usage:
+    """Convert a LangChain ``UsageMetadata`` mapping (``AIMessage.usage_metadata``).
+
+    LangChain's ``input_tokens`` includes cache reads and writes. Detail keys may carry a tier
+    prefix (``priority_cache_read``, ``flex_reasoning``); they count like the unprefixed key.
+    Anthropic's ``ephemeral_1h_input_tokens`` inside ``input_token_details`` marks 1-hour writes.
+    """
+    inputs = _get(usage_metadata, "input_token_details")
+    outputs = _get(usage_metadata, "output_token_details")
+    cache_write = _sum_prefixed(inputs, "cache_creation")
+    write_1h = _count(inputs, "ephemeral_1h_input_tokens")
+    return Usage(
+        input_tokens=_count(usage_metadata, "input_tokens"),
+        output_tokens=_count(usage_metadata, "output_tokens"),
+        cache_read_tokens=_sum_prefixed(inputs, "cache_read"),
+        cache_write_tokens=max(cache_write - write_1h, 0),
+        cache_write_1h_tokens=min(write_1h, cache_write) if cache_write else write_1h,
+        input_audio_tokens=_sum_prefixed(inputs, "audio"),
+        input_image_tokens=_sum_prefixed(inputs, "image"),
+        reasoning_tokens=_sum_prefixed(outputs, "reasoning"),
+        output_audio_tokens=_sum_prefixed(outputs, "audio"),
+        output_image_tokens=_sum_prefixed(outputs, "image"),
+    )

@@ -1,0 +1,107 @@
+"""The seam between capture and parsing: what an adapter learns from a request and a response.
+
+Adapters are small and know nothing of OpenTelemetry, pricing or HTTP clients. They turn a decoded
+request body into a :class:`RequestInfo`, a decoded response body into a :class:`ResponseInfo`, and
+feed stream events into a :class:`StreamState` whose :meth:`StreamState.result` is a ResponseInfo.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from llmmeter._usage import Usage
+
+__all__ = ["Adapter", "RequestInfo", "ResponseInfo", "StreamState", "loads_or_none"]
+
+AttributeScalar = str | bool | int | float
+AttributeValue = AttributeScalar | list[str] | list[int] | list[float]
+
+
+@dataclass(slots=True)
+class RequestInfo:
+    """What is known about a call before its response arrives."""
+
+    provider: str
+    operation: str
+    model: str | None = None
+    stream: bool = False
+    server_address: str | None = None
+    server_port: int | None = None
+    service_tier: str | None = None
+    params: dict[str, AttributeValue] = field(default_factory=dict)
+    """Request parameters as ``gen_ai.request.*`` attributes (temperature, max_tokens, ...)."""
+    input_messages: Any = None
+    """The prompt as sent; kept only when content capture is on."""
+
+
+
+@dataclass(slots=True)
+class ResponseInfo:
+    """What was learned from a response body or a stream. Every field may be missing."""
+
+    model: str | None = None
+    response_id: str | None = None
+    finish_reasons: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+    service_tier: str | None = None
+    output_messages: Any = None
+    """The completion; kept only when content capture is on."""
+    error_type: str | None = None
+    """Set when the body itself reports a failure (a stream ``error`` event, ``response.failed``)."""
+    complete: bool = True
+    """False when a stream ended before its final event."""
+
+
+class StreamState(Protocol):
+    """Accumulates one stream's events; never raises on malformed events."""
+
+    def record_event(self, event: str, data: str) -> None:
+        """Take one server-sent event (its ``event:`` name, possibly empty, and its ``data:``)."""
+
+    def result(self) -> ResponseInfo:
+        """What the events seen so far say."""
+
+
+class Adapter(Protocol):
+    """Parses one provider API family. Instances are stateless and shared."""
+
+    def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
+        """Fill ``request`` from the decoded JSON request body."""
+
+    def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
+        """Read a whole (non-streamed) decoded JSON response body."""
+
+    def new_stream(self, request: RequestInfo, capture_content: bool) -> StreamState:
+        """A fresh state for one streamed response."""
+
+
+def loads_or_none(data: str | bytes) -> Any:
+    """``json.loads``, or None for anything that is not valid JSON."""
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def get_str(body: Any, key: str) -> str | None:
+    """``body[key]`` when ``body`` is a mapping and the value is a non-empty string."""
+    if isinstance(body, Mapping):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def copy_params(body: Mapping[str, Any], names: Mapping[str, str], params: dict[str, AttributeValue]) -> None:
+    """Copy scalar request fields into ``params`` under their attribute names."""
+    for key, attribute in names.items():
+        value = body.get(key)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float | str):
+            params[attribute] = value
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            params[attribute] = list(value)

@@ -68,6 +68,8 @@ CAPTURE: Final = "llmmeter.capture"
 STREAM_ENDING: Final = "llmmeter.stream.ending"
 """How a response body ended: ``complete``, ``closed_early``, ``abandoned``, ``error``."""
 TIME_TO_FIRST_CHUNK: Final = "llmmeter.time_to_first_chunk"
+COUNTED_BY: Final = "llmmeter.counted_by"
+"""On an outer (LangChain) span whose HTTP call was metered too: the capture point that counted it."""
 
 # --- operation names (gen_ai.operation.name values) ----------------------------------------------
 OP_CHAT: Final = "chat"

@@ -1,0 +1,105 @@
+"""Reading a response body on the side, as the caller reads it, and finishing the call at its end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmmeter._guard import internal_error
+from llmmeter._providers._base import Adapter, RequestInfo, ResponseInfo, StreamState, loads_or_none
+from llmmeter._providers._decoding import Decoder
+from llmmeter._providers._sse import SSEParser
+from llmmeter._settings import settings
+from llmmeter._telemetry._call import Call
+from llmmeter._telemetry._record import Ending
+
+__all__ = ["BodyMeter"]
+
+
+class BodyMeter:
+    """Sees each chunk of one response body exactly as the caller receives it.
+
+    A streamed body (``text/event-stream``) is parsed event by event and nothing is kept beyond the
+    stream state; any other body is collected and parsed as JSON once it ends. The call is finished
+    exactly once: at the end of the body, when it is closed, on a read error, or when the stream
+    is garbage-collected unread.
+    """
+
+    __slots__ = ("_adapter", "_call", "_chunks", "_decoder", "_first", "_parser", "_state", "done")
+
+    def __init__(
+        self, call: Call, adapter: Adapter, decoder: Decoder | None, event_stream: bool
+    ) -> None:
+        self._call = call
+        self._adapter = adapter
+        self._decoder = decoder
+        self._first = True
+        self.done = False
+        self._chunks: list[bytes] | None = None
+        self._state: StreamState | None = None
+        self._parser: SSEParser | None = None
+        if event_stream:
+            self._state = adapter.new_stream(call.request, settings.capture_content)
+            self._parser = SSEParser(self._state.record_event)
+        else:
+            self._chunks = []
+
+    def chunk(self, data: bytes) -> None:
+        """Take the next raw (still encoded) chunk of the body."""
+        if self._first:
+            self._first = False
+            self._call.first_chunk()
+        decoder = self._decoder
+        if decoder is None or not data:
+            return
+        try:
+            decoded = decoder.decode(data)
+        except Exception:  # a corrupt encoding is bad input, not a bug: stop reading, keep what we have
+            self._decoder = None
+            return
+        try:
+            if self._parser is not None:
+                self._parser.feed(decoded)
+            elif self._chunks is not None:
+                self._chunks.append(decoded)
+        except Exception as exc:
+            self._decoder = None
+            internal_error("parsing a response body", exc)
+
+    def end(self, ending: Ending, exception: BaseException | None = None) -> None:
+        """The body is over: exhausted (``complete``), closed early, abandoned or failed."""
+        if self.done:
+            return
+        self.done = True
+        try:
+            response = self._result(ending == "complete")
+        except Exception as exc:
+            internal_error("reading a finished response body", exc)
+            response = ResponseInfo(complete=False)
+        if ending == "closed_early" and response.complete:
+            # Clients stop reading at the stream's final event (``[DONE]``, ``message_stop``) and
+            # close it: everything was received.
+            ending = "complete"
+        error_type = None
+        if exception is not None:
+            error_type = type(exception).__name__
+        self._call.finish(response, error_type=error_type, ending=ending, exception=exception)
+
+    def _result(self, whole: bool) -> ResponseInfo:
+        request: RequestInfo = self._call.request
+        tail = b""
+        if self._decoder is not None and whole:
+            try:
+                tail = self._decoder.flush()
+            except Exception:
+                tail = b""
+        if self._parser is not None and self._state is not None:
+            if tail:
+                self._parser.feed(tail)
+            if whole:
+                self._parser.close()
+            return self._state.result()
+        if not whole or self._decoder is None or self._chunks is None:
+            return ResponseInfo(complete=False)
+        body: Any = loads_or_none(b"".join(self._chunks) + tail)
+        self._chunks = None
+        return self._adapter.parse_response(request, body, settings.capture_content)

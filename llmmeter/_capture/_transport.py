@@ -1,0 +1,178 @@
+"""The HTTP capture point: one implementation for httpx and httpx2, sync and async.
+
+:func:`meter_sync` and :func:`meter_async` take a request and the function that sends it; the
+wrapper transports and the patched default transports (``instrument()``) both use them. The request,
+response, stream and exceptions pass through unchanged; only a copy of the body is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from types import ModuleType
+from typing import Any
+
+from llmmeter._capture._body import BodyMeter
+from llmmeter._capture._streams import async_stream_class, sync_stream_class
+from llmmeter._guard import internal_error
+from llmmeter._providers._base import RequestInfo, loads_or_none
+from llmmeter._providers._decoding import make_decoder
+from llmmeter._providers._openai import CHAT
+from llmmeter._providers._routing import Route, route
+from llmmeter._settings import settings
+from llmmeter._telemetry._call import Call, Telemetry
+from llmmeter._tracking import check_budgets
+
+__all__ = ["library_of", "meter_async", "meter_sync"]
+
+# Set while a metered transport is sending, so a metered transport wrapped in another one (or an
+# instrumented default transport inside a MeteredTransport) meters the call once.
+_sending: ContextVar[bool] = ContextVar("llmmeter_sending", default=False)
+
+
+_LIBRARY_NAMES = ("httpx2", "httpx")
+_libraries: dict[type, ModuleType] = {}
+
+
+def library_of(obj: Any) -> ModuleType:
+    """The HTTP library (``httpx`` or ``httpx2``) that a transport, request or response belongs to.
+
+    Decided by isinstance, not ``__module__``: SDKs re-export these classes under their own name.
+    """
+    cls = type(obj)
+    library = _libraries.get(cls)
+    if library is None:
+        for name in _LIBRARY_NAMES:
+            module = sys.modules.get(name)
+            if module is not None and issubclass(
+                cls, (module.BaseTransport, module.AsyncBaseTransport, module.Request, module.Response)
+            ):
+                library = _libraries[cls] = module
+                break
+        else:
+            raise TypeError(f"{cls.__qualname__} is neither an httpx nor an httpx2 object")
+    return library
+
+
+def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -> Any:
+    """Send ``request`` with ``send``, metering it when it is an LLM call."""
+    if _sending.get():
+        return send(request)
+    url = request.url
+    endpoint = route(request.method, url.host, url.path)
+    if endpoint is None:
+        return send(request)
+    check_budgets()
+    call, request = _start(endpoint, request, telemetry)
+    token = _sending.set(True)
+    try:
+        response = send(request)
+    except BaseException as exc:
+        if call is not None:
+            call.finish(error_type=type(exc).__name__, ending="error", exception=exc)
+        raise
+    finally:
+        _sending.reset(token)
+    if call is not None:
+        _watch(call, endpoint, response, async_body=False)
+    return response
+
+
+async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telemetry: Telemetry) -> Any:
+    """Async twin of :func:`meter_sync`; a cancelled request is recorded as cancelled."""
+    if _sending.get():
+        return await send(request)
+    url = request.url
+    endpoint = route(request.method, url.host, url.path)
+    if endpoint is None:
+        return await send(request)
+    check_budgets()
+    call, request = _start(endpoint, request, telemetry)
+    token = _sending.set(True)
+    try:
+        response = await send(request)
+    except asyncio.CancelledError as exc:
+        if call is not None:
+            call.finish(error_type=type(exc).__name__, ending="cancelled", exception=exc)
+        raise
+    except BaseException as exc:
+        if call is not None:
+            call.finish(error_type=type(exc).__name__, ending="error", exception=exc)
+        raise
+    finally:
+        _sending.reset(token)
+    if call is not None:
+        _watch(call, endpoint, response, async_body=True)
+    return response
+
+
+def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | None, Any]:
+    """Open the call for ``request``; returns the request to send (rewritten only when asked)."""
+    try:
+        url = request.url
+        info = RequestInfo(
+            provider=endpoint.provider,
+            operation=endpoint.operation,
+            model=endpoint.deployment,
+            server_address=url.host or None,
+            server_port=url.port or (443 if url.scheme == "https" else 80),
+        )
+        body = _request_json(request)
+        if body is not None:
+            endpoint.adapter.parse_request(info, body, settings.capture_content)
+            if settings.include_stream_usage and _wants_usage_option(endpoint, info, body):
+                request = _with_stream_usage(request, body)
+        return Call(telemetry, info), request
+    except Exception as exc:
+        internal_error("starting a call", exc)
+        return None, request
+
+
+def _request_json(request: Any) -> Mapping[str, Any] | None:
+    try:
+        content = request.content
+    except Exception:  # a streaming request body that was not read: leave it alone
+        return None
+    if not content or content[:1] not in (b"{", b" ", b"\n"):
+        return None
+    body = loads_or_none(content)
+    return body if isinstance(body, Mapping) else None
+
+
+def _wants_usage_option(endpoint: Route, info: RequestInfo, body: Mapping[str, Any]) -> bool:
+    if not info.stream or endpoint.adapter is not CHAT:
+        return False
+    options = body.get("stream_options")
+    return not (isinstance(options, Mapping) and "include_usage" in options)
+
+
+def _with_stream_usage(request: Any, body: Mapping[str, Any]) -> Any:
+    options = body.get("stream_options")
+    new_body = {**body, "stream_options": {**(options if isinstance(options, Mapping) else {}), "include_usage": True}}
+    content = json.dumps(new_body, separators=(",", ":")).encode()
+    headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"]
+    library = library_of(request)
+    return library.Request(
+        request.method, request.url, headers=headers, content=content, extensions=request.extensions
+    )
+
+
+def _watch(call: Call, endpoint: Route, response: Any, *, async_body: bool) -> None:
+    """Finish the call now (an error status) or when the caller is done with the body."""
+    try:
+        status = response.status_code
+        if status >= 400:
+            call.finish(error_type=str(status), ending="error")
+            return
+        headers = response.headers
+        event_stream = "text/event-stream" in headers.get("content-type", "")
+        meter = BodyMeter(call, endpoint.adapter, make_decoder(headers.get("content-encoding")), event_stream)
+        library = library_of(response)
+        wrapper = async_stream_class(library) if async_body else sync_stream_class(library)
+        response.stream = wrapper(response.stream, meter)
+    except Exception as exc:
+        internal_error("watching a response", exc)
+        call.finish(ending="error", error_type="llmmeter_internal")

@@ -1,0 +1,163 @@
+"""The public wrapper transports and :func:`meter_client`."""
+
+from __future__ import annotations
+
+from functools import cache
+from types import ModuleType
+from typing import Any, TypeVar
+
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import TracerProvider
+
+from llmmeter._capture._transport import library_of, meter_async, meter_sync
+from llmmeter._errors import ConfigurationError
+from llmmeter._telemetry._call import Telemetry, default_telemetry
+
+__all__ = ["AsyncMeteredTransport", "MeteredTransport", "meter_client"]
+
+
+def _telemetry(tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None) -> Telemetry:
+    if tracer_provider is None and meter_provider is None:
+        return default_telemetry()
+    return Telemetry(tracer_provider, meter_provider)
+
+
+class MeteredTransport:
+    """Wraps any ``httpx.BaseTransport`` or ``httpx2.BaseTransport`` and meters the LLM calls through it.
+
+    The instance is also an instance of the wrapped library's ``BaseTransport``. Requests that are
+    not LLM calls pass through untouched. Pass ``tracer_provider`` / ``meter_provider`` to report to
+    providers other than the process's global ones.
+    """
+
+    _inner: Any
+    _telemetry: Telemetry
+
+    def __new__(cls, inner: Any, **_: Any) -> MeteredTransport:
+        library = _library_for(inner, "handle_request", cls.__name__)
+        return super().__new__(_sync_class(library))
+
+    def __init__(
+        self,
+        inner: Any,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        self._inner = inner
+        self._telemetry = _telemetry(tracer_provider, meter_provider)
+
+    @property
+    def inner(self) -> Any:
+        """The wrapped transport."""
+        return self._inner
+
+    def handle_request(self, request: Any) -> Any:
+        """Send the request through the wrapped transport, metering it."""
+        return meter_sync(request, self._inner.handle_request, self._telemetry)
+
+    def close(self) -> None:
+        """Close the wrapped transport."""
+        self._inner.close()
+
+    def __enter__(self) -> MeteredTransport:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self._inner.__exit__(*args)
+
+
+class AsyncMeteredTransport:
+    """Wraps any ``httpx.AsyncBaseTransport`` or ``httpx2.AsyncBaseTransport``; see :class:`MeteredTransport`."""
+
+    _inner: Any
+    _telemetry: Telemetry
+
+    def __new__(cls, inner: Any, **_: Any) -> AsyncMeteredTransport:
+        library = _library_for(inner, "handle_async_request", cls.__name__)
+        return super().__new__(_async_class(library))
+
+    def __init__(
+        self,
+        inner: Any,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        self._inner = inner
+        self._telemetry = _telemetry(tracer_provider, meter_provider)
+
+    @property
+    def inner(self) -> Any:
+        """The wrapped transport."""
+        return self._inner
+
+    async def handle_async_request(self, request: Any) -> Any:
+        """Send the request through the wrapped transport, metering it."""
+        return await meter_async(request, self._inner.handle_async_request, self._telemetry)
+
+    async def aclose(self) -> None:
+        """Close the wrapped transport."""
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> AsyncMeteredTransport:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        await self._inner.__aexit__(*args)
+
+
+def _library_for(inner: Any, method: str, wrapper: str) -> ModuleType:
+    if not callable(getattr(inner, method, None)):
+        raise ConfigurationError(f"{wrapper} wraps a transport with a {method}() method, not {inner!r}")
+    if isinstance(inner, MeteredTransport | AsyncMeteredTransport):
+        return library_of(inner.inner)
+    return library_of(inner)
+
+
+@cache
+def _sync_class(library: ModuleType) -> type[MeteredTransport]:
+    return type("MeteredTransport", (MeteredTransport, library.BaseTransport), {"__module__": "llmmeter"})
+
+
+@cache
+def _async_class(library: ModuleType) -> type[AsyncMeteredTransport]:
+    return type(
+        "AsyncMeteredTransport", (AsyncMeteredTransport, library.AsyncBaseTransport), {"__module__": "llmmeter"}
+    )
+
+
+ClientT = TypeVar("ClientT")
+
+
+def meter_client(
+    client: ClientT,
+    *,
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+) -> ClientT:
+    """Put a metered transport into an existing httpx/httpx2 ``Client`` or ``AsyncClient``; returns it.
+
+    Also accepts an SDK client (openai, anthropic) and meters its underlying HTTP client. Mounted
+    transports (proxies) are wrapped too. Calling it twice on the same client does nothing more.
+    """
+    http_client = getattr(client, "_client", None)
+    target: Any = http_client if http_client is not None and hasattr(http_client, "_transport") else client
+    if not hasattr(target, "_transport"):
+        raise ConfigurationError(f"meter_client() takes an httpx or httpx2 client, not {client!r}")
+    is_async = callable(getattr(target._transport, "handle_async_request", None))
+    wrapper: Any = AsyncMeteredTransport if is_async else MeteredTransport
+
+    def wrap(transport: Any) -> Any:
+        if transport is None or isinstance(transport, MeteredTransport | AsyncMeteredTransport):
+            return transport
+        return wrapper(transport, tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+    target._transport = wrap(target._transport)
+    mounts = getattr(target, "_mounts", None)
+    if isinstance(mounts, dict):
+        for pattern, transport in list(mounts.items()):
+            mounts[pattern] = wrap(transport)
+    return client

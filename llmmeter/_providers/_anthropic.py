@@ -1,0 +1,118 @@
+"""Anthropic's Messages API (``/v1/messages``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from llmmeter._providers._base import RequestInfo, ResponseInfo, copy_params, get_str, loads_or_none
+from llmmeter._telemetry import _names as n
+from llmmeter._usage import from_anthropic
+
+__all__ = ["MESSAGES"]
+
+_PARAMS = {
+    "temperature": n.REQUEST_TEMPERATURE,
+    "top_p": n.REQUEST_TOP_P,
+    "top_k": n.REQUEST_TOP_K,
+    "max_tokens": n.REQUEST_MAX_TOKENS,
+    "stop_sequences": n.REQUEST_STOP_SEQUENCES,
+}
+_PARSED_EVENTS = frozenset({"message_start", "message_delta", "message_stop", "error"})
+
+
+def _message_fields(result: ResponseInfo, message: Any) -> None:
+    if not isinstance(message, Mapping):
+        return
+    result.model = get_str(message, "model") or result.model
+    result.response_id = get_str(message, "id") or result.response_id
+    reason = get_str(message, "stop_reason")
+    if reason is not None:
+        result.finish_reasons = [reason]
+
+
+def _error_type(payload: Mapping[str, Any]) -> str:
+    return get_str(payload.get("error"), "type") or n.ERROR_TYPE_OTHER
+
+
+class _MessagesStream:
+    """``message_start`` carries the id, model and input usage; each ``message_delta`` carries the
+    CUMULATIVE usage so far, so its values replace earlier ones instead of adding to them."""
+
+    __slots__ = ("_capture", "_result", "_text", "_usage")
+
+    def __init__(self, capture_content: bool) -> None:
+        self._capture = capture_content
+        self._result = ResponseInfo(complete=False)
+        self._usage: dict[str, Any] = {}
+        self._text: list[str] = []
+
+    def record_event(self, event: str, data: str) -> None:
+        if event and event not in _PARSED_EVENTS:
+            if self._capture and event == "content_block_delta":
+                delta = loads_or_none(data)
+                text = get_str(delta.get("delta"), "text") if isinstance(delta, Mapping) else None
+                if text:
+                    self._text.append(text)
+            return
+        payload = loads_or_none(data)
+        if not isinstance(payload, Mapping):
+            return
+        kind = event or get_str(payload, "type") or ""
+        if kind == "message_start":
+            message = payload.get("message")
+            _message_fields(self._result, message)
+            if isinstance(message, Mapping):
+                self._merge_usage(message.get("usage"))
+        elif kind == "message_delta":
+            _message_fields(self._result, payload.get("delta"))
+            self._merge_usage(payload.get("usage"))
+        elif kind == "message_stop":
+            self._result.complete = True
+        elif kind == "error":
+            self._result.error_type = _error_type(payload)
+
+    def _merge_usage(self, usage: Any) -> None:
+        if isinstance(usage, Mapping):
+            self._usage.update((k, v) for k, v in usage.items() if v is not None)
+            self._result.usage = from_anthropic(self._usage)
+
+    def result(self) -> ResponseInfo:
+        if self._capture and self._text:
+            self._result.output_messages = [{"role": "assistant", "content": "".join(self._text)}]
+        return self._result
+
+
+class MessagesAdapter:
+    """``/v1/messages``."""
+
+    def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
+        request.model = get_str(body, "model") or request.model
+        request.stream = body.get("stream") is True
+        copy_params(body, _PARAMS, request.params)
+        tier = get_str(body, "service_tier")
+        if tier is not None:
+            request.service_tier = tier
+        if capture_content:
+            request.input_messages = body.get("messages")
+
+    def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
+        result = ResponseInfo()
+        _message_fields(result, body)
+        if not isinstance(body, Mapping):
+            return result
+        usage = body.get("usage")
+        if isinstance(usage, Mapping):
+            result.usage = from_anthropic(usage)
+            result.service_tier = get_str(usage, "service_tier")
+        if get_str(body, "type") == "error":
+            result.error_type = _error_type(body)
+        if capture_content:
+            result.output_messages = body.get("content")
+        return result
+
+    def new_stream(self, request: RequestInfo, capture_content: bool) -> _MessagesStream:
+        return _MessagesStream(capture_content)
+
+
+MESSAGES = MessagesAdapter()

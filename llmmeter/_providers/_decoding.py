@@ -1,0 +1,131 @@
+"""Incremental decoders for ``Content-Encoding``, so a compressed body can be parsed as it streams.
+
+The caller always receives the original bytes; these decoders only work on llmmeter's copy.
+gzip and deflate use the standard library; br and zstd need the optional ``brotli`` and
+``zstandard`` packages (``pip install llmmeter[compression]``) and are skipped without them.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any, Protocol
+
+__all__ = ["Decoder", "make_decoder"]
+
+
+class Decoder(Protocol):
+    """Decodes one body, piece by piece."""
+
+    def decode(self, data: bytes) -> bytes:
+        """The decoded bytes available after ``data``."""
+
+    def flush(self) -> bytes:
+        """Whatever remains at the end of the body."""
+
+
+class _Identity:
+    def decode(self, data: bytes) -> bytes:
+        return data
+
+    def flush(self) -> bytes:
+        return b""
+
+
+class _Zlib:
+    def __init__(self, wbits: int) -> None:
+        self._wbits = wbits
+        self._zlib = zlib.decompressobj(wbits)
+        self._first = True
+
+    def decode(self, data: bytes) -> bytes:
+        if self._first and self._wbits == zlib.MAX_WBITS and data:
+            # "deflate" is meant to be zlib-wrapped, but raw deflate is common in the wild.
+            self._first = False
+            try:
+                return self._zlib.decompress(data)
+            except zlib.error:
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+        self._first = False
+        return self._zlib.decompress(data)
+
+    def flush(self) -> bytes:
+        return self._zlib.flush()
+
+
+class _Brotli:
+    def __init__(self, module: Any) -> None:
+        self._decompressor = module.Decompressor()
+
+    def decode(self, data: bytes) -> bytes:
+        process = getattr(self._decompressor, "process", None) or self._decompressor.decompress
+        return bytes(process(data))
+
+    def flush(self) -> bytes:
+        return b""
+
+
+class _Zstd:
+    def __init__(self, module: Any) -> None:
+        self._decompressor = module.ZstdDecompressor().decompressobj()
+
+    def decode(self, data: bytes) -> bytes:
+        return bytes(self._decompressor.decompress(data))
+
+    def flush(self) -> bytes:
+        return b""
+
+
+class _Chain:
+    """Several encodings, applied in the order the server listed them; decoded in reverse."""
+
+    def __init__(self, decoders: list[Decoder]) -> None:
+        self._decoders = decoders
+
+    def decode(self, data: bytes) -> bytes:
+        for decoder in self._decoders:
+            data = decoder.decode(data)
+        return data
+
+    def flush(self) -> bytes:
+        data = b""
+        for decoder in self._decoders:
+            data = (decoder.decode(data) if data else b"") + decoder.flush()
+        return data
+
+
+def _one(encoding: str) -> Decoder | None:
+    if encoding in ("", "identity"):
+        return _Identity()
+    if encoding in ("gzip", "x-gzip"):
+        return _Zlib(zlib.MAX_WBITS | 16)
+    if encoding == "deflate":
+        return _Zlib(zlib.MAX_WBITS)
+    if encoding == "br":
+        try:
+            import brotli
+        except ImportError:
+            return None
+        return _Brotli(brotli)
+    if encoding == "zstd":
+        try:
+            import zstandard
+        except ImportError:
+            return None
+        return _Zstd(zstandard)
+    return None
+
+
+def make_decoder(content_encoding: str | None) -> Decoder | None:
+    """A decoder for the header's value, or None when an encoding cannot be decoded here."""
+    if not content_encoding:
+        return _Identity()
+    names = [part.strip().lower() for part in content_encoding.split(",") if part.strip()]
+    decoders: list[Decoder] = []
+    for name in reversed(names):
+        decoder = _one(name)
+        if decoder is None:
+            return None
+        decoders.append(decoder)
+    if len(decoders) == 1:
+        return decoders[0]
+    return _Chain(decoders)

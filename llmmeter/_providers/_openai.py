@@ -1,0 +1,301 @@
+"""OpenAI's wire format: Chat Completions, Completions, Responses and Embeddings.
+
+The same shapes are spoken by Azure OpenAI and by OpenAI-compatible servers (vLLM, Ollama,
+OpenRouter, Groq, ...); routing decides the provider name, these adapters only read bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from llmmeter._providers._base import (
+    RequestInfo,
+    ResponseInfo,
+    copy_params,
+    get_str,
+    loads_or_none,
+)
+from llmmeter._telemetry import _names as n
+from llmmeter._usage import from_openai_chat, from_openai_responses
+
+__all__ = ["CHAT", "EMBEDDINGS", "RESPONSES"]
+
+_CHAT_PARAMS = {
+    "temperature": n.REQUEST_TEMPERATURE,
+    "top_p": n.REQUEST_TOP_P,
+    "max_tokens": n.REQUEST_MAX_TOKENS,
+    "max_completion_tokens": n.REQUEST_MAX_TOKENS,
+    "frequency_penalty": n.REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": n.REQUEST_PRESENCE_PENALTY,
+    "seed": n.REQUEST_SEED,
+    "n": n.REQUEST_CHOICE_COUNT,
+    "stop": n.REQUEST_STOP_SEQUENCES,
+}
+_RESPONSES_PARAMS = {
+    "temperature": n.REQUEST_TEMPERATURE,
+    "top_p": n.REQUEST_TOP_P,
+    "max_output_tokens": n.REQUEST_MAX_TOKENS,
+}
+
+
+def _common_request(request: RequestInfo, body: Mapping[str, Any]) -> None:
+    request.model = get_str(body, "model") or request.model
+    request.stream = body.get("stream") is True
+    tier = get_str(body, "service_tier")
+    if tier is not None:
+        request.service_tier = tier
+        request.params[n.OPENAI_REQUEST_SERVICE_TIER] = tier
+
+
+def _json_has_value(data: str, key: str) -> bool:
+    """Cheaply tell whether ``"key": <something other than null>`` appears in a JSON text."""
+    start = data.find(key)
+    while start != -1:
+        rest = data[start + len(key) :].lstrip()
+        if rest.startswith(":"):
+            value = rest[1:].lstrip()
+            if value and not value.startswith("null"):
+                return True
+        start = data.find(key, start + len(key))
+    return False
+
+
+# --- Chat Completions and legacy Completions -----------------------------------------------------
+
+
+class _ChatStream:
+    """Chat chunks: model and id from the first, finish reasons per choice, usage from the last."""
+
+    __slots__ = ("_capture", "_finish", "_parts", "_result", "_seen_first")
+
+    def __init__(self, capture_content: bool) -> None:
+        self._capture = capture_content
+        self._result = ResponseInfo(complete=False)
+        self._finish: dict[int, str] = {}
+        self._parts: dict[int, list[str]] = {}
+        self._seen_first = False
+
+    def record_event(self, event: str, data: str) -> None:
+        if data == "[DONE]":
+            self._result.complete = True
+            return
+        if not (
+            self._capture
+            or not self._seen_first
+            or _json_has_value(data, '"usage"')
+            or _json_has_value(data, '"finish_reason"')
+            or '"error"' in data
+        ):
+            return
+        chunk = loads_or_none(data)
+        if not isinstance(chunk, Mapping):
+            return
+        self._seen_first = True
+        result = self._result
+        result.model = get_str(chunk, "model") or result.model
+        result.response_id = get_str(chunk, "id") or result.response_id
+        result.service_tier = get_str(chunk, "service_tier") or result.service_tier
+        if chunk.get("error") is not None:
+            result.error_type = _error_type(chunk.get("error"))
+        usage = chunk.get("usage")
+        if isinstance(usage, Mapping):
+            result.usage = from_openai_chat(usage)  # the last usage wins: never summed
+        choices = chunk.get("choices")
+        if isinstance(choices, list):
+            for choice in choices:
+                self._record_choice(choice)
+
+    def _record_choice(self, choice: Any) -> None:
+        if not isinstance(choice, Mapping):
+            return
+        index = choice.get("index", 0)
+        index = index if isinstance(index, int) else 0
+        reason = get_str(choice, "finish_reason")
+        if reason is not None:
+            self._finish[index] = reason
+        if self._capture:
+            delta = choice.get("delta")
+            text = get_str(delta, "content") if delta is not None else get_str(choice, "text")
+            if text:
+                self._parts.setdefault(index, []).append(text)
+
+    def result(self) -> ResponseInfo:
+        result = self._result
+        result.finish_reasons = [self._finish[i] for i in sorted(self._finish)]
+        if self._capture and self._parts:
+            result.output_messages = [
+                {"role": "assistant", "content": "".join(self._parts[i])} for i in sorted(self._parts)
+            ]
+        if result.usage is not None and self._finish:
+            result.complete = True
+        return result
+
+
+def _error_type(error: Any) -> str:
+    if isinstance(error, Mapping):
+        for key in ("type", "code"):
+            value = error.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return n.ERROR_TYPE_OTHER
+
+
+class ChatAdapter:
+    """``/chat/completions`` and ``/completions``."""
+
+    def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
+        _common_request(request, body)
+        copy_params(body, _CHAT_PARAMS, request.params)
+        if isinstance(body.get("stop"), str):
+            request.params[n.REQUEST_STOP_SEQUENCES] = [body["stop"]]
+        if capture_content:
+            request.input_messages = body.get("messages", body.get("prompt"))
+
+    def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
+        result = ResponseInfo(
+            model=get_str(body, "model"),
+            response_id=get_str(body, "id"),
+            service_tier=get_str(body, "service_tier"),
+        )
+        if not isinstance(body, Mapping):
+            return result
+        if isinstance(body.get("usage"), Mapping):
+            result.usage = from_openai_chat(body["usage"])
+        choices = body.get("choices")
+        if isinstance(choices, list):
+            result.finish_reasons = [
+                reason for choice in choices if (reason := get_str(choice, "finish_reason")) is not None
+            ]
+            if capture_content:
+                result.output_messages = [
+                    choice.get("message", {"content": choice.get("text")})
+                    for choice in choices
+                    if isinstance(choice, Mapping)
+                ]
+        return result
+
+    def new_stream(self, request: RequestInfo, capture_content: bool) -> _ChatStream:
+        return _ChatStream(capture_content)
+
+
+# --- Responses -----------------------------------------------------------------------------------
+
+_RESPONSE_FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_RESPONSE_EVENTS = _RESPONSE_FINAL_EVENTS | {"response.created", "response.in_progress", "error"}
+
+
+def _read_response_object(result: ResponseInfo, response: Any, capture_content: bool) -> None:
+    if not isinstance(response, Mapping):
+        return
+    result.model = get_str(response, "model") or result.model
+    result.response_id = get_str(response, "id") or result.response_id
+    result.service_tier = get_str(response, "service_tier") or result.service_tier
+    if isinstance(response.get("usage"), Mapping):
+        result.usage = from_openai_responses(response["usage"])
+    status = get_str(response, "status")
+    if status == "completed":
+        output = response.get("output")
+        calls_tool = isinstance(output, list) and any(
+            get_str(item, "type") == "function_call" for item in output
+        )
+        result.finish_reasons = ["tool_calls" if calls_tool else "stop"]
+    elif status == "incomplete":
+        reason = get_str(response.get("incomplete_details"), "reason")
+        result.finish_reasons = ["length" if reason == "max_output_tokens" else (reason or "incomplete")]
+    elif status == "failed":
+        result.finish_reasons = ["error"]
+        result.error_type = _error_type(response.get("error"))
+    if capture_content and response.get("output") is not None:
+        result.output_messages = response.get("output")
+
+
+def _event_type(event: str, data: str) -> str:
+    if event:
+        return event
+    # Some servers omit the ``event:`` line; the type is then the first field of the data.
+    marker = data.find('"type"')
+    if marker == -1:
+        return ""
+    start = data.find('"', data.find(":", marker) + 1)
+    end = data.find('"', start + 1)
+    return data[start + 1 : end] if start != -1 and end != -1 else ""
+
+
+class _ResponsesStream:
+    """Responses events: metadata from ``response.created``, usage from the final event."""
+
+    __slots__ = ("_capture", "_result", "_text")
+
+    def __init__(self, capture_content: bool) -> None:
+        self._capture = capture_content
+        self._result = ResponseInfo(complete=False)
+        self._text: list[str] = []
+
+    def record_event(self, event: str, data: str) -> None:
+        kind = _event_type(event, data)
+        if kind not in _RESPONSE_EVENTS:
+            if self._capture and kind == "response.output_text.delta":
+                payload = loads_or_none(data)
+                delta = get_str(payload, "delta")
+                if delta:
+                    self._text.append(delta)
+            return
+        payload = loads_or_none(data)
+        if not isinstance(payload, Mapping):
+            return
+        if kind == "error":
+            self._result.error_type = _error_type(payload.get("error", payload))
+            return
+        _read_response_object(self._result, payload.get("response"), self._capture)
+        if kind in _RESPONSE_FINAL_EVENTS:
+            self._result.complete = True
+
+    def result(self) -> ResponseInfo:
+        if self._capture and self._text and self._result.output_messages is None:
+            self._result.output_messages = [{"role": "assistant", "content": "".join(self._text)}]
+        return self._result
+
+
+class ResponsesAdapter:
+    """``/responses``."""
+
+    def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
+        _common_request(request, body)
+        copy_params(body, _RESPONSES_PARAMS, request.params)
+        if capture_content:
+            request.input_messages = body.get("input")
+
+    def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
+        result = ResponseInfo()
+        _read_response_object(result, body, capture_content)
+        return result
+
+    def new_stream(self, request: RequestInfo, capture_content: bool) -> _ResponsesStream:
+        return _ResponsesStream(capture_content)
+
+
+# --- Embeddings ----------------------------------------------------------------------------------
+
+
+class EmbeddingsAdapter(ChatAdapter):
+    """``/embeddings``: usage has only ``prompt_tokens``; there is no stream."""
+
+    def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
+        request.model = get_str(body, "model") or request.model
+        encoding = get_str(body, "encoding_format")
+        if encoding is not None:
+            request.params[n.REQUEST_ENCODING_FORMATS] = [encoding]
+        if capture_content:
+            request.input_messages = body.get("input")
+
+    def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
+        result = ResponseInfo(model=get_str(body, "model"))
+        if isinstance(body, Mapping) and isinstance(body.get("usage"), Mapping):
+            result.usage = from_openai_chat(body["usage"])
+        return result
+
+
+CHAT = ChatAdapter()
+RESPONSES = ResponsesAdapter()
+EMBEDDINGS = EmbeddingsAdapter()

@@ -1,0 +1,86 @@
+"""Which requests are LLM calls, and which adapter reads them.
+
+Decided from the method, host and path alone, before any body is touched, so traffic that is not
+an LLM call costs a few string comparisons and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmmeter._providers._anthropic import MESSAGES
+from llmmeter._providers._base import Adapter
+from llmmeter._providers._openai import CHAT, EMBEDDINGS, RESPONSES
+from llmmeter._telemetry import _names as n
+
+__all__ = ["Route", "route"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """An LLM endpoint: who serves it, what operation it is, and the adapter for its bodies."""
+
+    adapter: Adapter
+    provider: str
+    operation: str
+    deployment: str | None = None
+    """The Azure OpenAI deployment named in the path, when there is one."""
+
+
+# Hosts whose provider the GenAI conventions name; any other host speaking OpenAI's protocol is
+# reported as ``openai`` (the protocol's owner), which is also what prices its models.
+_HOST_PROVIDERS = {
+    "api.openai.com": n.PROVIDER_OPENAI,
+    "api.anthropic.com": n.PROVIDER_ANTHROPIC,
+    "api.groq.com": "groq",
+    "api.deepseek.com": "deepseek",
+    "api.mistral.ai": "mistral_ai",
+    "api.x.ai": "x_ai",
+    "api.perplexity.ai": "perplexity",
+    "api.cohere.com": "cohere",
+    "api.cohere.ai": "cohere",
+    "generativelanguage.googleapis.com": "gcp.gemini",
+    "openrouter.ai": "openrouter",
+}
+_AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+
+# Path suffix -> (adapter, operation). Checked longest first.
+_OPENAI_ENDPOINTS: tuple[tuple[str, Adapter, str], ...] = (
+    ("/chat/completions", CHAT, n.OP_CHAT),
+    ("/completions", CHAT, n.OP_TEXT_COMPLETION),
+    ("/responses", RESPONSES, n.OP_CHAT),
+    ("/embeddings", EMBEDDINGS, n.OP_EMBEDDINGS),
+)
+
+
+def _provider_for_host(host: str) -> str:
+    provider = _HOST_PROVIDERS.get(host)
+    if provider is not None:
+        return provider
+    if host.endswith(_AZURE_SUFFIXES):
+        return n.PROVIDER_AZURE_OPENAI
+    return n.PROVIDER_OPENAI
+
+
+def _azure_deployment(path: str) -> str | None:
+    marker = "/openai/deployments/"
+    start = path.find(marker)
+    if start == -1:
+        return None
+    rest = path[start + len(marker) :]
+    return rest.split("/", 1)[0] or None
+
+
+def route(method: str, host: str, path: str) -> Route | None:
+    """The route for an LLM call, or None for any other request."""
+    if method != "POST":
+        return None
+    path = path.rstrip("/")
+    if path.endswith("/v1/messages"):
+        return Route(MESSAGES, n.PROVIDER_ANTHROPIC, n.OP_CHAT)
+    for suffix, adapter, operation in _OPENAI_ENDPOINTS:
+        if path.endswith(suffix):
+            deployment = _azure_deployment(path)
+            provider = n.PROVIDER_AZURE_OPENAI if deployment else _provider_for_host(host)
+            return Route(adapter, provider, operation, deployment)
+    return None

@@ -1,0 +1,1 @@
+"""Turning calls into OpenTelemetry spans and metrics: the only package that touches OpenTelemetry."""

@@ -1,0 +1,396 @@
+"""One object per LLM call, with a lifecycle: started, then finished exactly once.
+
+Capture points (the HTTP transport, the LangChain handler) create a :class:`Call` with what the
+request said and finish it with what the response said. Only this module turns that into a span,
+metric points and :func:`llmmeter.track` totals.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import metrics, trace
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+
+from llmmeter._guard import internal_error
+from llmmeter._pricing import get_table
+from llmmeter._pricing._cost import Cost
+from llmmeter._providers._base import RequestInfo, ResponseInfo
+from llmmeter._settings import settings
+from llmmeter._telemetry import _names as n
+from llmmeter._telemetry._instruments import Instruments
+from llmmeter._telemetry._record import CallRecord, Ending
+from llmmeter._tracking import active_spends, current_attributes
+from llmmeter._usage import Usage
+
+__all__ = ["Call", "Telemetry", "add_observer", "default_telemetry", "enclosing_call", "remove_observer"]
+
+_VERSION = "0.1.0"
+_ANTHROPIC_SDK_SCOPE = "com.anthropic.sdk.python"
+_NO_USAGE = Cost(total=None, status="no_usage")
+
+Observer = Callable[[CallRecord], None]
+_observers: list[Observer] = []
+
+
+def add_observer(observer: Observer) -> None:
+    """Call ``observer(record)`` for every finished call (used by ``llmmeter.testing``)."""
+    _observers.append(observer)
+
+
+def remove_observer(observer: Observer) -> None:
+    """Stop calling ``observer``."""
+    _observers.remove(observer)
+
+
+class Telemetry:
+    """A tracer and the metric instruments, from explicit providers or the global ones."""
+
+    __slots__ = ("instruments", "tracer")
+
+    def __init__(
+        self, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
+    ) -> None:
+        self.tracer = trace.get_tracer(n.INSTRUMENTATION_SCOPE, _VERSION, tracer_provider)
+        meter = metrics.get_meter(n.INSTRUMENTATION_SCOPE, _VERSION, meter_provider)
+        self.instruments = Instruments.create(meter)
+
+
+_default: Telemetry | None = None
+
+
+def default_telemetry() -> Telemetry:
+    """The telemetry on the process's global providers (proxies until the app sets them)."""
+    global _default
+    if _default is None:
+        _default = Telemetry()
+    return _default
+
+
+# A capture point that sees a call first (LangChain) registers it here; an HTTP call made inside
+# it becomes its child span and carries the cost. The variable is set, never reset: a finished
+# call is simply no longer open, so no context is ever attached or detached.
+_enclosing: ContextVar[Call | None] = ContextVar("llmmeter_enclosing_call", default=None)
+
+
+def enclosing_call() -> ContextVar[Call | None]:
+    """The context variable through which an outer capture point encloses inner HTTP calls."""
+    return _enclosing
+
+
+class Call:
+    """One LLM call from start to finish. Create it when the request starts; finish it once."""
+
+    __slots__ = (
+        "_attributes",
+        "_first_chunk",
+        "_inner_calls",
+        "_outer",
+        "_sdk_span",
+        "_spends",
+        "_start",
+        "_telemetry",
+        "capture",
+        "open",
+        "request",
+        "span",
+    )
+
+    def __init__(
+        self,
+        telemetry: Telemetry,
+        request: RequestInfo,
+        *,
+        capture: str = "http",
+        parent: otel_context.Context | None = None,
+        start_time_ns: int | None = None,
+    ) -> None:
+        self._telemetry = telemetry
+        self.request = request
+        self.capture = capture
+        self.open = True
+        self._start = time.perf_counter()
+        self._first_chunk: float | None = None
+        self._inner_calls = 0
+        self._spends = active_spends()
+        self._attributes = current_attributes()
+        self._sdk_span: Span | None = None
+        self._outer = _enclosing.get()
+        if self._outer is not None and self._outer.open:
+            self._outer._inner_calls += 1
+            parent = trace.set_span_in_context(self._outer.span)
+        else:
+            self._outer = None
+            if parent is None:
+                self._sdk_span = _anthropic_sdk_span()
+        name = f"{request.operation} {request.model}" if request.model else request.operation
+        self.span = telemetry.tracer.start_span(
+            name,
+            context=parent,
+            kind=SpanKind.CLIENT,
+            attributes=_request_attributes(request, capture, self._attributes),
+            start_time=start_time_ns,
+        )
+
+    @property
+    def context(self) -> otel_context.Context:
+        """A context whose current span is this call's span, for explicit parenting."""
+        return trace.set_span_in_context(self.span)
+
+    def first_chunk(self) -> None:
+        """Note the arrival of the first chunk of a streamed response."""
+        if self._first_chunk is None:
+            self._first_chunk = time.perf_counter()
+
+    def finish(
+        self,
+        response: ResponseInfo | None = None,
+        *,
+        error_type: str | None = None,
+        ending: Ending = "complete",
+        exception: BaseException | None = None,
+    ) -> CallRecord | None:
+        """End the call: price it, end its span, record its metrics. Later calls do nothing."""
+        if not self.open:
+            return None
+        self.open = False
+        try:
+            return self._finish(response or ResponseInfo(complete=False), error_type, ending, exception)
+        except Exception as exc:  # never let telemetry break the caller
+            internal_error("finishing a call", exc)
+            return None
+
+    def _finish(
+        self, response: ResponseInfo, error_type: str | None, ending: Ending, exception: BaseException | None
+    ) -> CallRecord:
+        duration = time.perf_counter() - self._start
+        request = self.request
+        error_type = error_type or response.error_type
+        cost = _price(request, response, ending)
+        counted = self._inner_calls == 0
+        ttfc = None if self._first_chunk is None else self._first_chunk - self._start
+        record = CallRecord(
+            capture=self.capture,
+            provider=request.provider,
+            operation=request.operation,
+            request_model=request.model,
+            response_model=response.model,
+            usage=response.usage,
+            cost=cost,
+            duration_s=duration,
+            error_type=error_type,
+            ending=ending,
+            stream=request.stream,
+            time_to_first_chunk_s=ttfc,
+            counted=counted,
+        )
+        self._end_span(record, response, exception)
+        if counted:
+            self._record_metrics(record)
+            for spend in self._spends:
+                spend.add(record)
+        for observer in _observers:
+            observer(record)
+        return record
+
+    def _end_span(self, record: CallRecord, response: ResponseInfo, exception: BaseException | None) -> None:
+        span = self.span
+        if span.is_recording():
+            attributes = _response_attributes(record, response, self.request.provider)
+            span.set_attributes(attributes)
+            if record.error_type is not None:
+                span.set_status(Status(StatusCode.ERROR, record.error_type))
+                if exception is not None:
+                    span.record_exception(exception)
+        span.end()
+        sdk_span = self._sdk_span
+        if sdk_span is not None and record.cost.total is not None and sdk_span.is_recording():
+            sdk_span.set_attributes(_cost_attributes(record.cost))
+
+    def _record_metrics(self, record: CallRecord) -> None:
+        instruments = self._telemetry.instruments
+        attributes = _metric_attributes(record, self.request, self._attributes)
+        instruments.duration.record(record.duration_s, attributes)
+        if record.time_to_first_chunk_s is not None:
+            instruments.time_to_first_chunk.record(record.time_to_first_chunk_s, attributes)
+        if record.cost.total is not None:
+            instruments.cost.add(float(record.cost.total), attributes)
+        usage = record.usage
+        if usage is None:
+            return
+        typed = _typed_attributes(attributes)
+        instruments.token_usage.record(usage.input_tokens, typed[n.TOKEN_TYPE_INPUT])
+        instruments.token_usage.record(usage.output_tokens, typed[n.TOKEN_TYPE_OUTPUT])
+        for token_type, count in _token_counts(usage):
+            if count:
+                instruments.tokens.add(count, typed[token_type])
+
+
+def _token_counts(usage: Usage) -> tuple[tuple[str, int], ...]:
+    return (
+        (n.TOKEN_TYPE_INPUT, usage.input_tokens),
+        (n.TOKEN_TYPE_OUTPUT, usage.output_tokens),
+        (n.TOKEN_TYPE_CACHE_READ, usage.cache_read_tokens),
+        (n.TOKEN_TYPE_CACHE_WRITE, usage.cache_write_total),
+        (n.TOKEN_TYPE_REASONING, usage.reasoning_tokens),
+    )
+
+
+_TOKEN_TYPES = (
+    n.TOKEN_TYPE_INPUT,
+    n.TOKEN_TYPE_OUTPUT,
+    n.TOKEN_TYPE_CACHE_READ,
+    n.TOKEN_TYPE_CACHE_WRITE,
+    n.TOKEN_TYPE_REASONING,
+)
+
+
+def _typed_attributes(attributes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {token_type: {**attributes, n.TOKEN_TYPE: token_type} for token_type in _TOKEN_TYPES}
+
+
+def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost:
+    usage = response.usage
+    if usage is None or usage.is_empty:
+        return _NO_USAGE
+    model = response.model or request.model
+    cost = get_table().price_usage(
+        model,
+        usage,
+        provider=request.provider,
+        service_tier=response.service_tier or request.service_tier,
+    )
+    if cost.status == "ok" and (not response.complete or ending != "complete"):
+        # Usage from a body that did not finish may be partial.
+        return Cost(
+            total=cost.total,
+            components=cost.components,
+            status="estimated",
+            model=cost.model,
+            source=cost.source,
+            service_tier=cost.service_tier,
+        )
+    return cost
+
+
+def _anthropic_sdk_span() -> Span | None:
+    """The anthropic SDK's own call span, when it is the current span, to put the cost on it too."""
+    span = trace.get_current_span()
+    scope = getattr(span, "instrumentation_scope", None)
+    if scope is not None and scope.name == _ANTHROPIC_SDK_SCOPE and span.is_recording():
+        return span
+    return None
+
+
+def _request_attributes(
+    request: RequestInfo, capture: str, user_attributes: Mapping[str, Any]
+) -> dict[str, Any]:
+    attributes: dict[str, Any] = dict(user_attributes)
+    attributes[n.OPERATION_NAME] = request.operation
+    attributes[n.PROVIDER_NAME] = request.provider
+    attributes[n.CAPTURE] = capture
+    if request.model:
+        attributes[n.REQUEST_MODEL] = request.model
+    if request.stream:
+        attributes[n.REQUEST_STREAM] = True
+    if request.server_address:
+        attributes[n.SERVER_ADDRESS] = request.server_address
+    if request.server_port:
+        attributes[n.SERVER_PORT] = request.server_port
+    attributes.update(request.params)
+    if request.input_messages is not None and settings.capture_content:
+        content = _content(request.input_messages)
+        if content is not None:
+            attributes[n.INPUT_MESSAGES] = content
+    return attributes
+
+
+def _content(value: Any) -> str | None:
+    redact = settings.redact
+    if redact is not None:
+        value = redact(value)
+        if value is None:
+            return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _cost_attributes(cost: Cost) -> dict[str, Any]:
+    attributes: dict[str, Any] = {n.COST_STATUS: cost.status}
+    if cost.total is not None:
+        attributes[n.COST_AMOUNT] = float(cost.total)
+        attributes[n.COST_CURRENCY] = cost.currency
+        attributes[n.COST_SOURCE] = n.COST_SOURCE_LOCAL
+        for component, amount in cost.components.items():
+            attributes[n.COST_COMPONENT_PREFIX + component] = float(amount)
+    if cost.model is not None:
+        attributes[n.PRICING_MODEL] = cost.model
+    if cost.source is not None:
+        attributes[n.PRICING_SOURCE] = cost.source
+    return attributes
+
+
+def _response_attributes(record: CallRecord, response: ResponseInfo, provider: str) -> dict[str, Any]:
+    attributes = _cost_attributes(record.cost)
+    if response.model:
+        attributes[n.RESPONSE_MODEL] = response.model
+    if response.response_id:
+        attributes[n.RESPONSE_ID] = response.response_id
+    if response.finish_reasons:
+        attributes[n.RESPONSE_FINISH_REASONS] = response.finish_reasons
+    if response.service_tier and provider in (n.PROVIDER_OPENAI, n.PROVIDER_AZURE_OPENAI):
+        attributes[n.OPENAI_RESPONSE_SERVICE_TIER] = response.service_tier
+    usage = record.usage
+    if usage is not None:
+        attributes[n.USAGE_INPUT_TOKENS] = usage.input_tokens
+        attributes[n.USAGE_OUTPUT_TOKENS] = usage.output_tokens
+        if usage.cache_read_tokens:
+            attributes[n.USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
+        if usage.cache_write_total:
+            attributes[n.USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_total
+        if usage.reasoning_tokens:
+            attributes[n.USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+    if record.error_type is not None:
+        attributes[n.ERROR_TYPE] = record.error_type
+    if record.stream or record.ending != "complete":
+        attributes[n.STREAM_ENDING] = record.ending
+    if record.time_to_first_chunk_s is not None:
+        attributes[n.TIME_TO_FIRST_CHUNK] = record.time_to_first_chunk_s
+    if not record.counted:
+        attributes[n.COUNTED_BY] = "http"
+    if response.output_messages is not None and settings.capture_content:
+        content = _content(response.output_messages)
+        if content is not None:
+            attributes[n.OUTPUT_MESSAGES] = content
+    return attributes
+
+
+def _metric_attributes(
+    record: CallRecord, request: RequestInfo, user_attributes: Mapping[str, Any]
+) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        n.OPERATION_NAME: record.operation,
+        n.PROVIDER_NAME: record.provider,
+    }
+    if record.request_model:
+        attributes[n.REQUEST_MODEL] = record.request_model
+    if record.response_model:
+        attributes[n.RESPONSE_MODEL] = record.response_model
+    if request.server_address:
+        attributes[n.SERVER_ADDRESS] = request.server_address
+    if record.error_type is not None:
+        attributes[n.ERROR_TYPE] = record.error_type
+    allowed = settings.metric_attributes
+    if allowed and user_attributes:
+        for key, value in user_attributes.items():
+            if key in allowed:
+                attributes[key] = value
+    return attributes
+

@@ -1,0 +1,222 @@
+"""In-process attribution: :func:`track`, :func:`attributes` and :func:`budget`.
+
+Each is a context manager usable with ``with`` and ``async with``. State lives in context
+variables, so it follows asyncio tasks (each task sees the blocks it was started in) and never
+leaks between threads. A call joins the blocks that were active when it STARTED, so a stream read
+after its block closed still lands in that block. A thread started inside a block sees it only when
+run in a copy of the context (``contextvars.copy_context().run``), as with any context variable.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal
+
+from llmmeter._errors import BudgetExceeded, ConfigurationError
+
+if TYPE_CHECKING:
+    from llmmeter._telemetry._record import CallRecord
+
+__all__ = ["ModelSpend", "Spend", "attributes", "budget", "check_budgets", "current_attributes", "track"]
+
+logger = logging.getLogger("llmmeter")
+
+_active_spends: ContextVar[tuple[Spend, ...]] = ContextVar("llmmeter_spends", default=())
+_active_attributes: ContextVar[Mapping[str, str | int | float | bool]] = ContextVar(
+    "llmmeter_attributes", default={}
+)
+
+
+@dataclass(slots=True)
+class ModelSpend:
+    """What one model cost inside a :func:`track` block."""
+
+    cost_usd: Decimal = Decimal(0)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    calls: int = 0
+    unpriced_calls: int = 0
+
+
+@dataclass(eq=False)
+class Spend:
+    """The running total of a :func:`track` block: every call made inside, counted once.
+
+    ``cost_usd`` sums the calls that could be priced; ``unpriced_calls`` counts those that could
+    not (unknown model, or no usage reported), whose tokens still count.
+    """
+
+    cost_usd: Decimal = Decimal(0)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    reasoning_tokens: int = 0
+    calls: int = 0
+    unpriced_calls: int = 0
+    failed_calls: int = 0
+    by_model: dict[str, ModelSpend] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, record: CallRecord) -> None:
+        """Count one finished call."""
+        usage = record.usage
+        total = record.cost.total
+        model = record.cost.model or record.response_model or record.request_model or "unknown"
+        with self._lock:
+            self.calls += 1
+            if record.error_type is not None:
+                self.failed_calls += 1
+            if total is None:
+                self.unpriced_calls += 1
+            else:
+                self.cost_usd += total
+            per_model = self.by_model.get(model)
+            if per_model is None:
+                per_model = self.by_model[model] = ModelSpend()
+            per_model.calls += 1
+            if total is None:
+                per_model.unpriced_calls += 1
+            else:
+                per_model.cost_usd += total
+            if usage is not None:
+                self.input_tokens += usage.input_tokens
+                self.output_tokens += usage.output_tokens
+                self.cache_read_tokens += usage.cache_read_tokens
+                self.reasoning_tokens += usage.reasoning_tokens
+                per_model.input_tokens += usage.input_tokens
+                per_model.output_tokens += usage.output_tokens
+
+
+class _Block:
+    """A context manager that pushes ``self.spend`` onto the active spends while open."""
+
+    spend: Spend
+
+    def __init__(self) -> None:
+        self._tokens: list[Token[tuple[Spend, ...]]] = []
+
+    def __enter__(self) -> Spend:
+        self._tokens.append(_active_spends.set((*_active_spends.get(), self.spend)))
+        return self.spend
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        _active_spends.reset(self._tokens.pop())
+
+    async def __aenter__(self) -> Spend:
+        return self.__enter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+class track(_Block):  # noqa: N801 - used like a function: ``with llmmeter.track() as spend``
+    """Sum the cost, tokens and calls of every LLM call made inside the block.
+
+    Blocks nest: an inner block's calls count in every enclosing block too. Works with ``with``
+    and ``async with``, and is safe across threads and asyncio tasks.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spend = Spend()
+
+
+@dataclass(eq=False)
+class BudgetSpend(Spend):
+    """The spend of a :func:`budget` block, with its limit."""
+
+    limit_usd: Decimal = Decimal(0)
+    mode: Literal["raise", "warn"] = "raise"
+    name: str | None = None
+    warned: bool = False
+
+
+class budget(_Block):  # noqa: N801 - used like a function
+    """Refuse metered requests once the spend inside the block has reached ``usd``.
+
+    Before each metered request is sent, every enclosing budget is checked; when one is spent,
+    ``mode="raise"`` raises :class:`llmmeter.BudgetExceeded` (the request never leaves the
+    process) and ``mode="warn"`` logs one warning and lets it through. Spend is known only when a
+    call finishes, so calls already in flight when the limit is reached still complete: the
+    overshoot is bounded by the cost of the calls in flight at that moment.
+    """
+
+    def __init__(self, usd: Decimal | int | str, *, mode: Literal["raise", "warn"] = "raise", name: str | None = None):
+        super().__init__()
+        if isinstance(usd, float):
+            raise ConfigurationError("budget(usd=...) takes a Decimal, int or str, not a float")
+        limit = Decimal(usd)
+        if not limit.is_finite() or limit < 0:
+            raise ConfigurationError(f"budget(usd={usd!r}): the limit must be a non-negative amount")
+        if mode not in ("raise", "warn"):
+            raise ConfigurationError(f"budget(mode={mode!r}): expected 'raise' or 'warn'")
+        self.spend = BudgetSpend(limit_usd=limit, mode=mode, name=name)
+
+
+def check_budgets() -> None:
+    """Raise :class:`BudgetExceeded` if an enclosing budget is spent (called before a request)."""
+    for spend in _active_spends.get():
+        if isinstance(spend, BudgetSpend) and spend.cost_usd >= spend.limit_usd:
+            if spend.mode == "raise":
+                raise BudgetExceeded(spend.limit_usd, spend.cost_usd, spend.name)
+            if not spend.warned:
+                spend.warned = True
+                logger.warning(
+                    "llmmeter: budget %s of $%s reached (spent $%s); letting the request through (warn mode)",
+                    spend.name or "", spend.limit_usd, spend.cost_usd,
+                )
+
+
+def active_spends() -> tuple[Spend, ...]:
+    """The spends of the blocks enclosing the current context, outermost first."""
+    return _active_spends.get()
+
+
+class attributes:  # noqa: N801 - used like a function
+    """Attach attributes (tenant, feature, ...) to every span made inside the block.
+
+    They reach metric points only for keys allow-listed with
+    ``llmmeter.configure(metric_attributes=[...])``: each distinct value makes a new time series,
+    so unbounded values (user ids, request ids) must stay on spans.
+    """
+
+    def __init__(self, **values: str | int | float | bool) -> None:
+        for key, value in values.items():
+            if not isinstance(value, str | int | float | bool):
+                raise ConfigurationError(
+                    f"attributes({key}=...): values must be str, int, float or bool, not {type(value).__name__}"
+                )
+        self._values = values
+        self._tokens: list[Token[Mapping[str, str | int | float | bool]]] = []
+
+    def __enter__(self) -> None:
+        merged = {**_active_attributes.get(), **self._values}
+        self._tokens.append(_active_attributes.set(merged))
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        _active_attributes.reset(self._tokens.pop())
+
+    async def __aenter__(self) -> None:
+        self.__enter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+def current_attributes() -> Mapping[str, str | int | float | bool]:
+    """The attributes of the blocks enclosing the current context."""
+    return _active_attributes.get()

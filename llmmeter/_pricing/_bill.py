@@ -1,0 +1,178 @@
+"""The cost arithmetic: usage split into disjoint parts, each billed once at its rate.
+
+    input  = uncached text + cache reads (text, audio) + cache writes (5 min, 1 h) + audio + image
+    output = text (reasoning included) + reasoning with a rate of its own + audio + image
+
+A part without a rate of its own falls back to the closest rate that exists (cached audio to the
+cache rate, audio to the text rate...) and makes the bill ``estimated``. A part with no rate at
+all is left out (also ``estimated``, and logged once per model and part). Usage whose parts exceed
+its totals is inconsistent: the remainder is taken as zero and the bill is ``estimated``.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import NamedTuple
+
+from llmmeter._pricing._rates import Rates, RateSchedule, size_key
+from llmmeter._usage import Usage
+
+__all__ = ["ZERO", "Bill", "Charge"]
+
+_log = logging.getLogger("llmmeter")
+
+ZERO = Decimal(0)
+_SECONDS_PER_HOUR = 3600
+
+
+class Charge(NamedTuple):
+    """One priced part of a call, for breakdowns."""
+
+    component: str
+    units: Decimal
+    unit: str
+    """What ``units`` counts: ``tokens``, ``requests``, ``seconds``."""
+    rate: Decimal
+    """USD per ``rate_per`` units."""
+    rate_per: int
+    cost: Decimal
+
+
+_warned_parts: set[tuple[str, str]] = set()
+
+
+class Bill:
+    """The arithmetic of one call: splits usage into disjoint parts and prices each one."""
+
+    __slots__ = ("charges", "components", "estimated", "model", "unpriced")
+
+    def __init__(self, model: str, charges: list[Charge] | None) -> None:
+        self.model = model
+        self.charges = charges
+        self.components: dict[str, Decimal] = {}
+        self.estimated = False
+        self.unpriced = False
+
+    def run(self, usage: Usage, schedule: RateSchedule, size: str | None) -> None:
+        """Price every part of ``usage`` with the rates of ``schedule`` that apply to its size."""
+        input_parts = self._input_parts_total(usage)
+        rates = schedule.for_input(max(usage.input_tokens, input_parts))
+        self._input(usage, rates, input_parts)
+        self._output(usage, rates)
+        if usage.training_tokens or usage.seconds or rates.request is not None:
+            self._other_units(usage, rates, size)
+
+    @staticmethod
+    def _input_parts_total(usage: Usage) -> int:
+        audio_cached = min(usage.cache_read_audio_tokens, usage.cache_read_tokens, usage.input_audio_tokens)
+        return (
+            usage.cache_read_tokens
+            + usage.input_audio_tokens
+            - audio_cached
+            + usage.input_image_tokens
+            + usage.cache_write_tokens
+            + usage.cache_write_1h_tokens
+        )
+
+    def _input(self, usage: Usage, rates: Rates, parts_total: int) -> None:
+        self.tokens("input", self._remainder(usage.input_tokens, parts_total), rates.input)
+        audio_cached = 0
+        if usage.cache_read_tokens:
+            audio_cached = self._cached_audio(usage)
+            self.tokens("cache_read", usage.cache_read_tokens - audio_cached, rates.cache_read, rates.input)
+            cached_audio_rates = (rates.cache_audio_read, rates.cache_read, rates.input_audio, rates.input)
+            self.tokens("cache_read_audio", audio_cached, *cached_audio_rates)
+        if usage.cache_write_tokens or usage.cache_write_1h_tokens:
+            self.tokens("cache_write", usage.cache_write_tokens, rates.cache_write, rates.input)
+            write_1h_rates = (rates.cache_write_1h, rates.cache_write, rates.input)
+            self.tokens("cache_write_1h", usage.cache_write_1h_tokens, *write_1h_rates)
+        if usage.input_audio_tokens or usage.input_image_tokens:
+            audio = usage.input_audio_tokens - audio_cached
+            self.tokens("input_audio", audio, rates.input_audio, rates.input)
+            self.tokens("input_image", usage.input_image_tokens, rates.input_image, rates.input)
+
+    def _cached_audio(self, usage: Usage) -> int:
+        """The audio part of the cache reads, which is also a part of the audio input."""
+        audio_cached = usage.cache_read_audio_tokens
+        limit = min(usage.cache_read_tokens, usage.input_audio_tokens)
+        if audio_cached > limit:
+            self.estimated = True
+            return limit
+        return audio_cached
+
+    def _output(self, usage: Usage, rates: Rates) -> None:
+        reasoning = usage.reasoning_tokens if rates.output_reasoning is not None else 0
+        parts_total = reasoning + usage.output_audio_tokens + usage.output_image_tokens
+        self.tokens("output", self._remainder(usage.output_tokens, parts_total), rates.output)
+        if parts_total:
+            self.tokens("reasoning", reasoning, rates.output_reasoning)
+            self.tokens("output_audio", usage.output_audio_tokens, rates.output_audio, rates.output)
+            self.tokens("output_image", usage.output_image_tokens, rates.output_image, rates.output)
+
+    def _other_units(self, usage: Usage, rates: Rates, size: str | None) -> None:
+        self.tokens("training", usage.training_tokens, rates.training)
+        if rates.request is not None:
+            self.add("requests", max(usage.requests, 1), "requests", rates.request, 1)
+        if usage.seconds:
+            self._seconds(_seconds(usage.seconds), rates, size)
+
+    def _seconds(self, seconds: Decimal, rates: Rates, size: str | None) -> None:
+        by_size = rates.video_second_by_size
+        if size is not None and by_size:
+            rate = by_size.get(size_key(size))
+            if rate is not None:
+                self.add("video", seconds, "seconds", rate, 1)
+                return
+            self.estimated = True
+        if rates.video_second is not None:
+            self.add("video", seconds, "seconds", rates.video_second, 1)
+        elif rates.audio_hour is not None:
+            self.add("audio", seconds, "seconds", rates.audio_hour, _SECONDS_PER_HOUR)
+        elif rates.training_hour is not None:
+            self.add("training_time", seconds, "seconds", rates.training_hour, _SECONDS_PER_HOUR)
+        else:
+            self._no_rate("seconds")
+
+    def _remainder(self, total: int, parts: int) -> int:
+        """``total`` minus its parts; a usage whose parts exceed the total is inconsistent."""
+        if parts > total:
+            self.estimated = True
+            return 0
+        return total - parts
+
+    def tokens(self, component: str, count: int, rate: Decimal | None, *fallbacks: Decimal | None) -> None:
+        """Bill ``count`` tokens at ``rate``, else at the first fallback that exists (estimated)."""
+        if count <= 0:
+            return
+        if rate is None:
+            rate = next((fallback for fallback in fallbacks if fallback is not None), None)
+            if rate is None:
+                self._no_rate(component)
+                return
+            self.estimated = True
+        self.add(component, count, "tokens", rate, 1)
+
+    def add(self, component: str, units: int | Decimal, unit: str, rate: Decimal, per: int) -> None:
+        """Add ``units`` at ``rate`` USD per ``per`` units to the bill."""
+        cost = units * rate if per == 1 else units * rate / per
+        components = self.components
+        components[component] = components[component] + cost if component in components else cost
+        if self.charges is not None:
+            self.charges.append(Charge(component, Decimal(units), unit, rate, per, cost))
+
+    def _no_rate(self, component: str) -> None:
+        self.estimated = self.unpriced = True
+        key = (self.model, component)
+        if key not in _warned_parts:
+            _warned_parts.add(key)
+            _log.warning(
+                "llmmeter has no %s price for %r; that part of its cost is left out", component, key[0]
+            )
+
+
+def _seconds(value: float) -> Decimal:
+    """Seconds as an exact Decimal of their written form (0.1 stays 0.1)."""
+    if isinstance(value, int):
+        return Decimal(value)
+    return Decimal(repr(value))

@@ -1,0 +1,139 @@
+"""Compiled prices: plain Decimals per unit (per token, per request, per second, per hour).
+
+Pricing files and genai-prices quote prices per 1M tokens (``*_mtok``), per 1K requests
+(``requests_kcount``), per second or per hour; ``rates_from_prices`` turns those quotes into
+per-unit ``Rates`` once, so pricing a call is a handful of multiplications.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+
+__all__ = [
+    "PRICE_KEYS",
+    "STANDARD",
+    "RateSchedule",
+    "Rates",
+    "normalize_tier",
+    "rates_from_prices",
+    "size_key",
+]
+
+# File and genai-prices price keys -> Rates attribute, grouped by the unit they are quoted per.
+_PER_MILLION = {
+    "input_mtok": "input",
+    "cache_read_mtok": "cache_read",
+    "cache_write_mtok": "cache_write",
+    "cache_write_1h_mtok": "cache_write_1h",
+    "output_mtok": "output",
+    "output_reasoning_mtok": "output_reasoning",
+    "input_audio_mtok": "input_audio",
+    "cache_audio_read_mtok": "cache_audio_read",
+    "output_audio_mtok": "output_audio",
+    "input_image_mtok": "input_image",
+    "output_image_mtok": "output_image",
+    "training_mtok": "training",
+}
+_PER_THOUSAND = {"requests_kcount": "request"}
+_PER_UNIT = {"video_second": "video_second"}
+_PER_HOUR = {"audio_hours": "audio_hour", "training_hour": "training_hour"}
+
+PRICE_KEYS = frozenset(_PER_MILLION.keys() | _PER_THOUSAND.keys() | _PER_UNIT.keys() | _PER_HOUR.keys())
+"""Every price key a pricing file or genai-prices entry may carry that llmmeter bills."""
+
+_EMPTY_SIZES: Mapping[str, Decimal] = MappingProxyType({})
+
+STANDARD = "standard"
+_TIER_NAMES = {
+    "": STANDARD,
+    "default": STANDARD,
+    "auto": STANDARD,
+    "standard": STANDARD,
+    "scale": STANDARD,
+    "on_demand": STANDARD,
+    "priority": "priority",
+    "fast": "priority",
+    "flex": "flex",
+    "batch": "batch",
+}
+
+
+def normalize_tier(service_tier: str | None) -> str:
+    """The price tier (``standard``, ``priority``, ``flex``, ``batch``) a reported service tier bills at."""
+    if service_tier is None:
+        return STANDARD
+    return _TIER_NAMES.get(service_tier.strip().lower(), STANDARD)
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """One complete set of prices, in USD per token, per request, per second or per hour."""
+
+    input: Decimal | None = None
+    cache_read: Decimal | None = None
+    cache_write: Decimal | None = None
+    cache_write_1h: Decimal | None = None
+    output: Decimal | None = None
+    output_reasoning: Decimal | None = None
+    input_audio: Decimal | None = None
+    cache_audio_read: Decimal | None = None
+    output_audio: Decimal | None = None
+    input_image: Decimal | None = None
+    output_image: Decimal | None = None
+    training: Decimal | None = None
+    request: Decimal | None = None
+    video_second: Decimal | None = None
+    video_second_by_size: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY_SIZES)
+    audio_hour: Decimal | None = None
+    training_hour: Decimal | None = None
+
+    def per_million(self, name: str) -> Decimal | None:
+        """The token rate ``name`` (``input``, ``cache_read``, ``output``...) in USD per 1M tokens."""
+        rate: Decimal | None = getattr(self, name)
+        return None if rate is None else rate.scaleb(6)
+
+
+def rates_from_prices(prices: Mapping[str, Decimal], by_size: Mapping[str, Decimal] | None = None) -> Rates:
+    """Compile prices quoted as pricing files and genai-prices quote them into per-unit ``Rates``.
+
+    Keys that llmmeter does not bill (``web_searches_kcount``...) are ignored.
+    """
+    values: dict[str, Decimal] = {}
+    for key, price in prices.items():
+        if key in _PER_MILLION:
+            values[_PER_MILLION[key]] = price.scaleb(-6)
+        elif key in _PER_THOUSAND:
+            values[_PER_THOUSAND[key]] = price.scaleb(-3)
+        elif key in _PER_UNIT:
+            values[_PER_UNIT[key]] = price
+        elif key in _PER_HOUR:
+            values[_PER_HOUR[key]] = price
+    sizes = MappingProxyType({size_key(size): rate for size, rate in (by_size or {}).items()})
+    return Rates(**values, video_second_by_size=sizes)
+
+
+def size_key(size: str) -> str:
+    """A video size as rates are keyed by: ``1024X1792`` and ``1024 x 1792`` -> ``1024x1792``."""
+    return size.strip().lower().replace(" ", "")
+
+
+@dataclass(frozen=True, slots=True)
+class RateSchedule:
+    """The rates of one service tier: base rates, and long-context rates by input-token threshold.
+
+    A long-context rate set applies to the WHOLE request once its input tokens exceed the threshold.
+    """
+
+    base: Rates
+    long_context: tuple[tuple[int, Rates], ...] = ()
+    """(threshold, rates) pairs, highest threshold first."""
+
+    def for_input(self, input_tokens: int) -> Rates:
+        """The rates that apply to a request with ``input_tokens`` input tokens in all."""
+        for threshold, rates in self.long_context:
+            if input_tokens > threshold:
+                return rates
+        return self.base

@@ -1,0 +1,223 @@
+"""The pricing file format, its validation, and its compilation into price entries.
+
+A pricing file is TOML (``.toml``) or JSON (``.json``)::
+
+    [deployments]                      # optional: Azure deployment name -> model
+    "my-prod-4o" = "gpt-4o"
+
+    [models."gpt-4o"]                  # genai-prices' field names, USD per 1M tokens
+    input_mtok = 2.00
+    cache_read_mtok = 1.00
+    output_mtok = 8.00
+    aliases = ["my-gpt"]
+
+    [models."gpt-4o".long_context]     # whole request above `threshold` input tokens
+    threshold = 128000
+    input_mtok = 4.00
+
+    [models."gpt-4o".tiers.batch]      # priority | flex | batch; unset fields keep the standard price
+    input_mtok = 1.00
+
+    [models."sora-2-pro"]
+    video_second = 0.30
+    video_second_by_size = { "1024x1792" = 0.50 }
+
+Numbers are read as exact Decimals. An entry replaces the whole entry of a lower layer. Any
+mistake raises ``PricingFileError`` naming the file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from llmmeter._errors import PricingFileError
+from llmmeter._pricing._entry import PriceEntry
+from llmmeter._pricing._rates import STANDARD, Rates, RateSchedule, rates_from_prices
+
+__all__ = ["PricingData", "load_file", "load_mapping"]
+
+OVERRIDES_ORIGIN = "<overrides>"
+
+
+def _to_decimal(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError(f"expected a number, got {type(value).__name__}")
+    if isinstance(value, float):
+        return Decimal(repr(value)) if math.isfinite(value) else Decimal(value)
+    return Decimal(value)
+
+
+def _finite_non_negative(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+Price = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_finite_non_negative)]
+Size = Annotated[str, Field(pattern=r"^\s*\d+\s*[xX]\s*\d+\s*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Prices(_Strict):
+    """The price fields every level (entry, tier, long context) may set."""
+
+    input_mtok: Price | None = None
+    cache_read_mtok: Price | None = None
+    cache_write_mtok: Price | None = None
+    cache_write_1h_mtok: Price | None = None
+    output_mtok: Price | None = None
+    output_reasoning_mtok: Price | None = None
+    input_audio_mtok: Price | None = None
+    cache_audio_read_mtok: Price | None = None
+    output_audio_mtok: Price | None = None
+    input_image_mtok: Price | None = None
+    output_image_mtok: Price | None = None
+    requests_kcount: Price | None = None
+    training_mtok: Price | None = None
+    training_hour: Price | None = None
+    audio_hours: Price | None = None
+    video_second: Price | None = None
+    video_second_by_size: dict[Size, Price] | None = None
+
+    def price_fields(self) -> dict[str, Decimal]:
+        """The per-unit prices that are set, by genai-prices key."""
+        return {
+            name: value
+            for name in type(self).model_fields
+            if name in _PRICE_FIELDS and (value := getattr(self, name)) is not None
+        }
+
+
+_PRICE_FIELDS = frozenset(name for name in _Prices.model_fields if name != "video_second_by_size")
+
+
+class _LongContext(_Prices):
+    threshold: Annotated[int, Field(strict=True, ge=0)]
+
+
+class _Tier(_Prices):
+    long_context: _LongContext | None = None
+
+
+class _Entry(_Tier):
+    aliases: list[Annotated[str, Field(strict=True, min_length=1)]] = []
+    tiers: dict[Literal["priority", "flex", "batch"], _Tier] = {}
+
+
+class _File(_Strict):
+    models: dict[Annotated[str, Field(min_length=1)], _Entry] = {}
+    deployments: dict[str, Annotated[str, Field(strict=True, min_length=1)]] = {}
+
+
+class PricingData:
+    """The contents of one pricing file, compiled: entries by lower-case id and alias."""
+
+    def __init__(self, entries: dict[str, PriceEntry], deployments: dict[str, str]) -> None:
+        self.entries = entries
+        """Compiled entries, reachable by their lower-case id and every lower-case alias."""
+        self.deployments = deployments
+        """Deployment name (lower case) -> model name."""
+
+
+def load_file(path: str | Path, source: str = "user") -> PricingData:
+    """Read, validate and compile a TOML or JSON pricing file; raise ``PricingFileError`` on any fault."""
+    origin = str(path)
+    raw = _parse(Path(path), origin)
+    return load_mapping(raw, origin, source)
+
+
+def load_mapping(raw: Any, origin: str = OVERRIDES_ORIGIN, source: str = "user") -> PricingData:
+    """Validate and compile already-parsed pricing data (a file's contents, or code overrides)."""
+    try:
+        parsed = _File.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise _file_error(origin, exc) from None
+    entries: dict[str, PriceEntry] = {}
+    for model_id, spec in parsed.models.items():
+        entry = _compile_entry(model_id.strip().lower(), spec, source, origin)
+        for name in (entry.model, *(alias.strip().lower() for alias in spec.aliases)):
+            if name in entries:
+                field = "aliases" if name != entry.model else None
+                raise PricingFileError(origin, model_id, field, f"{name!r} is already defined in this file")
+            entries[name] = entry
+    deployments = {name.strip().lower(): model.strip() for name, model in parsed.deployments.items()}
+    return PricingData(entries, deployments)
+
+
+def _parse(path: Path, origin: str) -> Any:
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise PricingFileError(origin, None, None, "unsupported file type: use a .toml or .json file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PricingFileError(origin, None, None, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PricingFileError(origin, None, None, f"cannot read the file: {exc}") from None
+    try:
+        if suffix == ".toml":
+            return tomllib.loads(text, parse_float=Decimal)
+        return json.loads(text, parse_float=Decimal)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        kind = "TOML" if suffix == ".toml" else "JSON"
+        raise PricingFileError(origin, None, None, f"not valid {kind}: {exc}") from None
+
+
+def _file_error(origin: str, exc: pydantic.ValidationError) -> PricingFileError:
+    error = exc.errors()[0]
+    location = [str(part) for part in error["loc"]]
+    entry: str | None = None
+    if len(location) >= 2 and location[0] == "models":
+        entry = location[1]
+        location = location[2:]
+    field = ".".join(location) or None
+    return PricingFileError(origin, entry, field, _problem(error))
+
+
+def _problem(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _compile_entry(model_id: str, spec: _Entry, source: str, origin: str) -> PriceEntry:
+    schedules = {STANDARD: _schedule(spec, {}, None)}
+    base_prices, base_sizes = spec.price_fields(), spec.video_second_by_size
+    for tier, tier_spec in spec.tiers.items():
+        schedules[tier] = _schedule(tier_spec, base_prices, base_sizes)
+    return PriceEntry(model=model_id, source=source, schedules=schedules, origin=origin)
+
+
+def _schedule(
+    spec: _Tier, inherited: Mapping[str, Decimal], inherited_sizes: Mapping[str, Decimal] | None
+) -> RateSchedule:
+    prices = {**inherited, **spec.price_fields()}
+    sizes = spec.video_second_by_size if spec.video_second_by_size is not None else inherited_sizes
+    base = rates_from_prices(prices, sizes)
+    if spec.long_context is None:
+        return RateSchedule(base)
+    return RateSchedule(
+        base, ((spec.long_context.threshold, _long_context(spec.long_context, prices, sizes)),)
+    )
+
+
+def _long_context(
+    spec: _LongContext, prices: Mapping[str, Decimal], sizes: Mapping[str, Decimal] | None
+) -> Rates:
+    long_sizes = spec.video_second_by_size if spec.video_second_by_size is not None else sizes
+    return rates_from_prices({**prices, **spec.price_fields()}, long_sizes)

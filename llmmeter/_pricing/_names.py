@@ -76,6 +76,8 @@ def is_fine_tune(name: str) -> bool:
 def candidates(name: str, hints: Hints) -> Iterator[Candidate]:
     """The names to look ``name`` up by, most specific first, each with its provider hints."""
     name = name.strip().lower()
+    if is_fine_tune(name) and "openai" not in hints:
+        hints = ("openai", *hints)  # ``ft:`` names are OpenAI's
     yield name, hints
     prefix, slash, rest = name.partition("/")
     if slash and rest and not is_fine_tune(name):

@@ -130,12 +130,14 @@ class PricingTable:
 
     def _find_candidate(self, name: str, hints: Hints) -> PriceEntry | None:
         entry = self._local.get(name)
-        if entry is not None or is_fine_tune(name) or not self._include_genai:
+        if entry is not None or not self._include_genai:
             return entry
         found = _genai.find(name, hints)
         if found is None:
             return None
         provider, info = found
+        if is_fine_tune(name) and not is_fine_tune(str(info.id)):
+            return None  # a fine-tuned model is never priced as its base model
         # A higher layer that defines the model genai-prices matched wins (gpt-4o-2024-08-06 -> gpt-4o).
         return self._local.get(str(info.id).lower()) or self._genai_entry(provider, info)
 

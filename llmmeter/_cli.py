@@ -1,0 +1,260 @@
+"""The ``llmmeter`` command line (also ``python -m llmmeter``).
+
+    llmmeter price MODEL --input N --cached N --output N [--tier priority] ...   a cost breakdown
+    llmmeter models [PATTERN]                                                    price entries
+    llmmeter demo                                                                the demo workload
+
+Exit codes: 0 success, 1 nothing found or the demo is unavailable, 2 bad input (an unknown model,
+nothing to price, a malformed pricing file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["main"]
+
+_USAGE_OPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("--input", "input_tokens", "ALL input tokens, cached and cache writes included"),
+    ("--cached", "cache_read_tokens", "cache-read (cached) input tokens, part of --input"),
+    ("--cache-write", "cache_write_tokens", "5-minute cache-write tokens, part of --input"),
+    ("--cache-write-1h", "cache_write_1h_tokens", "1-hour cache-write tokens, part of --input"),
+    ("--input-audio", "input_audio_tokens", "audio input tokens, part of --input"),
+    ("--input-image", "input_image_tokens", "image input tokens, part of --input"),
+    ("--output", "output_tokens", "ALL output tokens, reasoning included"),
+    ("--reasoning", "reasoning_tokens", "reasoning tokens, part of --output"),
+    ("--output-audio", "output_audio_tokens", "audio output tokens, part of --output"),
+    ("--output-image", "output_image_tokens", "image output tokens, part of --output"),
+    ("--training", "training_tokens", "fine-tuning training tokens"),
+)
+
+_EXIT_OK, _EXIT_NOT_FOUND, _EXIT_BAD_INPUT = 0, 1, 2
+_PIPE_WIDTH = 160
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    args = _parser().parse_args(argv)
+    out = _console(sys.stdout)
+    err = _console(sys.stderr)
+    command: Any = args.command
+    try:
+        result: int = command(args, out, err)
+    except _pricing_file_error() as exc:
+        err.print(f"llmmeter: {exc}", markup=False)
+        return _EXIT_BAD_INPUT
+    return result
+
+
+def _console(file: Any) -> Console:
+    console = Console(file=file, highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, _PIPE_WIDTH)  # don't cut model names when piped
+    return console
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llmmeter", description="Meter LLM calls: price usage exactly, list price entries."
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    _add_price(commands)
+    _add_models(commands)
+    demo = commands.add_parser("demo", help="run the demo workload against a local fake provider")
+    demo.add_argument("demo_args", nargs=argparse.REMAINDER, help="arguments for the demo")
+    demo.set_defaults(command=_run_demo)
+    return parser
+
+
+def _add_price(commands: Any) -> None:
+    price = commands.add_parser("price", help="price one call's usage and show the breakdown")
+    price.add_argument("model", help="model name as a provider reports it, e.g. gpt-5.4")
+    for flag, dest, text in _USAGE_OPTIONS:
+        price.add_argument(flag, dest=dest, type=_count, default=0, metavar="N", help=text)
+    price.add_argument("--seconds", type=_seconds, default=0, metavar="S", help="seconds of video or audio")
+    price.add_argument("--size", help="video resolution, e.g. 1024x1792")
+    price.add_argument("--tier", help="service tier: default, priority (fast), flex, batch")
+    price.add_argument("--provider", help="gen_ai.provider.name hint, e.g. openai, azure.ai.openai")
+    _add_table_options(price)
+    price.set_defaults(command=_run_price)
+
+
+def _add_models(commands: Any) -> None:
+    models = commands.add_parser("models", help="list price entries matching a pattern")
+    models.add_argument("pattern", nargs="?", help="substring or shell wildcard, e.g. gpt-5 or 'claude-*'")
+    models.add_argument("--provider", help="only genai-prices entries of this provider id, e.g. openai")
+    _add_table_options(models)
+    models.set_defaults(command=_run_models)
+
+
+def _add_table_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pricing-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a TOML or JSON pricing file whose entries win (repeatable)",
+    )
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return int(value) if value.is_integer() else value
+
+
+def _pricing_file_error() -> type[Exception]:
+    from llmmeter._errors import PricingFileError
+
+    return PricingFileError
+
+
+def _table(args: argparse.Namespace) -> Any:
+    from llmmeter._pricing import PricingTable, get_table
+
+    if args.pricing_file:
+        return PricingTable(files=args.pricing_file)
+    return get_table()
+
+
+def _run_price(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from llmmeter._usage import Usage
+
+    usage = Usage(**{dest: getattr(args, dest) for _, dest, _ in _USAGE_OPTIONS}, seconds=args.seconds)
+    entry = _table(args).resolve(args.model, args.provider)
+    if entry is None:
+        err.print(
+            f"llmmeter: no price for model {args.model!r}. "
+            f"Try `llmmeter models {args.model}`, or add it to a pricing file (--pricing-file).",
+            markup=False,
+        )
+        return _EXIT_BAD_INPUT
+    if usage.is_empty:
+        err.print("llmmeter: nothing to price: give --input, --output, --seconds...", markup=False)
+        return _EXIT_BAD_INPUT
+    cost, charges = entry.explain(usage, args.tier, args.size)
+    out.print(f"{args.model} → price entry {cost.model} ({cost.source}), {cost.service_tier} tier")
+    out.print(_breakdown(cost, charges))
+    return _EXIT_OK
+
+
+def _breakdown(cost: Any, charges: Sequence[Any]) -> Table:
+    table = Table(show_footer=True)
+    table.add_column("Component", footer="Total", no_wrap=True)
+    table.add_column("Units", justify="right")
+    table.add_column("Rate", justify="right")
+    total = "unknown" if cost.total is None else _money(cost.total)
+    status = "" if cost.status == "ok" else f" ({cost.status})"
+    table.add_column("Cost", justify="right", footer=total + status)
+    for charge in charges:
+        table.add_row(charge.component, _units(charge), _rate(charge), _money(charge.cost))
+    return table
+
+
+def _units(charge: Any) -> str:
+    if charge.unit == "seconds":
+        return f"{charge.units:f} s"
+    return f"{int(charge.units):,} {charge.unit}"
+
+
+def _rate(charge: Any) -> str:
+    if charge.unit == "tokens":
+        return f"{_money(charge.rate.scaleb(6))} / 1M tokens"
+    if charge.unit == "seconds":
+        return f"{_money(charge.rate)} / {'hour' if charge.rate_per == 3600 else 'second'}"
+    return f"{_money(charge.rate)} / request"
+
+
+def _money(amount: Decimal) -> str:
+    """``$0.105``, ``$2.00``, ``$0.0000025``: exact, at least two decimals, never exponent form."""
+    value = amount.normalize()
+    if value.as_tuple().exponent >= -2:  # type: ignore[operator]
+        value = value.quantize(Decimal("0.01"))
+    return f"${value:f}"
+
+
+def _run_models(args: argparse.Namespace, out: Console, err: Console) -> int:
+    entries = _table(args).entries(args.pattern, provider=args.provider)
+    if not entries:
+        err.print(f"llmmeter: no price entries match {args.pattern!r}", markup=False)
+        return _EXIT_NOT_FOUND
+    table = Table(title=f"{len(entries)} price entries (USD per 1M tokens)", title_justify="left")
+    for name in ("Model", "Provider", "Input", "Cached", "Output", "Other", "Source"):
+        numeric = name in ("Input", "Cached", "Output")
+        table.add_column(name, justify="right" if numeric else "left", no_wrap=name != "Other")
+    for entry in entries:
+        rates = entry.standard
+        table.add_row(
+            entry.model,
+            entry.provider or "",
+            *(_per_million(rates, name) for name in ("input", "cache_read", "output")),
+            _other(entry),
+            entry.source,
+        )
+    out.print(table)
+    return _EXIT_OK
+
+
+def _per_million(rates: Any, name: str) -> str:
+    rate = rates.per_million(name)
+    return "" if rate is None else _money(rate)
+
+
+def _other(entry: Any) -> str:
+    rates = entry.standard
+    notes = [
+        f"{label} {_money(rates.per_million(name))}"
+        for name, label in (
+            ("cache_write", "cache write"),
+            ("cache_write_1h", "cache write 1h"),
+            ("input_audio", "audio in"),
+            ("output_audio", "audio out"),
+            ("input_image", "image in"),
+            ("output_image", "image out"),
+            ("training", "training"),
+        )
+        if getattr(rates, name) is not None
+    ]
+    if rates.video_second is not None:
+        notes.append(f"video {_money(rates.video_second)}/s")
+    notes += [f"video {size} {_money(rate)}/s" for size, rate in rates.video_second_by_size.items()]
+    if rates.training_hour is not None:
+        notes.append(f"training {_money(rates.training_hour)}/hour")
+    if rates.audio_hour is not None:
+        notes.append(f"audio {_money(rates.audio_hour)}/hour")
+    standard = entry.schedules["standard"]
+    notes += [f"long context >{threshold:,}" for threshold, _ in standard.long_context]
+    notes += [tier for tier in entry.schedules if tier != "standard"]
+    return ", ".join(notes)
+
+
+def _run_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
+    try:
+        demo = importlib.import_module("llmmeter._demo")
+    except ImportError as exc:
+        err.print(f"llmmeter: the demo is not available ({exc})", markup=False)
+        return _EXIT_NOT_FOUND
+    result = demo.main(list(args.demo_args))
+    return int(result or 0)

@@ -175,7 +175,7 @@ def responses_stream(**kwargs: Any) -> list[bytes]:
 
 def anthropic_message(
     *,
-    model: str = "claude-sonnet-4-5-20250929",
+    model: str = "claude-sonnet-4-6",
     input_tokens: int = 100,
     output_tokens: int = 50,
     cache_read: int = 0,
@@ -201,7 +201,7 @@ def anthropic_message(
 
 def anthropic_stream(
     *,
-    model: str = "claude-sonnet-4-5-20250929",
+    model: str = "claude-sonnet-4-6",
     input_tokens: int = 100,
     output_tokens: int = 50,
     cache_read: int = 0,

@@ -169,10 +169,22 @@ def _watch(call: Call, endpoint: Route, response: Any, *, async_body: bool) -> N
             return
         headers = response.headers
         event_stream = "text/event-stream" in headers.get("content-type", "")
-        meter = BodyMeter(call, endpoint.adapter, make_decoder(headers.get("content-encoding")), event_stream)
+        decoder = make_decoder(headers.get("content-encoding"))
         library = library_of(response)
+        if getattr(response, "is_stream_consumed", False):
+            # Built from in-memory content (a mock, a cache): the body was read before we saw it.
+            _meter_read_body(BodyMeter(call, endpoint.adapter, decoder, event_stream), response, library)
+            return
+        meter = BodyMeter(call, endpoint.adapter, decoder, event_stream)
         wrapper = async_stream_class(library) if async_body else sync_stream_class(library)
         response.stream = wrapper(response.stream, meter)
     except Exception as exc:
         internal_error("watching a response", exc)
         call.finish(ending="error", error_type="llmmeter_internal")
+
+
+def _meter_read_body(meter: BodyMeter, response: Any, library: ModuleType) -> None:
+    if isinstance(response.stream, library.ByteStream):
+        for raw in response.stream:  # an in-memory stream replays its raw (still encoded) bytes
+            meter.chunk(raw)
+    meter.end("complete")

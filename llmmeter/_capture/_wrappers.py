@@ -147,7 +147,7 @@ def meter_client(
     target: Any = http_client if http_client is not None and hasattr(http_client, "_transport") else client
     if not hasattr(target, "_transport"):
         raise ConfigurationError(f"meter_client() takes an httpx or httpx2 client, not {client!r}")
-    is_async = callable(getattr(target._transport, "handle_async_request", None))
+    is_async = callable(getattr(target, "aclose", None))  # AsyncClient has aclose(), Client has close()
     wrapper: Any = AsyncMeteredTransport if is_async else MeteredTransport
 
     def wrap(transport: Any) -> Any:

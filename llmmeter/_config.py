@@ -21,6 +21,12 @@ def configure(
     pricing_files: Sequence[str | Path] | None = None,
     pricing_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     azure_deployments: Mapping[str, str] | None = None,
+    otlp: bool | None = None,
+    prometheus_port: int | None = None,
+    prometheus_host: str = "127.0.0.1",
+    console: bool | None = None,
+    service_name: str | None = None,
+    export_to_existing: bool = False,
 ) -> None:
     """Set llmmeter's process-wide options; arguments left as None keep their current value.
 
@@ -35,9 +41,24 @@ def configure(
         pricing_files: TOML/JSON pricing files whose entries override the built-in prices.
         pricing_overrides: price entries given in code, highest precedence.
         azure_deployments: Azure OpenAI deployment name -> model, for pricing.
+        otlp: export spans and metrics over OTLP http/protobuf, configured by the standard
+            ``OTEL_EXPORTER_OTLP_*`` environment variables (endpoint, headers, timeout, ...).
+        prometheus_port: serve the metrics for Prometheus to scrape on this port (0 picks a free one).
+        prometheus_host: the address the Prometheus endpoint listens on; loopback by default, use
+            ``"0.0.0.0"`` for a Prometheus server on another host.
+        console: print spans and metrics to stdout (for trying things out).
+        service_name: ``service.name`` of the providers llmmeter installs, unless the environment
+            sets one (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``).
+        export_to_existing: when the app has already set global OpenTelemetry providers, add the
+            exporters asked for to them. Without it llmmeter leaves them alone and logs one INFO line.
+
+    Exporters are for apps without OpenTelemetry set up: llmmeter installs SDK providers as the
+    global ones only where none is set, and never replaces a provider the app installed. Each
+    exporter starts once per process and runs until exit (``False`` does not stop one).
 
     Raises:
-        ConfigurationError: an option has the wrong type.
+        ConfigurationError: an option has the wrong type, an exporter package is missing
+            (``pip install 'llmmeter[export]'``), or the Prometheus port cannot be opened.
         PricingFileError: a pricing file is malformed (the message names file, entry and field).
     """
     if capture_content is not None:
@@ -61,6 +82,20 @@ def configure(
                 overrides=pricing_overrides,
                 files=[pricing_files] if isinstance(pricing_files, str | Path) else list(pricing_files or ()),
                 deployments=azure_deployments,
+            )
+        )
+    exporting = (otlp, console, prometheus_port, service_name)
+    if any(option is not None for option in exporting) or export_to_existing:
+        from llmmeter._export import ExportRequest, configure_export
+
+        configure_export(
+            ExportRequest(
+                otlp=False if otlp is None else otlp,
+                console=False if console is None else console,
+                prometheus_port=prometheus_port,
+                prometheus_host=prometheus_host,
+                service_name=service_name,
+                export_to_existing=export_to_existing,
             )
         )
 

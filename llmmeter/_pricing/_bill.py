@@ -4,7 +4,8 @@
     output = text (reasoning included) + reasoning with a rate of its own + audio + image
 
 A part without a rate of its own falls back to the closest rate that exists (cached audio to the
-cache rate, audio to the text rate...) and makes the bill ``estimated``. A part with no rate at
+cache rate, audio to the text rate...) and makes the bill ``estimated`` -- except cache writes,
+which cost the input rate wherever a provider charges nothing extra for them (OpenAI). A part with no rate at
 all is left out (also ``estimated``, and logged once per model and part). Usage whose parts exceed
 its totals is inconsistent: the remainder is taken as zero and the bill is ``estimated``.
 """
@@ -84,7 +85,9 @@ class Bill:
             cached_audio_rates = (rates.cache_audio_read, rates.cache_read, rates.input_audio, rates.input)
             self.tokens("cache_read_audio", audio_cached, *cached_audio_rates)
         if usage.cache_write_tokens or usage.cache_write_1h_tokens:
-            self.tokens("cache_write", usage.cache_write_tokens, rates.cache_write, rates.input)
+            # Writes cost the input rate unless the entry says otherwise (OpenAI): not an estimate.
+            write_rate = rates.cache_write if rates.cache_write is not None else rates.input
+            self.tokens("cache_write", usage.cache_write_tokens, write_rate)
             write_1h_rates = (rates.cache_write_1h, rates.cache_write, rates.input)
             self.tokens("cache_write_1h", usage.cache_write_1h_tokens, *write_1h_rates)
         if usage.input_audio_tokens or usage.input_image_tokens:

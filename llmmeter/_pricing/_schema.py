@@ -179,7 +179,7 @@ def _parse(path: Path, origin: str) -> Any:
 
 def _file_error(origin: str, exc: pydantic.ValidationError) -> PricingFileError:
     error = exc.errors()[0]
-    location = [str(part) for part in error["loc"]]
+    location = [str(part) for part in error["loc"] if part != "[key]"]
     entry: str | None = None
     if len(location) >= 2 and location[0] == "models":
         entry = location[1]
@@ -188,11 +188,19 @@ def _file_error(origin: str, exc: pydantic.ValidationError) -> PricingFileError:
     return PricingFileError(origin, entry, field, _problem(error))
 
 
+_PROBLEMS = {
+    "extra_forbidden": "unknown field",
+    "string_pattern_mismatch": "expected a video size such as 1024x1792",
+    "model_type": "expected a table of fields",
+    "dict_type": "expected a table",
+}
+
+
 def _problem(error: Any) -> str:
-    if error["type"] == "extra_forbidden":
-        return "unknown field"
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
+    problem = _PROBLEMS.get(error["type"])
+    if problem is not None:
+        return problem
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def _compile_entry(model_id: str, spec: _Entry, source: str, origin: str) -> PriceEntry:

@@ -42,9 +42,12 @@ _PIPE_WIDTH = 160
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
     out = _console(sys.stdout)
     err = _console(sys.stderr)
+    if arguments[:1] == ["demo"]:  # everything after `demo` belongs to the demo, options included
+        return _run_demo(arguments[1:], err)
+    args = _parser().parse_args(arguments)
     command: Any = args.command
     try:
         result: int = command(args, out, err)
@@ -68,9 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     _add_price(commands)
     _add_models(commands)
-    demo = commands.add_parser("demo", help="run the demo workload against a local fake provider")
-    demo.add_argument("demo_args", nargs=argparse.REMAINDER, help="arguments for the demo")
-    demo.set_defaults(command=_run_demo)
+    # Listed for --help only: main() hands `demo ...` to llmmeter._demo before parsing.
+    commands.add_parser("demo", help="run the demo workload against a local fake provider")
     return parser
 
 
@@ -250,11 +252,11 @@ def _other(entry: Any) -> str:
     return ", ".join(notes)
 
 
-def _run_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
+def _run_demo(argv: list[str], err: Console) -> int:
     try:
         demo = importlib.import_module("llmmeter._demo")
     except ImportError as exc:
         err.print(f"llmmeter: the demo is not available ({exc})", markup=False)
         return _EXIT_NOT_FOUND
-    result = demo.main(list(args.demo_args))
+    result = demo.main(argv)
     return int(result or 0)

@@ -1,0 +1,160 @@
+"""The llmmeter command line: price breakdowns, model listings, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from llmmeter._cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of ``llmmeter argv...``."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_price_prints_breakdown_and_total(capsys: pytest.CaptureFixture[str]) -> None:
+    """`llmmeter price` shows each part with its tokens, rate and cost, and the total."""
+    code, out, _ = run(
+        capsys, "price", "gpt-5.4", "--input", "120000", "--cached", "100000", "--output", "2000"
+    )
+    assert code == 0
+    assert "gpt-5.4" in out
+    assert "20,000 tokens" in out
+    assert "100,000 tokens" in out
+    assert "$2.50 / 1M tokens" in out
+    assert "$0.25 / 1M tokens" in out
+    assert "$15.00 / 1M tokens" in out
+    assert "$0.105" in out  # 20K x $2.50 + 100K x $0.25 + 2K x $15.00, per 1M
+
+
+def test_price_with_priority_tier(capsys: pytest.CaptureFixture[str]) -> None:
+    """--tier priority uses the model's priority prices."""
+    code, out, _ = run(
+        capsys,
+        "price",
+        "gpt-5.4",
+        "--input",
+        "120000",
+        "--cached",
+        "100000",
+        "--output",
+        "2000",
+        "--tier",
+        "priority",
+    )
+    assert code == 0
+    assert "priority tier" in out
+    assert "$0.21" in out  # 20K x $5.00 + 100K x $0.50 + 2K x $30.00, per 1M
+
+
+def test_price_video_by_size(capsys: pytest.CaptureFixture[str]) -> None:
+    """--seconds and --size price per-second video at the resolution's rate."""
+    code, out, _ = run(capsys, "price", "sora-2-pro", "--seconds", "8", "--size", "1024x1792")
+    assert code == 0
+    assert "$0.50 / second" in out
+    assert "$4.00" in out
+
+
+def test_price_unknown_model_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown model is a clear message on stderr and exit code 2."""
+    code, out, err = run(capsys, "price", "no-such-model-abc", "--input", "10")
+    assert code == 2
+    assert out == ""
+    assert "no price for model 'no-such-model-abc'" in err
+
+
+def test_price_nothing_to_price_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """Pricing no usage at all is refused rather than shown as $0."""
+    code, _, err = run(capsys, "price", "gpt-5.4")
+    assert code == 2
+    assert "nothing to price" in err
+
+
+def test_price_with_pricing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """--pricing-file entries win over the bundled prices."""
+    path = tmp_path / "prices.toml"
+    path.write_text('[models."gpt-5.4"]\ninput_mtok = 1.00\noutput_mtok = 2.00\n', encoding="utf-8")
+    code, out, _ = run(capsys, "price", "gpt-5.4", "--input", "1000000", "--pricing-file", str(path))
+    assert code == 0
+    assert "(user)" in out
+    assert "$1.00" in out
+
+
+def test_bad_pricing_file_exits_2_naming_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A malformed pricing file is reported with its path, entry and field, exit code 2."""
+    path = tmp_path / "bad.toml"
+    path.write_text('[models."m"]\ninput_mtok = -1\n', encoding="utf-8")
+    code, _, err = run(capsys, "price", "m", "--input", "1", "--pricing-file", str(path))
+    assert code == 2
+    assert "bad.toml" in err
+    assert "'m'" in err
+    assert "'input_mtok'" in err
+
+
+def test_negative_count_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """A negative token count is refused by the argument parser (exit code 2)."""
+    with pytest.raises(SystemExit) as caught:
+        main(["price", "gpt-5.4", "--input", "-5"])
+    assert caught.value.code == 2
+    assert "must not be negative" in capsys.readouterr().err
+
+
+def test_models_lists_matching_entries(capsys: pytest.CaptureFixture[str]) -> None:
+    """`llmmeter models gpt-5` lists entries with their input, cached and output rates and source."""
+    code, out, _ = run(capsys, "models", "gpt-5", "--provider", "openai")
+    assert code == 0
+    row = next(line for line in out.splitlines() if " gpt-5.4 " in line)
+    for cell in ("$2.50", "$0.25", "$15.00", "genai-prices"):
+        assert cell in row
+    assert "gpt-5-mini" in out
+
+
+def test_models_lists_supplement_entries(capsys: pytest.CaptureFixture[str]) -> None:
+    """Fine-tuned entries from llmmeter's supplement are listed with their source."""
+    code, out, _ = run(capsys, "models", "ft:gpt-4.1")
+    assert code == 0
+    row = next(line for line in out.splitlines() if " ft:gpt-4.1 " in line)
+    assert "$3.00" in row
+    assert "$0.75" in row
+    assert "$12.00" in row
+    assert "training $25.00" in row
+    assert "llmmeter" in row
+
+
+def test_models_without_match_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    """A pattern nothing matches says so on stderr."""
+    code, _, err = run(capsys, "models", "zzz-nothing-matches-this")
+    assert code == 1
+    assert "no price entries match" in err
+
+
+def test_demo_runs_the_demo_module(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`llmmeter demo ARGS` hands ARGS to llmmeter._demo.main and returns its exit code."""
+    received: list[list[str]] = []
+    demo = types.ModuleType("llmmeter._demo")
+    demo.main = lambda argv: received.append(argv) or 3  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "llmmeter._demo", demo)
+    assert main(["demo", "--calls", "5"]) == 3
+    assert received == [["--calls", "5"]]
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    """`python -m llmmeter` is the same command line."""
+    result = subprocess.run(
+        [sys.executable, "-m", "llmmeter", "price", "sora-2", "--seconds", "10"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "$1.00" in result.stdout

@@ -140,8 +140,13 @@ def test_demo_runs_the_demo_module(
 ) -> None:
     """`llmmeter demo ARGS` hands ARGS to llmmeter._demo.main and returns its exit code."""
     received: list[list[str]] = []
+
+    def fake_main(argv: list[str]) -> int:
+        received.append(argv)
+        return 3
+
     demo = types.ModuleType("llmmeter._demo")
-    demo.main = lambda argv: received.append(argv) or 3  # type: ignore[attr-defined]
+    demo.main = fake_main  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "llmmeter._demo", demo)
     assert main(["demo", "--calls", "5"]) == 3
     assert received == [["--calls", "5"]]

@@ -678,3 +678,18 @@ def test_nothing_priceable_is_unknown() -> None:
     cost = llmmeter.price("gpt-5.4", training_tokens=1_000)
     assert cost.total is None
     assert cost.status == "unknown_model"
+
+
+def test_cached_audio_is_billed_once_at_the_audio_cache_rate() -> None:
+    """Cached audio is part of both the cache reads and the audio input, and is billed once."""
+    usage = Usage(
+        input_tokens=1_000, cache_read_tokens=400, cache_read_audio_tokens=300, input_audio_tokens=700
+    )
+    cost = PricingTable().price_usage("gpt-realtime-1.5", usage)
+    assert cost.components == {
+        "input": per_m("4.00", 200),
+        "cache_read": per_m("0.40", 100),
+        "cache_read_audio": per_m("0.40", 300),
+        "input_audio": per_m("32.00", 400),
+    }
+    assert cost.status == "ok"

@@ -66,7 +66,9 @@ class Bill:
 
     @staticmethod
     def _input_parts_total(usage: Usage) -> int:
-        audio_cached = min(usage.cache_read_audio_tokens, usage.cache_read_tokens, usage.input_audio_tokens)
+        audio_cached = usage.cache_read_audio_tokens
+        if audio_cached:
+            audio_cached = min(audio_cached, usage.cache_read_tokens, usage.input_audio_tokens)
         return (
             usage.cache_read_tokens
             + usage.input_audio_tokens
@@ -78,18 +80,18 @@ class Bill:
 
     def _input(self, usage: Usage, rates: Rates, parts_total: int) -> None:
         self.tokens("input", self._remainder(usage.input_tokens, parts_total), rates.input)
-        audio_cached = 0
+        audio_cached = self._cached_audio(usage) if usage.cache_read_audio_tokens else 0
         if usage.cache_read_tokens:
-            audio_cached = self._cached_audio(usage)
             self.tokens("cache_read", usage.cache_read_tokens - audio_cached, rates.cache_read, rates.input)
-            cached_audio_rates = (rates.cache_audio_read, rates.cache_read, rates.input_audio, rates.input)
-            self.tokens("cache_read_audio", audio_cached, *cached_audio_rates)
+        if audio_cached:
+            cached_audio_rates = (rates.cache_read, rates.input_audio, rates.input)
+            self.tokens("cache_read_audio", audio_cached, rates.cache_audio_read, *cached_audio_rates)
         if usage.cache_write_tokens or usage.cache_write_1h_tokens:
             # Writes cost the input rate unless the entry says otherwise (OpenAI): not an estimate.
             write_rate = rates.cache_write if rates.cache_write is not None else rates.input
             self.tokens("cache_write", usage.cache_write_tokens, write_rate)
-            write_1h_rates = (rates.cache_write_1h, rates.cache_write, rates.input)
-            self.tokens("cache_write_1h", usage.cache_write_1h_tokens, *write_1h_rates)
+            write_1h_rates = (rates.cache_write, rates.input)
+            self.tokens("cache_write_1h", usage.cache_write_1h_tokens, rates.cache_write_1h, *write_1h_rates)
         if usage.input_audio_tokens or usage.input_image_tokens:
             audio = usage.input_audio_tokens - audio_cached
             self.tokens("input_audio", audio, rates.input_audio, rates.input)

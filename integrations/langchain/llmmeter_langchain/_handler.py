@@ -1,0 +1,427 @@
+"""``LLMMeterCallbackHandler``: LangChain callbacks in, llmmeter calls and steps out."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from langchain_core.agents import AgentAction
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.documents import Document
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import TracerProvider
+
+from llmmeter._guard import internal_error
+from llmmeter._pricing._cost import Cost
+from llmmeter._providers._base import AttributeValue
+from llmmeter._settings import settings
+from llmmeter._telemetry import _names as n
+from llmmeter._telemetry._call import Call, Telemetry, default_telemetry, enclosing_call
+from llmmeter._telemetry._record import Ending
+from llmmeter._telemetry._step import Step
+from llmmeter_langchain import _parse
+from llmmeter_langchain._runs import Run, Runs
+
+__all__ = ["LLMMeterCallbackHandler"]
+
+_FREE = Cost(total=Decimal(0), status="ok")
+_AGENT_NAMES = ("AgentExecutor",)
+
+
+class LLMMeterCallbackHandler(BaseCallbackHandler):
+    """Meter every model call of a LangChain run and trace its chains, tools and agents.
+
+    Works in sync and async runs (``invoke``, ``batch``, ``stream``, ``astream``,
+    ``astream_events``) for chat models and legacy text LLMs::
+
+        from llmmeter_langchain import LLMMeterCallbackHandler
+
+        handler = LLMMeterCallbackHandler()
+        chain.invoke({"topic": "otters"}, config={"callbacks": [handler]})
+
+    Each model run becomes a ``chat {model}`` (or ``text_completion {model}``) CLIENT span with
+    the gen_ai.* usage and the cost priced by llmmeter, and the llmmeter metrics. Chains become
+    INTERNAL ``invoke_workflow {name}`` spans, agents ``invoke_agent {name}``, tools
+    ``execute_tool {name}``, retrievers ``retrieval {name}``, nested as LangChain nests the runs;
+    tags and scalar metadata are written as ``langchain.tags`` and ``langchain.metadata.<key>``.
+
+    With ``llmmeter.instrument()`` no handler needs to be passed: one is registered through
+    LangChain's configure hook. A run is recorded by one llmmeter handler only, so passing one
+    explicitly as well never duplicates spans.
+
+    When the model's HTTP call is metered too (``llmmeter.instrument()``, or a client given to
+    ``llmmeter.meter_client()``), the HTTP span becomes the child of the model span and carries
+    the cost; the model span then says ``llmmeter.counted_by=http`` and adds nothing to the
+    metrics, so the call is counted once.
+
+    ``ChatOpenAI`` turns ``stream_usage`` off when an ``http_client`` is passed: its streams then
+    report no usage and cannot be priced. Pass ``stream_usage=True`` to ``ChatOpenAI``, or call
+    ``llmmeter.configure(include_stream_usage=True)`` so the metered transport asks for it.
+
+    Args:
+        tracer_provider: where spans go; the global provider when None.
+        meter_provider: where metric points go; the global provider when None.
+    """
+
+    run_inline = True
+    """Called in the caller's context (also in async runs), so HTTP calls nest under model runs."""
+
+    def __init__(
+        self, *, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
+    ) -> None:
+        if tracer_provider is None and meter_provider is None:
+            self._telemetry = default_telemetry()
+        else:
+            self._telemetry = Telemetry(tracer_provider, meter_provider)
+        self._runs = Runs(self)
+        # LangChain logs and swallows handler errors; the project's own tests must see them.
+        self.raise_error = os.environ.get("LLMMETER_STRICT") == "1"
+
+    # --- model runs ------------------------------------------------------------------------------
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Open the span of a chat model call."""
+        try:
+            content = None
+            if settings.capture_content:
+                content = _parse.chat_content([m for conversation in messages for m in conversation])
+            self._start_model(n.OP_CHAT, run_id, parent_run_id, tags, metadata, kwargs, content)
+        except Exception as exc:
+            internal_error("LangChain on_chat_model_start", exc)
+
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any],
+        prompts: list[str],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Open the span of a text completion call (a legacy LLM)."""
+        try:
+            content = _parse.prompt_content(prompts) if settings.capture_content else None
+            self._start_model(n.OP_TEXT_COMPLETION, run_id, parent_run_id, tags, metadata, kwargs, content)
+        except Exception as exc:
+            internal_error("LangChain on_llm_start", exc)
+
+    def on_llm_new_token(
+        self,
+        token: str | list[str | dict[str, Any]],
+        *,
+        chunk: GenerationChunk | ChatGenerationChunk | None = None,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Note that the run streams, and when its first chunk came."""
+        run = self._runs.get(run_id)
+        if run is not None and not run.streamed and run.call is not None:
+            run.streamed = True
+            run.call.request.stream = True
+            run.call.first_chunk()
+
+    def on_llm_end(
+        self,
+        response: LLMResult,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Price the call and end its span."""
+        run = self._runs.pop(run_id)
+        if run is None:
+            return
+        try:
+            self._finish_model(run, response)
+        except Exception as exc:
+            internal_error("LangChain on_llm_end", exc)
+        finally:
+            self._end_leftovers(run)
+
+    def on_llm_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """End a failed, cancelled or abandoned call, with the usage it reported before."""
+        run = self._runs.pop(run_id)
+        if run is None:
+            return
+        try:
+            self._fail_model(run, error, kwargs.get("response"))
+        except Exception as exc:
+            internal_error("LangChain on_llm_error", exc)
+        finally:
+            self._end_leftovers(run)
+
+    # --- chains, agents, tools, retrievers -------------------------------------------------------
+
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any],
+        inputs: dict[str, Any],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Open an ``invoke_workflow`` span (``invoke_agent`` for an agent)."""
+        try:
+            name = _parse.run_name(serialized, kwargs)
+            attributes: dict[str, AttributeValue]
+            if name in _AGENT_NAMES or name.endswith("Agent"):
+                attributes = {n.OPERATION_NAME: n.OP_INVOKE_AGENT, n.AGENT_NAME: name}
+                span_name, workflow = f"{n.OP_INVOKE_AGENT} {name}", None
+            else:
+                attributes = {n.OPERATION_NAME: n.OP_INVOKE_WORKFLOW, n.WORKFLOW_NAME: name}
+                span_name, workflow = f"{n.OP_INVOKE_WORKFLOW} {name}", name
+            self._start_step(span_name, attributes, run_id, parent_run_id, tags, metadata, workflow)
+        except Exception as exc:
+            internal_error("LangChain on_chain_start", exc)
+
+    def on_agent_action(
+        self,
+        action: AgentAction,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """A chain that takes agent actions is an agent: name its span so."""
+        run = self._runs.get(run_id)
+        if run is None or run.step is None or run.name is None:
+            return
+        name, run.name = run.name, None
+        try:
+            attributes: dict[str, AttributeValue] = {n.OPERATION_NAME: n.OP_INVOKE_AGENT, n.AGENT_NAME: name}
+            run.step.rename(f"{n.OP_INVOKE_AGENT} {name}", attributes)
+        except Exception as exc:
+            internal_error("LangChain on_agent_action", exc)
+
+    def on_chain_end(
+        self, outputs: dict[str, Any], *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        """End the chain's span."""
+        self._end_step(run_id, None)
+
+    def on_chain_error(
+        self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        """End the chain's span with its error."""
+        self._end_step(run_id, error)
+
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any],
+        input_str: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Open an ``execute_tool`` span."""
+        try:
+            name = _parse.run_name(serialized, kwargs)
+            attributes: dict[str, AttributeValue] = {n.OPERATION_NAME: n.OP_EXECUTE_TOOL, n.TOOL_NAME: name}
+            tool_call_id = kwargs.get("tool_call_id")
+            if isinstance(tool_call_id, str) and tool_call_id:
+                attributes[n.TOOL_CALL_ID] = tool_call_id
+            self._start_step(f"{n.OP_EXECUTE_TOOL} {name}", attributes, run_id, parent_run_id, tags, metadata)
+        except Exception as exc:
+            internal_error("LangChain on_tool_start", exc)
+
+    def on_tool_end(
+        self, output: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        """End the tool's span."""
+        self._end_step(run_id, None)
+
+    def on_tool_error(
+        self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        """End the tool's span with its error."""
+        self._end_step(run_id, error)
+
+    def on_retriever_start(
+        self,
+        serialized: dict[str, Any],
+        query: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Open a ``retrieval`` span."""
+        try:
+            name = _parse.run_name(serialized, kwargs)
+            attributes: dict[str, AttributeValue] = {n.OPERATION_NAME: n.OP_RETRIEVAL}
+            self._start_step(f"{n.OP_RETRIEVAL} {name}", attributes, run_id, parent_run_id, tags, metadata)
+        except Exception as exc:
+            internal_error("LangChain on_retriever_start", exc)
+
+    def on_retriever_end(
+        self, documents: Sequence[Document], *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        """End the retriever's span."""
+        self._end_step(run_id, None)
+
+    def on_retriever_error(
+        self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        """End the retriever's span with its error."""
+        self._end_step(run_id, error)
+
+    # --- the lifecycle ---------------------------------------------------------------------------
+
+    def _start_model(
+        self,
+        operation: str,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+        kwargs: dict[str, Any],
+        content: Any,
+    ) -> None:
+        runs = self._runs
+        if not runs.claim(run_id):
+            return
+        try:
+            metadata = metadata or {}
+            params = kwargs.get("invocation_params") or {}
+            attributes = _parse.run_attributes(run_id, tags, metadata)
+            request = _parse.model_request(operation, metadata, params, attributes, content)
+            parent = runs.parent(parent_run_id)
+            enclosing = enclosing_call()
+            # The HTTP call made for this run, in this context, becomes its child. Several runs
+            # started at once by one generate() (a text LLM's batch) share one request: the
+            # first run of the batch encloses it, and it alone reports the batch's usage.
+            lead = enclosing.get()
+            batched = kwargs.get("batch_size", 1) > 1 and lead is not None and lead.open
+            batched = batched and lead is not None and lead.capture == n.CAPTURE_LANGCHAIN
+            enclosing.set(None)  # a model run is never the inner call of another one
+            call = Call(self._telemetry, request, capture=n.CAPTURE_LANGCHAIN, parent=parent)
+            enclosing.set(lead if batched else call)
+            runs.add(run_id, Run(parent_run_id, call=call))
+        except BaseException:
+            runs.release(run_id)
+            raise
+
+    def _finish_model(self, run: Run, response: LLMResult) -> None:
+        call = run.call
+        assert call is not None
+        info = _parse.model_response(response, call.request.provider, settings.capture_content)
+        attributes: dict[str, AttributeValue] = {}
+        if run.streamed:
+            attributes[n.REQUEST_STREAM] = True
+        cost = None
+        if _parse.is_cache_hit(response):
+            attributes[n.LANGCHAIN_CACHE_HIT] = True
+            info.usage = None  # nothing was consumed
+            cost = _FREE
+        call.finish(info, cost=cost, attributes=attributes)
+
+    def _fail_model(self, run: Run, error: BaseException, partial: Any) -> None:
+        call = run.call
+        assert call is not None
+        ending, error_type = _ending(error)
+        info = None
+        if isinstance(partial, LLMResult) and partial.generations:
+            info = _parse.model_response(partial, call.request.provider, settings.capture_content)
+            info.complete = False
+        attributes: dict[str, AttributeValue] = {n.REQUEST_STREAM: True} if run.streamed else {}
+        call.finish(info, error_type=error_type, ending=ending, exception=error, attributes=attributes)
+
+    def _start_step(
+        self,
+        name: str,
+        attributes: dict[str, AttributeValue],
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+        workflow: str | None = None,
+    ) -> None:
+        runs = self._runs
+        if not runs.claim(run_id):
+            return
+        try:
+            attributes.update(_parse.run_attributes(run_id, tags, metadata))
+            step = Step(self._telemetry, name, attributes, parent=runs.parent(parent_run_id))
+            runs.add(run_id, Run(parent_run_id, step=step, name=workflow))
+        except BaseException:
+            runs.release(run_id)
+            raise
+
+    def _end_step(self, run_id: UUID, error: BaseException | None) -> None:
+        run = self._runs.pop(run_id)
+        if run is None:
+            return
+        try:
+            step = run.step
+            if step is None:  # a model run ended through a chain callback: never seen, but be safe
+                self._end_abandoned(run)
+                return
+            error_type = None if error is None else _ending(error)[1]
+            step.end(error_type=error_type, exception=error if error_type else None)
+        except Exception as exc:
+            internal_error("ending a LangChain step", exc)
+        finally:
+            self._end_leftovers(run)
+
+    def _end_leftovers(self, run: Run) -> None:
+        """End the runs that never ended inside ``run`` (a stream nobody read to the end)."""
+        if run.children is None:
+            return
+        for child in self._runs.leftovers(run):
+            self._end_abandoned(child)
+
+    @staticmethod
+    def _end_abandoned(run: Run) -> None:
+        if run.call is not None:
+            attributes: dict[str, AttributeValue] = {n.REQUEST_STREAM: True} if run.streamed else {}
+            run.call.finish(None, ending="abandoned", attributes=attributes)
+        elif run.step is not None:
+            run.step.end()
+
+
+def _ending(error: BaseException) -> tuple[Ending, str | None]:
+    """How a run that raised ``error`` ended, and its error.type."""
+    if isinstance(error, GeneratorExit):
+        return "closed_early", None  # the consumer stopped reading: not a failure
+    if isinstance(error, asyncio.CancelledError):
+        return "cancelled", type(error).__name__
+    return "error", type(error).__name__

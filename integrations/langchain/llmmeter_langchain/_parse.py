@@ -1,0 +1,316 @@
+"""What LangChain's callback arguments say about a model call: request, usage, model, provider.
+
+Pure functions over LangChain's plain data (metadata dicts, invocation params, ``LLMResult``);
+nothing here touches OpenTelemetry or keeps state.
+
+Usage is read once per run, in this order, and never summed over the ``n`` choices of one call
+(with ``n > 1`` every generation may carry the same usage):
+
+1. ``generations[i][j].message.usage_metadata`` (chat models; LangChain's normalized form),
+2. ``llm_output["token_usage"]`` or ``llm_output["usage"]`` (the provider's raw form),
+3. ``generation_info`` (``usage_metadata``, ``token_usage`` or ``usage``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import LLMResult
+
+from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
+from llmmeter._telemetry import _names as n
+from llmmeter._usage import Usage, from_anthropic, from_langchain, from_openai_chat, from_openai_responses
+
+__all__ = [
+    "is_cache_hit",
+    "model_request",
+    "model_response",
+    "provider_name",
+    "run_attributes",
+    "run_name",
+]
+
+# LangChain's provider ids (``ls_provider``, or the ``_type`` of a model) -> gen_ai.provider.name.
+_PROVIDERS: dict[str, str] = {
+    "openai": n.PROVIDER_OPENAI,
+    "azure": n.PROVIDER_AZURE_OPENAI,
+    "azure_openai": n.PROVIDER_AZURE_OPENAI,
+    "azure-openai": n.PROVIDER_AZURE_OPENAI,
+    "azure_ai": n.PROVIDER_AZURE_AI_INFERENCE,
+    "anthropic": n.PROVIDER_ANTHROPIC,
+    "amazon_bedrock": n.PROVIDER_AWS_BEDROCK,
+    "bedrock": n.PROVIDER_AWS_BEDROCK,
+    "bedrock_converse": n.PROVIDER_AWS_BEDROCK,
+    "google_genai": n.PROVIDER_GCP_GEMINI,
+    "google_gemini": n.PROVIDER_GCP_GEMINI,
+    "google_vertexai": n.PROVIDER_GCP_VERTEX_AI,
+    "google_anthropic_vertex": n.PROVIDER_GCP_VERTEX_AI,
+    "cohere": n.PROVIDER_COHERE,
+    "deepseek": n.PROVIDER_DEEPSEEK,
+    "groq": n.PROVIDER_GROQ,
+    "ibm": n.PROVIDER_IBM_WATSONX,
+    "watsonx": n.PROVIDER_IBM_WATSONX,
+    "mistral": n.PROVIDER_MISTRAL_AI,
+    "mistralai": n.PROVIDER_MISTRAL_AI,
+    "perplexity": n.PROVIDER_PERPLEXITY,
+    "xai": n.PROVIDER_X_AI,
+}
+
+# invocation param -> gen_ai.request.* attribute
+_PARAMS: dict[str, str] = {
+    "temperature": n.REQUEST_TEMPERATURE,
+    "max_tokens": n.REQUEST_MAX_TOKENS,
+    "max_completion_tokens": n.REQUEST_MAX_TOKENS,
+    "max_output_tokens": n.REQUEST_MAX_TOKENS,
+    "top_p": n.REQUEST_TOP_P,
+    "top_k": n.REQUEST_TOP_K,
+    "frequency_penalty": n.REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": n.REQUEST_PRESENCE_PENALTY,
+    "seed": n.REQUEST_SEED,
+}
+_MODEL_PARAMS = ("model", "model_name", "model_id", "deployment_name", "azure_deployment")
+_TIERS = ("priority", "flex")
+_SCALARS = (str, bool, int, float)
+_RESERVED_METADATA = ("ls_", "lc_")
+
+
+def provider_name(metadata: Mapping[str, Any], invocation_params: Mapping[str, Any]) -> str:
+    """The gen_ai.provider.name of a model run, from ``ls_provider`` or the model's ``_type``."""
+    provider = metadata.get("ls_provider")
+    if not isinstance(provider, str) or not provider:
+        kind = invocation_params.get("_type")
+        if not isinstance(kind, str) or not kind:
+            return n.ERROR_TYPE_OTHER
+        provider = kind.removesuffix("-chat").removesuffix("_chat")
+    provider = provider.lower()
+    return _PROVIDERS.get(provider, provider)
+
+
+def run_name(serialized: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> str:
+    """The name LangChain gives a run: the ``name`` argument, else the serialized name or class."""
+    name = kwargs.get("name")
+    if isinstance(name, str) and name:
+        return name
+    if serialized:
+        name = serialized.get("name")
+        if isinstance(name, str) and name:
+            return name
+        ids = serialized.get("id")
+        if isinstance(ids, list) and ids and isinstance(ids[-1], str):
+            return ids[-1]
+    return "unknown"
+
+
+def run_attributes(
+    run_id: UUID, tags: Sequence[str] | None, metadata: Mapping[str, Any] | None
+) -> dict[str, AttributeValue]:
+    """The run id, tags and scalar metadata of a run, as span attributes.
+
+    Only scalar metadata values are kept (bounded attributes); LangChain's own ``ls_*`` and
+    ``lc_*`` keys are left out, their content being on gen_ai.* attributes already.
+    """
+    attributes: dict[str, AttributeValue] = {n.LANGCHAIN_RUN_ID: str(run_id)}
+    if tags:
+        attributes[n.LANGCHAIN_TAGS] = [tag for tag in tags if isinstance(tag, str)]
+    if metadata:
+        for key, value in metadata.items():
+            if (
+                isinstance(value, _SCALARS)
+                and isinstance(key, str)
+                and not key.startswith(_RESERVED_METADATA)
+            ):
+                attributes[n.LANGCHAIN_METADATA_PREFIX + key] = value
+    return attributes
+
+
+def model_request(
+    operation: str,
+    metadata: Mapping[str, Any],
+    invocation_params: Mapping[str, Any],
+    attributes: dict[str, AttributeValue],
+    input_messages: Any = None,
+) -> RequestInfo:
+    """The request of a model run, from its metadata (``ls_*`` keys) and invocation params."""
+    params = attributes
+    for key, attribute in _PARAMS.items():
+        value = invocation_params.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and attribute not in params:
+            params[attribute] = value
+    _fallback(params, n.REQUEST_TEMPERATURE, metadata.get("ls_temperature"))
+    _fallback(params, n.REQUEST_MAX_TOKENS, metadata.get("ls_max_tokens"))
+    stop = invocation_params.get("stop") or metadata.get("ls_stop")
+    if isinstance(stop, list) and stop and all(isinstance(s, str) for s in stop):
+        params[n.REQUEST_STOP_SEQUENCES] = list(stop)
+    choices = invocation_params.get("n")
+    if isinstance(choices, int) and not isinstance(choices, bool) and choices != 1:
+        params[n.REQUEST_CHOICE_COUNT] = choices
+    service_tier = _str(invocation_params, "service_tier")
+    provider = provider_name(metadata, invocation_params)
+    if service_tier and provider in (n.PROVIDER_OPENAI, n.PROVIDER_AZURE_OPENAI):
+        params[n.OPENAI_REQUEST_SERVICE_TIER] = service_tier
+    return RequestInfo(
+        provider=provider,
+        operation=operation,
+        model=_str(metadata, "ls_model_name") or _first_str(invocation_params, _MODEL_PARAMS),
+        stream=invocation_params.get("stream") is True or invocation_params.get("streaming") is True,
+        service_tier=service_tier,
+        params=params,
+        input_messages=input_messages,
+    )
+
+
+def chat_content(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """A chat prompt as plain role/content records, for content capture."""
+    return [{"role": message.type, "content": message.content} for message in messages]
+
+
+def prompt_content(prompts: Sequence[str]) -> list[dict[str, Any]]:
+    """A text prompt as role/content records, for content capture."""
+    return [{"role": "user", "content": prompt} for prompt in prompts]
+
+
+def is_cache_hit(result: LLMResult) -> bool:
+    """Whether LangChain answered the run from its LLM cache.
+
+    A chat model's cache hit returns the stored generations with ``"total_cost": 0`` added to
+    each message's ``usage_metadata``, and no ``llm_output``; a live call never does that.
+    """
+    if result.llm_output:
+        return False
+    for generations in result.generations:
+        for generation in generations:
+            usage = getattr(getattr(generation, "message", None), "usage_metadata", None)
+            if isinstance(usage, Mapping) and usage.get("total_cost") == 0:
+                return True
+    return False
+
+
+def model_response(result: LLMResult | None, provider: str, capture_content: bool) -> ResponseInfo:
+    """What a finished (or failed, with its partial result) model run reported."""
+    info = ResponseInfo()
+    if result is None:
+        return info
+    generations = [g for gs in result.generations for g in gs]
+    llm_output = result.llm_output if isinstance(result.llm_output, Mapping) else {}
+    response_metadata = [_response_metadata(g) for g in generations]
+    generation_info = [g.generation_info or {} for g in generations]
+    sources = (*response_metadata, llm_output, *generation_info)
+    info.model = _first_of(sources, ("model_name", "model"))
+    info.response_id = _first_of((*response_metadata, llm_output), ("id",))
+    info.finish_reasons = _finish_reasons(response_metadata, generation_info)
+    usage_metadata = _usage_metadata(generations)
+    info.usage = _usage(usage_metadata, llm_output, generation_info, provider)
+    info.service_tier = _first_of(sources, ("service_tier",)) or _tier_from_details(usage_metadata)
+    if capture_content:
+        info.output_messages = [{"role": "assistant", "content": g.text} for g in generations if g.text]
+    return info
+
+
+def _usage(
+    usage_metadata: Mapping[str, Any] | None,
+    llm_output: Mapping[str, Any],
+    generation_info: Sequence[Mapping[str, Any]],
+    provider: str,
+) -> Usage | None:
+    if usage_metadata is not None:
+        return from_langchain(usage_metadata)
+    for key in ("token_usage", "usage"):
+        usage = _raw_usage(llm_output.get(key), provider)
+        if usage is not None:
+            return usage
+    for info in generation_info:
+        if isinstance(info.get("usage_metadata"), Mapping):
+            return from_langchain(info["usage_metadata"])
+        for key in ("token_usage", "usage"):
+            usage = _raw_usage(info.get(key), provider)
+            if usage is not None:
+                return usage
+    return None
+
+
+def _raw_usage(raw: Any, provider: str) -> Usage | None:
+    """A provider's own usage object, recognised by its keys."""
+    if not isinstance(raw, Mapping) or not raw:
+        return None
+    if "prompt_tokens" in raw or "completion_tokens" in raw:
+        return from_openai_chat(raw)
+    if "input_tokens" not in raw and "output_tokens" not in raw:
+        return None
+    if (
+        provider == n.PROVIDER_ANTHROPIC
+        or "cache_read_input_tokens" in raw
+        or "cache_creation_input_tokens" in raw
+    ):
+        return from_anthropic(raw)
+    if "input_tokens_details" in raw or "output_tokens_details" in raw:
+        return from_openai_responses(raw)
+    return from_langchain(raw)
+
+
+def _usage_metadata(generations: Sequence[Any]) -> Mapping[str, Any] | None:
+    """The first message usage in the run: every choice of one call may repeat the same usage."""
+    for generation in generations:
+        usage = getattr(getattr(generation, "message", None), "usage_metadata", None)
+        if isinstance(usage, Mapping):
+            return usage
+    return None
+
+
+def _response_metadata(generation: Any) -> Mapping[str, Any]:
+    metadata = getattr(getattr(generation, "message", None), "response_metadata", None)
+    return metadata if isinstance(metadata, Mapping) else {}
+
+
+def _finish_reasons(
+    response_metadata: Sequence[Mapping[str, Any]], generation_info: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    reasons = []
+    for metadata, info in zip(response_metadata, generation_info, strict=True):
+        reason = _first_of((info, metadata), ("finish_reason", "stop_reason"))
+        if reason is not None:
+            reasons.append(reason)
+    return reasons
+
+
+def _tier_from_details(usage_metadata: Mapping[str, Any] | None) -> str | None:
+    """The service tier named by tier-prefixed detail keys (``priority_cache_read``, ``flex``)."""
+    if usage_metadata is None:
+        return None
+    for details_key in ("input_token_details", "output_token_details"):
+        details = usage_metadata.get(details_key)
+        if not isinstance(details, Mapping):
+            continue
+        for key in details:
+            for tier in _TIERS:
+                if isinstance(key, str) and (key == tier or key.startswith(tier + "_")):
+                    return tier
+    return None
+
+
+def _fallback(params: dict[str, AttributeValue], attribute: str, value: Any) -> None:
+    if attribute not in params and isinstance(value, int | float) and not isinstance(value, bool):
+        params[attribute] = value
+
+
+def _str(source: Mapping[str, Any], key: str) -> str | None:
+    value = source.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _first_str(source: Mapping[str, Any], keys: Sequence[str]) -> str | None:
+    for key in keys:
+        value = _str(source, key)
+        if value is not None:
+            return value
+    return None
+
+
+def _first_of(sources: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str | None:
+    for source in sources:
+        value = _first_str(source, keys)
+        if value is not None:
+            return value
+    return None

@@ -13,12 +13,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
+
+from llmmeter._errors import PricingFileError
+from llmmeter._pricing import Charge, Cost, PriceEntry, PricingTable, get_table
+from llmmeter._pricing._rates import Rates
+from llmmeter._usage import Usage
 
 __all__ = ["main"]
 
@@ -48,16 +53,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments[:1] == ["demo"]:  # everything after `demo` belongs to the demo, options included
         return _run_demo(arguments[1:], err)
     args = _parser().parse_args(arguments)
-    command: Any = args.command
+    command: Callable[[argparse.Namespace, Console, Console], int] = args.command
     try:
-        result: int = command(args, out, err)
-    except _pricing_file_error() as exc:
+        return command(args, out, err)
+    except PricingFileError as exc:
         err.print(f"llmmeter: {exc}", markup=False)
         return _EXIT_BAD_INPUT
-    return result
 
 
-def _console(file: Any) -> Console:
+def _console(file: TextIO) -> Console:
     console = Console(file=file, highlight=False)
     if not console.is_terminal:
         console.width = max(console.width, _PIPE_WIDTH)  # don't cut model names when piped
@@ -127,23 +131,13 @@ def _seconds(text: str) -> float:
     return int(value) if value.is_integer() else value
 
 
-def _pricing_file_error() -> type[Exception]:
-    from llmmeter._errors import PricingFileError
-
-    return PricingFileError
-
-
-def _table(args: argparse.Namespace) -> Any:
-    from llmmeter._pricing import PricingTable, get_table
-
+def _table(args: argparse.Namespace) -> PricingTable:
     if args.pricing_file:
         return PricingTable(files=args.pricing_file)
     return get_table()
 
 
 def _run_price(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from llmmeter._usage import Usage
-
     usage = Usage(**{dest: getattr(args, dest) for _, dest, _ in _USAGE_OPTIONS}, seconds=args.seconds)
     entry = _table(args).resolve(args.model, args.provider)
     if entry is None:
@@ -162,7 +156,7 @@ def _run_price(args: argparse.Namespace, out: Console, err: Console) -> int:
     return _EXIT_OK
 
 
-def _breakdown(cost: Any, charges: Sequence[Any]) -> Table:
+def _breakdown(cost: Cost, charges: Sequence[Charge]) -> Table:
     table = Table(show_footer=True)
     table.add_column("Component", footer="Total", no_wrap=True)
     table.add_column("Units", justify="right")
@@ -175,13 +169,13 @@ def _breakdown(cost: Any, charges: Sequence[Any]) -> Table:
     return table
 
 
-def _units(charge: Any) -> str:
+def _units(charge: Charge) -> str:
     if charge.unit == "seconds":
         return f"{charge.units:f} s"
     return f"{int(charge.units):,} {charge.unit}"
 
 
-def _rate(charge: Any) -> str:
+def _rate(charge: Charge) -> str:
     if charge.unit == "tokens":
         return f"{_money(charge.rate.scaleb(6))} / 1M tokens"
     if charge.unit == "seconds":
@@ -202,7 +196,8 @@ def _run_models(args: argparse.Namespace, out: Console, err: Console) -> int:
     if not entries:
         err.print(f"llmmeter: no price entries match {args.pattern!r}", markup=False)
         return _EXIT_NOT_FOUND
-    table = Table(title=f"{len(entries)} price entries (USD per 1M tokens)", title_justify="left")
+    noun = "entry" if len(entries) == 1 else "entries"
+    table = Table(title=f"{len(entries)} price {noun} (USD per 1M tokens)", title_justify="left")
     for name in ("Model", "Provider", "Input", "Cached", "Output", "Other", "Source"):
         numeric = name in ("Input", "Cached", "Output")
         table.add_column(name, justify="right" if numeric else "left", no_wrap=name != "Other")
@@ -219,26 +214,25 @@ def _run_models(args: argparse.Namespace, out: Console, err: Console) -> int:
     return _EXIT_OK
 
 
-def _per_million(rates: Any, name: str) -> str:
+def _per_million(rates: Rates, name: str) -> str:
     rate = rates.per_million(name)
     return "" if rate is None else _money(rate)
 
 
-def _other(entry: Any) -> str:
+_OTHER_TOKEN_RATES = (
+    ("cache_write", "cache write"),
+    ("cache_write_1h", "cache write 1h"),
+    ("input_audio", "audio in"),
+    ("output_audio", "audio out"),
+    ("input_image", "image in"),
+    ("output_image", "image out"),
+    ("training", "training"),
+)
+
+
+def _other(entry: PriceEntry) -> str:
     rates = entry.standard
-    notes = [
-        f"{label} {_money(rates.per_million(name))}"
-        for name, label in (
-            ("cache_write", "cache write"),
-            ("cache_write_1h", "cache write 1h"),
-            ("input_audio", "audio in"),
-            ("output_audio", "audio out"),
-            ("input_image", "image in"),
-            ("output_image", "image out"),
-            ("training", "training"),
-        )
-        if getattr(rates, name) is not None
-    ]
+    notes = [f"{label} {price}" for name, label in _OTHER_TOKEN_RATES if (price := _per_million(rates, name))]
     if rates.video_second is not None:
         notes.append(f"video {_money(rates.video_second)}/s")
     notes += [f"video {size} {_money(rate)}/s" for size, rate in rates.video_second_by_size.items()]

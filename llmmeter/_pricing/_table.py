@@ -12,7 +12,7 @@ import fnmatch
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ PRICING_FILE_ENV = "LLMMETER_PRICING_FILE"
 SUPPLEMENT_PATH = Path(__file__).with_name("supplement.toml")
 
 _log = logging.getLogger("llmmeter")
+
+_MAX_REMEMBERED = 10_000
+"""Model names remembered (resolved, or warned about); bounds memory when names are arbitrary."""
 
 
 class PricingTable:
@@ -100,7 +103,8 @@ class PricingTable:
         if key in self._resolved:
             return self._resolved[key]
         entry = None if not model else self._find(model, provider)
-        self._resolved[key] = entry
+        if len(self._resolved) < _MAX_REMEMBERED:
+            self._resolved[key] = entry
         return entry
 
     def entries(self, pattern: str | None = None, provider: str | None = None) -> list[PriceEntry]:
@@ -155,13 +159,13 @@ class PricingTable:
                 seen.add(id(entry))
                 yield entry
 
-    def _genai_matches(self, match: Any) -> Iterator[PriceEntry]:
+    def _genai_matches(self, match: Callable[[str], bool]) -> Iterator[PriceEntry]:
         for provider, info in _genai.iter_models():
             if match(str(info.id).lower()):
                 yield self._genai_entry(provider, info)
 
     def _warn_unknown(self, model: str | None, provider: str | None) -> None:
-        if model in self._warned:
+        if model in self._warned or len(self._warned) >= _MAX_REMEMBERED:
             return
         self._warned.add(model)
         _log.warning(
@@ -172,7 +176,7 @@ class PricingTable:
         )
 
 
-def _matcher(pattern: str | None) -> Any:
+def _matcher(pattern: str | None) -> Callable[[str], bool]:
     if not pattern:
         return lambda name: True
     pattern = pattern.strip().lower()

@@ -7,6 +7,8 @@ counts, never copied from llmmeter's output.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -693,3 +695,22 @@ def test_cached_audio_is_billed_once_at_the_audio_cache_rate() -> None:
         "input_audio": per_m("32.00", 400),
     }
     assert cost.status == "ok"
+
+
+def test_compact_and_at_dated_names_resolve_to_the_alias() -> None:
+    """`-YYYYMMDD` and `@YYYYMMDD` suffixes fall back to the undated entry."""
+    table = PricingTable(overrides={"house-model": {"input_mtok": 2}})
+    for name in ("house-model-20250131", "house-model@20250131", "house-model-2025-01-31"):
+        assert table.price_usage(name, Usage(input_tokens=1_000_000)).total == Decimal("2"), name
+
+
+def test_importing_pricing_loads_neither_pydantic_nor_genai_prices() -> None:
+    """The price database and pydantic load on first use, not at import."""
+    code = (
+        "import sys, llmmeter, llmmeter._pricing; "
+        "print('pydantic' in sys.modules, 'genai_prices' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.split() == ["False", "False"]

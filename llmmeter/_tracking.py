@@ -13,12 +13,13 @@ import logging
 import threading
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
 from llmmeter._errors import BudgetExceeded, ConfigurationError
+from llmmeter._telemetry._worker import flush
 
 if TYPE_CHECKING:
     from llmmeter._telemetry._record import CallRecord
@@ -44,53 +45,113 @@ class ModelSpend:
     unpriced_calls: int = 0
 
 
-@dataclass(eq=False)
 class Spend:
     """The running total of a :func:`track` block: every call made inside, counted once.
 
     ``cost_usd`` sums the calls that could be priced; ``unpriced_calls`` counts those that could
-    not (unknown model, or no usage reported), whose tokens still count.
+    not (unknown model, or no usage reported), whose tokens still count. Calls are priced on
+    llmmeter's telemetry thread; reading any total first waits for the calls already made.
     """
 
-    cost_usd: Decimal = Decimal(0)
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    reasoning_tokens: int = 0
-    calls: int = 0
-    unpriced_calls: int = 0
-    failed_calls: int = 0
-    by_model: dict[str, ModelSpend] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cost_usd = Decimal(0)
+        self._input_tokens = 0
+        self._output_tokens = 0
+        self._cache_read_tokens = 0
+        self._reasoning_tokens = 0
+        self._calls = 0
+        self._unpriced_calls = 0
+        self._failed_calls = 0
+        self._by_model: dict[str, ModelSpend] = {}
 
     def add(self, record: CallRecord) -> None:
-        """Count one finished call."""
+        """Count one finished call (called by llmmeter, once per call)."""
         usage = record.usage
         total = record.cost.total
         model = record.cost.model or record.response_model or record.request_model or "unknown"
         with self._lock:
-            self.calls += 1
+            self._calls += 1
             if record.error_type is not None:
-                self.failed_calls += 1
-            if total is None:
-                self.unpriced_calls += 1
-            else:
-                self.cost_usd += total
-            per_model = self.by_model.get(model)
+                self._failed_calls += 1
+            per_model = self._by_model.get(model)
             if per_model is None:
-                per_model = self.by_model[model] = ModelSpend()
+                per_model = self._by_model[model] = ModelSpend()
             per_model.calls += 1
             if total is None:
+                self._unpriced_calls += 1
                 per_model.unpriced_calls += 1
             else:
+                self._cost_usd += total
                 per_model.cost_usd += total
             if usage is not None:
-                self.input_tokens += usage.input_tokens
-                self.output_tokens += usage.output_tokens
-                self.cache_read_tokens += usage.cache_read_tokens
-                self.reasoning_tokens += usage.reasoning_tokens
+                self._input_tokens += usage.input_tokens
+                self._output_tokens += usage.output_tokens
+                self._cache_read_tokens += usage.cache_read_tokens
+                self._reasoning_tokens += usage.reasoning_tokens
                 per_model.input_tokens += usage.input_tokens
                 per_model.output_tokens += usage.output_tokens
+
+    @property
+    def cost_usd(self) -> Decimal:
+        """Exact total cost of the priced calls, in US dollars."""
+        flush()
+        return self._cost_usd
+
+    @property
+    def input_tokens(self) -> int:
+        """All input tokens (cached included)."""
+        flush()
+        return self._input_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        """All output tokens (reasoning included)."""
+        flush()
+        return self._output_tokens
+
+    @property
+    def cache_read_tokens(self) -> int:
+        """Input tokens read from a prompt cache."""
+        flush()
+        return self._cache_read_tokens
+
+    @property
+    def reasoning_tokens(self) -> int:
+        """Output tokens spent on reasoning."""
+        flush()
+        return self._reasoning_tokens
+
+    @property
+    def calls(self) -> int:
+        """Calls made inside the block, each counted once."""
+        flush()
+        return self._calls
+
+    @property
+    def unpriced_calls(self) -> int:
+        """Calls that could not be priced (unknown model or no usage)."""
+        flush()
+        return self._unpriced_calls
+
+    @property
+    def failed_calls(self) -> int:
+        """Calls that ended in an error."""
+        flush()
+        return self._failed_calls
+
+    @property
+    def by_model(self) -> dict[str, ModelSpend]:
+        """A snapshot of the spend per price entry (or reported model)."""
+        flush()
+        with self._lock:
+            return {model: replace(spend) for model, spend in self._by_model.items()}
+
+    def __repr__(self) -> str:
+        return (
+            f"Spend(cost_usd={self.cost_usd}, calls={self._calls}, input_tokens={self._input_tokens}, "
+            f"output_tokens={self._output_tokens})"
+        )
 
 
 class _Block:
@@ -131,14 +192,15 @@ class track(_Block):  # noqa: N801 - used like a function: ``with llmmeter.track
         self.spend = Spend()
 
 
-@dataclass(eq=False)
 class BudgetSpend(Spend):
     """The spend of a :func:`budget` block, with its limit."""
 
-    limit_usd: Decimal = Decimal(0)
-    mode: Literal["raise", "warn"] = "raise"
-    name: str | None = None
-    warned: bool = False
+    def __init__(self, limit_usd: Decimal, mode: Literal["raise", "warn"], name: str | None) -> None:
+        super().__init__()
+        self.limit_usd = limit_usd
+        self.mode = mode
+        self.name = name
+        self.warned = False
 
 
 class budget(_Block):  # noqa: N801 - used like a function
@@ -160,20 +222,24 @@ class budget(_Block):  # noqa: N801 - used like a function
             raise ConfigurationError(f"budget(usd={usd!r}): the limit must be a non-negative amount")
         if mode not in ("raise", "warn"):
             raise ConfigurationError(f"budget(mode={mode!r}): expected 'raise' or 'warn'")
-        self.spend = BudgetSpend(limit_usd=limit, mode=mode, name=name)
+        self.spend = BudgetSpend(limit, mode, name)
 
 
 def check_budgets() -> None:
     """Raise :class:`BudgetExceeded` if an enclosing budget is spent (called before a request)."""
-    for spend in _active_spends.get():
-        if isinstance(spend, BudgetSpend) and spend.cost_usd >= spend.limit_usd:
+    budgets = [spend for spend in _active_spends.get() if isinstance(spend, BudgetSpend)]
+    if not budgets:
+        return
+    flush()  # the calls already finished must be priced before the limit is compared
+    for spend in budgets:
+        if spend._cost_usd >= spend.limit_usd:
             if spend.mode == "raise":
-                raise BudgetExceeded(spend.limit_usd, spend.cost_usd, spend.name)
+                raise BudgetExceeded(spend.limit_usd, spend._cost_usd, spend.name)
             if not spend.warned:
                 spend.warned = True
                 logger.warning(
                     "llmmeter: budget %s of $%s reached (spent $%s); letting the request through (warn mode)",
-                    spend.name or "", spend.limit_usd, spend.cost_usd,
+                    spend.name or "", spend.limit_usd, spend._cost_usd,
                 )
 
 

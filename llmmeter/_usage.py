@@ -26,9 +26,14 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Usage:
-    """What one LLM call consumed, in the convention described in this module's docstring."""
+    """What one LLM call consumed, in the convention described in this module's docstring.
+
+    A value object: llmmeter never changes one after making it, and neither should its readers.
+    (It is not frozen because frozen dataclasses are several times slower to build, and one is
+    built for every call.)
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -58,7 +63,14 @@ class Usage:
     @property
     def is_empty(self) -> bool:
         """True when nothing at all was reported."""
-        return self == _EMPTY
+        return not (
+            self.input_tokens
+            or self.output_tokens
+            or self.training_tokens
+            or self.seconds
+            or self.images
+            or self.requests
+        )
 
     def __add__(self, other: Usage) -> Usage:
         if not isinstance(other, Usage):
@@ -71,10 +83,11 @@ class Usage:
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(Usage))
-_EMPTY = Usage()
 
 
 def _get(source: Any, key: str) -> Any:
+    if type(source) is dict:
+        return source.get(key)
     if source is None:
         return None
     if isinstance(source, Mapping):
@@ -82,16 +95,23 @@ def _get(source: Any, key: str) -> Any:
     return getattr(source, key, None)
 
 
+def _as_count(value: Any) -> int:
+    """A non-negative integer count, or 0 for anything else (bool, negative, NaN, text...)."""
+    if type(value) is int:
+        return value if value > 0 else 0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    if value != value or value < 0 or value == float("inf"):  # NaN, negative or infinite
+        return 0
+    return int(value)
+
+
 def _count(source: Any, *path: str) -> int:
-    """The non-negative integer at ``path`` in ``source``, or 0 when it is absent or malformed."""
+    """The count at ``path`` in ``source``, or 0 when it is absent or malformed."""
     value = source
     for key in path:
         value = _get(value, key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return 0
-    if value < 0 or value != value:  # negative or NaN
-        return 0
-    return int(value)
+    return _as_count(value)
 
 
 def from_openai_chat(usage: Any) -> Usage:
@@ -167,7 +187,7 @@ def _sum_prefixed(details: Any, suffix: str) -> int:
     total = 0
     for key, value in details.items():
         if isinstance(key, str) and (key == suffix or key.endswith("_" + suffix)):
-            total += _count({"v": value}, "v")
+            total += _as_count(value)
     return total
 
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from llmmeter._telemetry._call import add_observer, remove_observer
 from llmmeter._telemetry._record import CallRecord
+from llmmeter._telemetry._worker import flush
 
 __all__ = ["CallRecord", "RecordedCalls", "record_calls"]
 
@@ -37,10 +38,15 @@ class RecordedCalls(list[CallRecord]):
 
 @contextmanager
 def record_calls() -> Iterator[RecordedCalls]:
-    """Collect every call that finishes, anywhere in the process, while the block is open."""
+    """Collect every call that finishes, anywhere in the process, while the block is open.
+
+    The list is complete when the block exits (records are made on llmmeter's telemetry thread).
+    """
     calls = RecordedCalls()
+    flush()  # calls finished before the block are not part of it
     add_observer(calls.append)
     try:
         yield calls
     finally:
+        flush()  # calls are recorded on the telemetry thread: wait for those made inside
         remove_observer(calls.append)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from llmmeter._guard import internal_error
@@ -24,7 +25,7 @@ class BodyMeter:
     is garbage-collected unread.
     """
 
-    __slots__ = ("_adapter", "_call", "_chunks", "_decoder", "_first", "_parser", "_state", "done")
+    __slots__ = ("_adapter", "_call", "_chunks", "_decoder", "_first", "_parser", "_skips", "_state", "done")
 
     def __init__(
         self, call: Call, adapter: Adapter, decoder: Decoder | None, event_stream: bool
@@ -37,9 +38,11 @@ class BodyMeter:
         self._chunks: list[bytes] | None = None
         self._state: StreamState | None = None
         self._parser: SSEParser | None = None
+        self._skips: Callable[[bytes], bool] | None = None
         if event_stream:
             self._state = adapter.new_stream(call.request, settings.capture_content)
             self._parser = SSEParser(self._state.record_event)
+            self._skips = getattr(self._state, "skips", None)
         else:
             self._chunks = []
 
@@ -57,8 +60,17 @@ class BodyMeter:
             self._decoder = None
             return
         try:
-            if self._parser is not None:
-                self._parser.feed(decoded)
+            parser = self._parser
+            if parser is not None:
+                skips = self._skips
+                if (
+                    skips is not None
+                    and parser.between_events
+                    and decoded.endswith(b"\n\n")
+                    and skips(decoded)
+                ):
+                    return
+                parser.feed(decoded)
             elif self._chunks is not None:
                 self._chunks.append(decoded)
         except Exception as exc:
@@ -66,23 +78,21 @@ class BodyMeter:
             internal_error("parsing a response body", exc)
 
     def end(self, ending: Ending, exception: BaseException | None = None) -> None:
-        """The body is over: exhausted (``complete``), closed early, abandoned or failed."""
+        """The body is over: exhausted (``complete``), closed early, abandoned or failed.
+
+        The collected body is parsed on the telemetry thread, off the caller's path.
+        """
         if self.done:
             return
         self.done = True
+        self._call.finish_later(lambda: self._safe_result(ending == "complete"), ending, exception)
+
+    def _safe_result(self, whole: bool) -> ResponseInfo:
         try:
-            response = self._result(ending == "complete")
+            return self._result(whole)
         except Exception as exc:
             internal_error("reading a finished response body", exc)
-            response = ResponseInfo(complete=False)
-        if ending == "closed_early" and response.complete:
-            # Clients stop reading at the stream's final event (``[DONE]``, ``message_stop``) and
-            # close it: everything was received.
-            ending = "complete"
-        error_type = None
-        if exception is not None:
-            error_type = type(exception).__name__
-        self._call.finish(response, error_type=error_type, ending=ending, exception=exception)
+            return ResponseInfo(complete=False)
 
     def _result(self, whole: bool) -> ResponseInfo:
         request: RequestInfo = self._call.request

@@ -12,7 +12,7 @@ __all__ = ["Cost", "CostStatus"]
 CostStatus = Literal["ok", "unknown_model", "no_usage", "estimated"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Cost:
     """What one call cost, in US dollars, as exact Decimals.
 

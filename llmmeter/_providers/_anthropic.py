@@ -19,6 +19,7 @@ _PARAMS = {
     "stop_sequences": n.REQUEST_STOP_SEQUENCES,
 }
 _PARSED_EVENTS = frozenset({"message_start", "message_delta", "message_stop", "error"})
+_PARSED_EVENT_LINES = tuple(f"event: {name}".encode() for name in _PARSED_EVENTS) + (b'"type":"message', b'"error"')
 
 
 def _message_fields(result: ResponseInfo, message: Any) -> None:
@@ -46,6 +47,12 @@ class _MessagesStream:
         self._result = ResponseInfo(complete=False)
         self._usage: dict[str, Any] = {}
         self._text: list[str] = []
+
+    def skips(self, events: bytes) -> bool:
+        """Whether whole events in ``events`` can be passed over unparsed (deltas, pings)."""
+        if self._capture:
+            return False
+        return not any(name in events for name in _PARSED_EVENT_LINES)
 
     def record_event(self, event: str, data: str) -> None:
         if event and event not in _PARSED_EVENTS:

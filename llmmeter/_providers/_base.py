@@ -56,7 +56,12 @@ class ResponseInfo:
 
 
 class StreamState(Protocol):
-    """Accumulates one stream's events; never raises on malformed events."""
+    """Accumulates one stream's events; never raises on malformed events.
+
+    A state may also define ``skips(events: bytes) -> bool``: given a chunk made of whole events,
+    True when none of them matters to it, so the chunk need not be parsed at all. Streams are
+    mostly content deltas, and this keeps their per-chunk cost to one byte search.
+    """
 
     def record_event(self, event: str, data: str) -> None:
         """Take one server-sent event (its ``event:`` name, possibly empty, and its ``data:``)."""
@@ -97,9 +102,9 @@ def get_str(body: Any, key: str) -> str | None:
 
 def copy_params(body: Mapping[str, Any], names: Mapping[str, str], params: dict[str, AttributeValue]) -> None:
     """Copy scalar request fields into ``params`` under their attribute names."""
-    for key, attribute in names.items():
-        value = body.get(key)
-        if isinstance(value, bool):
+    for key, value in body.items():
+        attribute = names.get(key)
+        if attribute is None or isinstance(value, bool):
             continue
         if isinstance(value, int | float | str):
             params[attribute] = value

@@ -6,6 +6,7 @@ OpenRouter, Groq, ...); routing decides the provider name, these adapters only r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,17 +49,9 @@ def _common_request(request: RequestInfo, body: Mapping[str, Any]) -> None:
         request.params[n.OPENAI_REQUEST_SERVICE_TIER] = tier
 
 
-def _json_has_value(data: str, key: str) -> bool:
-    """Cheaply tell whether ``"key": <something other than null>`` appears in a JSON text."""
-    start = data.find(key)
-    while start != -1:
-        rest = data[start + len(key) :].lstrip()
-        if rest.startswith(":"):
-            value = rest[1:].lstrip()
-            if value and not value.startswith("null"):
-                return True
-        start = data.find(key, start + len(key))
-    return False
+# A chat chunk matters only if one of these fields holds something other than null.
+_MEANINGFUL_CHUNK = re.compile(r'"(?:usage|finish_reason|error)"\s*:\s*[^n\s]')
+_MEANINGFUL_BYTES = re.compile(rb'"(?:usage|finish_reason|error)"\s*:\s*[^n\s]')
 
 
 # --- Chat Completions and legacy Completions -----------------------------------------------------
@@ -76,18 +69,21 @@ class _ChatStream:
         self._parts: dict[int, list[str]] = {}
         self._seen_first = False
 
+    def skips(self, events: bytes) -> bool:
+        """Whether whole events in ``events`` can be passed over unparsed (content deltas)."""
+        return (
+            self._seen_first
+            and not self._capture
+            and _MEANINGFUL_BYTES.search(events) is None
+            and b"[DONE]" not in events
+        )
+
     def record_event(self, event: str, data: str) -> None:
         if data == "[DONE]":
             self._result.complete = True
             return
-        if not (
-            self._capture
-            or not self._seen_first
-            or _json_has_value(data, '"usage"')
-            or _json_has_value(data, '"finish_reason"')
-            or '"error"' in data
-        ):
-            return
+        if self._seen_first and not self._capture and _MEANINGFUL_CHUNK.search(data) is None:
+            return  # most chunks carry only a content delta: skip them without parsing
         chunk = loads_or_none(data)
         if not isinstance(chunk, Mapping):
             return
@@ -231,6 +227,12 @@ class _ResponsesStream:
         self._capture = capture_content
         self._result = ResponseInfo(complete=False)
         self._text: list[str] = []
+
+    def skips(self, events: bytes) -> bool:
+        """Whether whole events in ``events`` can be passed over unparsed (text deltas)."""
+        return not self._capture and events.startswith(b"event: response.output_text.delta\n") and (
+            events.count(b"event: ") == events.count(b"event: response.output_text.delta\n")
+        )
 
     def record_event(self, event: str, data: str) -> None:
         kind = _event_type(event, data)

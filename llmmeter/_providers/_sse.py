@@ -1,12 +1,12 @@
 """An incremental parser for ``text/event-stream`` bodies.
 
 Bytes arrive in arbitrary pieces; events come out as soon as their blank line arrives. Nothing is
-buffered beyond the event being read. Line endings may be ``\\n``, ``\\r\\n`` or ``\\r``.
+kept beyond the event being read. Line endings may be ``\\n``, ``\\r\\n`` or ``\\r``. It works on
+bytes and decodes one event at a time, since it runs for every chunk the caller reads.
 """
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Callable
 
 __all__ = ["SSEParser"]
@@ -17,53 +17,61 @@ EventSink = Callable[[str, str], None]
 class SSEParser:
     """Feed it bytes; it calls ``sink(event_name, data)`` once per complete event."""
 
-    __slots__ = ("_buffer", "_data", "_decoder", "_event", "_sink")
+    __slots__ = ("_buffer", "_sink")
 
     def __init__(self, sink: EventSink) -> None:
         self._sink = sink
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._buffer = ""
-        self._event = ""
-        self._data: list[str] = []
+        self._buffer = b""
+
+    @property
+    def between_events(self) -> bool:
+        """True when no partial event is waiting for more bytes."""
+        return not self._buffer
 
     def feed(self, chunk: bytes) -> None:
         """Parse the next piece of the body."""
-        text = self._buffer + self._decoder.decode(chunk)
-        if "\r" in text:
-            # A lone trailing \r may be the first half of \r\n: keep it for the next piece.
-            keep_cr = text.endswith("\r")
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-            if keep_cr:
-                text = text[:-1] + "\r"
-        lines = text.split("\n")
-        self._buffer = lines.pop()
-        for line in lines:
-            self._line(line.rstrip("\r"))
+        buffer = self._buffer + chunk if self._buffer else chunk
+        if b"\r" in buffer:
+            buffer = _normalize_newlines(buffer)
+        start = 0
+        find = buffer.find
+        while (end := find(b"\n\n", start)) != -1:
+            if end > start:
+                self._event(buffer[start:end])
+            start = end + 2
+        self._buffer = buffer[start:] if start else buffer
 
     def close(self) -> None:
         """Flush an event the body ended without a blank line after."""
-        tail = self._buffer + self._decoder.decode(b"", final=True)
-        self._buffer = ""
-        if tail.strip("\r"):
-            self._line(tail.rstrip("\r"))
-        self._line("")
+        tail, self._buffer = self._buffer.rstrip(b"\r\n"), b""
+        if tail:
+            self._event(tail)
 
-    def _line(self, line: str) -> None:
-        if not line:
-            if self._data:
-                data = "\n".join(self._data)
-                self._data = []
-                event, self._event = self._event, ""
-                self._sink(event, data)
-            else:
-                self._event = ""
+    def _event(self, block: bytes) -> None:
+        if block.startswith(b"data: ") and b"\n" not in block:  # the common case: one data line
+            self._sink("", block[6:].decode("utf-8", "replace"))
             return
-        if line[0] == ":":
-            return
-        name, _, value = line.partition(":")
-        if value[:1] == " ":
-            value = value[1:]
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event = value
+        event = ""
+        data: list[str] = []
+        for raw in block.split(b"\n"):
+            if not raw or raw[:1] == b":":
+                continue
+            line = raw.decode("utf-8", "replace")
+            name, _, value = line.partition(":")
+            if value[:1] == " ":
+                value = value[1:]
+            if name == "data":
+                data.append(value)
+            elif name == "event":
+                event = value
+        if data:
+            self._sink(event, "\n".join(data))
+
+
+def _normalize_newlines(buffer: bytes) -> bytes:
+    """Turn ``\\r\\n`` and lone ``\\r`` into ``\\n``, keeping a trailing ``\\r`` (it may be half a ``\\r\\n``)."""
+    trailing_cr = buffer.endswith(b"\r")
+    if trailing_cr:
+        buffer = buffer[:-1]
+    buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return buffer + b"\r" if trailing_cr else buffer

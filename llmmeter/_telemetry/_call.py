@@ -21,15 +21,25 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 from llmmeter._guard import internal_error
 from llmmeter._pricing import get_table
 from llmmeter._pricing._cost import Cost
-from llmmeter._providers._base import RequestInfo, ResponseInfo
+from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
 from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._instruments import Instruments
 from llmmeter._telemetry._record import CallRecord, Ending
+from llmmeter._telemetry._worker import flush, submit
 from llmmeter._tracking import active_spends, current_attributes
 from llmmeter._usage import Usage
 
-__all__ = ["Call", "Telemetry", "add_observer", "default_telemetry", "enclosing_call", "remove_observer"]
+__all__ = [
+    "Call",
+    "Parent",
+    "SpanHandle",
+    "Telemetry",
+    "add_observer",
+    "default_telemetry",
+    "enclosing_call",
+    "remove_observer",
+]
 
 _VERSION = "0.1.0"
 _ANTHROPIC_SDK_SCOPE = "com.anthropic.sdk.python"
@@ -84,22 +94,50 @@ def enclosing_call() -> ContextVar[Call | None]:
     return _enclosing
 
 
+class SpanHandle:
+    """A span made on the telemetry thread; ``span`` is None until that thread has made it."""
+
+    __slots__ = ("span",)
+
+    def __init__(self) -> None:
+        self.span: Span | None = None
+
+    def context(self) -> otel_context.Context | None:
+        """A context whose current span is this one (on the telemetry thread, once made)."""
+        return None if self.span is None else trace.set_span_in_context(self.span)
+
+
+Parent = otel_context.Context | SpanHandle | None
+"""Where a span hangs: an OpenTelemetry context, a span still being made, or the current context."""
+
+
+def resolve_parent(parent: Parent) -> otel_context.Context | None:
+    """The context to start a span in, on the telemetry thread."""
+    if isinstance(parent, SpanHandle):
+        return parent.context()
+    return parent
+
+
 class Call:
-    """One LLM call from start to finish. Create it when the request starts; finish it once."""
+    """One LLM call from start to finish. Create it when the request starts; finish it once.
+
+    The caller's thread does only what must be known at once: parsing, pricing, ``track()``
+    totals. The span and metric points are written on the telemetry thread (``_worker``), with
+    the call's real start and end times.
+    """
 
     __slots__ = (
         "_attributes",
         "_first_chunk",
         "_inner_calls",
-        "_outer",
         "_sdk_span",
         "_spends",
         "_start",
         "_telemetry",
         "capture",
+        "handle",
         "open",
         "request",
-        "span",
     )
 
     def __init__(
@@ -108,40 +146,39 @@ class Call:
         request: RequestInfo,
         *,
         capture: str = "http",
-        parent: otel_context.Context | None = None,
-        start_time_ns: int | None = None,
+        parent: Parent = None,
     ) -> None:
         self._telemetry = telemetry
         self.request = request
         self.capture = capture
         self.open = True
         self._start = time.perf_counter()
+        start_ns = time.time_ns()
         self._first_chunk: float | None = None
         self._inner_calls = 0
         self._spends = active_spends()
         self._attributes = current_attributes()
         self._sdk_span: Span | None = None
-        self._outer = _enclosing.get()
-        if self._outer is not None and self._outer.open:
-            self._outer._inner_calls += 1
-            parent = trace.set_span_in_context(self._outer.span)
-        else:
-            self._outer = None
-            if parent is None:
-                self._sdk_span = _anthropic_sdk_span()
-        name = f"{request.operation} {request.model}" if request.model else request.operation
-        self.span = telemetry.tracer.start_span(
-            name,
-            context=parent,
-            kind=SpanKind.CLIENT,
-            attributes=_request_attributes(request, capture, self._attributes),
-            start_time=start_time_ns,
-        )
+        self.handle = SpanHandle()
+        outer = _enclosing.get()
+        if outer is not None and outer.open:
+            outer._inner_calls += 1
+            parent = outer.handle
+        elif parent is None:
+            parent = otel_context.get_current()
+            self._sdk_span = _anthropic_sdk_span()
+        submit(self._open_span, parent, start_ns)
 
-    @property
-    def context(self) -> otel_context.Context:
-        """A context whose current span is this call's span, for explicit parenting."""
-        return trace.set_span_in_context(self.span)
+    def _open_span(self, parent: Parent, start_ns: int) -> None:
+        request = self.request
+        name = f"{request.operation} {request.model}" if request.model else request.operation
+        self.handle.span = self._telemetry.tracer.start_span(
+            name,
+            context=resolve_parent(parent),
+            kind=SpanKind.CLIENT,
+            attributes=_request_attributes(request, self.capture, self._attributes),
+            start_time=start_ns,
+        )
 
     def first_chunk(self) -> None:
         """Note the arrival of the first chunk of a streamed response."""
@@ -155,24 +192,67 @@ class Call:
         error_type: str | None = None,
         ending: Ending = "complete",
         exception: BaseException | None = None,
-    ) -> CallRecord | None:
-        """End the call: price it, end its span, record its metrics. Later calls do nothing."""
+        cost: Cost | None = None,
+        attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> None:
+        """End the call. Later calls do nothing.
+
+        The end time is taken now; pricing, ``track()`` totals, the span and the metric points are
+        done on the telemetry thread (a ``Spend`` read, or :func:`llmmeter.flush`, waits for them).
+        ``cost`` replaces pricing when the capture point knows it already (a LangChain cache hit
+        costs nothing); ``attributes`` are added to the span.
+        """
         if not self.open:
-            return None
+            return
         self.open = False
-        try:
-            return self._finish(response or ResponseInfo(complete=False), error_type, ending, exception)
-        except Exception as exc:  # never let telemetry break the caller
-            internal_error("finishing a call", exc)
-            return None
+        duration = time.perf_counter() - self._start
+        submit(self._finish, response, error_type, ending, exception, cost, attributes, duration, time.time_ns())
+        if self._sdk_span is not None:
+            # The anthropic SDK ends its span right after the call: price it while it still records.
+            flush()
+
+    def finish_later(self, build: Callable[[], ResponseInfo], ending: Ending, exception: BaseException | None) -> None:
+        """Like :meth:`finish`, with the response read on the telemetry thread by ``build()``."""
+        if not self.open:
+            return
+        self.open = False
+        duration = time.perf_counter() - self._start
+        submit(self._finish_built, build, ending, exception, duration, time.time_ns())
+        if self._sdk_span is not None:
+            flush()
+
+    def _finish_built(
+        self,
+        build: Callable[[], ResponseInfo],
+        ending: Ending,
+        exception: BaseException | None,
+        duration: float,
+        end_ns: int,
+    ) -> None:
+        response = build()
+        if ending == "closed_early" and response.complete:
+            # Clients stop reading at a stream's final event ([DONE], message_stop) and close it:
+            # everything was received.
+            ending = "complete"
+        error_type = None if exception is None else type(exception).__name__
+        self._finish(response, error_type, ending, exception, None, None, duration, end_ns)
 
     def _finish(
-        self, response: ResponseInfo, error_type: str | None, ending: Ending, exception: BaseException | None
-    ) -> CallRecord:
-        duration = time.perf_counter() - self._start
+        self,
+        response: ResponseInfo | None,
+        error_type: str | None,
+        ending: Ending,
+        exception: BaseException | None,
+        cost: Cost | None,
+        attributes: Mapping[str, AttributeValue] | None,
+        duration: float,
+        end_ns: int,
+    ) -> None:
+        response = response or ResponseInfo(complete=False)
         request = self.request
         error_type = error_type or response.error_type
-        cost = _price(request, response, ending)
+        if cost is None:
+            cost = _price(request, response, ending)
         counted = self._inner_calls == 0
         ttfc = None if self._first_chunk is None else self._first_chunk - self._start
         record = CallRecord(
@@ -190,28 +270,37 @@ class Call:
             time_to_first_chunk_s=ttfc,
             counted=counted,
         )
-        self._end_span(record, response, exception)
         if counted:
-            self._record_metrics(record)
             for spend in self._spends:
                 spend.add(record)
+        sdk_span = self._sdk_span
+        if sdk_span is not None and cost.total is not None and sdk_span.is_recording():
+            sdk_span.set_attributes(_cost_attributes(cost))
+        self._write(record, response, exception, end_ns, attributes)
         for observer in _observers:
             observer(record)
-        return record
 
-    def _end_span(self, record: CallRecord, response: ResponseInfo, exception: BaseException | None) -> None:
-        span = self.span
-        if span.is_recording():
-            attributes = _response_attributes(record, response, self.request.provider)
-            span.set_attributes(attributes)
-            if record.error_type is not None:
-                span.set_status(Status(StatusCode.ERROR, record.error_type))
-                if exception is not None:
-                    span.record_exception(exception)
-        span.end()
-        sdk_span = self._sdk_span
-        if sdk_span is not None and record.cost.total is not None and sdk_span.is_recording():
-            sdk_span.set_attributes(_cost_attributes(record.cost))
+    def _write(
+        self,
+        record: CallRecord,
+        response: ResponseInfo,
+        exception: BaseException | None,
+        end_ns: int,
+        extra: Mapping[str, AttributeValue] | None = None,
+    ) -> None:
+        span = self.handle.span
+        if span is not None:
+            if span.is_recording():
+                span.set_attributes(_response_attributes(record, response, self.request.provider))
+                if extra:
+                    span.set_attributes(extra)
+                if record.error_type is not None:
+                    span.set_status(Status(StatusCode.ERROR, record.error_type))
+                    if exception is not None:
+                        span.record_exception(exception)
+            span.end(end_time=end_ns)
+        if record.counted:
+            self._record_metrics(record)
 
     def _record_metrics(self, record: CallRecord) -> None:
         instruments = self._telemetry.instruments

@@ -13,9 +13,9 @@ __all__ = ["CallRecord", "Ending"]
 Ending = Literal["complete", "closed_early", "abandoned", "error", "cancelled"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallRecord:
-    """One LLM call as llmmeter saw it, made exactly once per call."""
+    """One LLM call as llmmeter saw it, made exactly once per call. Read it; never change it."""
 
     capture: str
     """``http`` or ``langchain``."""

@@ -1,0 +1,93 @@
+"""The background thread that writes spans and metric points, off the caller's path.
+
+Creating an SDK span and recording a handful of metric points costs far more than parsing and
+pricing a call, so the caller's thread only queues that work (FIFO, so a parent span is always made
+before its children) and returns. :func:`flush` waits until everything queued so far is written;
+it runs at interpreter exit too. In strict mode (the project's tests) an error raised on the thread
+is re-raised by the next :func:`flush`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Callable
+from queue import SimpleQueue
+from typing import Any
+
+from llmmeter._guard import internal_error
+
+__all__ = ["flush", "submit"]
+
+Task = tuple[Callable[..., Any], tuple[Any, ...]]
+
+
+class _Worker:
+    def __init__(self) -> None:
+        self._queue: SimpleQueue[Task] = SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._errors: list[BaseException] = []
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> None:
+        if self._thread is None or self._pid != os.getpid():
+            self._start()
+        self._queue.put((function, args))
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._pid == os.getpid():
+                return
+            if self._pid != os.getpid():
+                self._queue = SimpleQueue()  # a forked child does not inherit the parent's thread
+            if self._pid == 0:
+                # Registered at first use, so it runs before the shutdown of any OpenTelemetry
+                # provider made earlier (atexit runs last-registered first).
+                atexit.register(flush)
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="llmmeter-telemetry", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        queue = self._queue
+        while True:
+            function, args = queue.get()
+            try:
+                function(*args)
+            except Exception as exc:
+                try:
+                    internal_error("writing telemetry", exc)
+                except Exception as strict:
+                    self._errors.append(strict)
+
+    def flush(self, timeout: float) -> bool:
+        if self._thread is None or self._pid != os.getpid():
+            return True
+        done = threading.Event()
+        self._queue.put((done.set, ()))
+        finished = done.wait(timeout)
+        if self._errors:
+            error = self._errors.pop(0)
+            self._errors.clear()
+            raise error
+        return finished
+
+
+_worker = _Worker()
+
+
+def submit(function: Callable[..., Any], *args: Any) -> None:
+    """Run ``function(*args)`` on the telemetry thread, after everything submitted before it."""
+    _worker.submit(function, *args)
+
+
+def flush(timeout_s: float = 5.0) -> bool:
+    """Wait until all telemetry queued so far has been handed to OpenTelemetry.
+
+    Returns False if ``timeout_s`` passed first. Spans and metric points then travel on through
+    the app's own processors and exporters; call their ``force_flush`` to push them out.
+    """
+    return _worker.flush(timeout_s)
+

@@ -1,0 +1,242 @@
+"""A real Prometheus server scrapes an app using configure(prometheus_port=...); PromQL gives the costs.
+
+The app runs the known calls of ``workload.py`` in a subprocess and keeps serving its metrics;
+Prometheus (Debian's package, started here on loopback with a temporary config) scrapes it every
+second. The sums PromQL returns must equal the costs computed by hand. Without a prometheus binary
+the tests skip; with LLMMETER_REQUIRE_PROMETHEUS=1 (set by .ci/run) that is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import select
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.export.conftest import ROOT, SUBPROCESS_TIMEOUT_S, clean_env, python_command
+from tests.export.prometheus_server import JOB, PrometheusServer, free_port, prometheus_binary, wait_for
+from tests.export.workload import (
+    EXPECTED_COST_BY_MODEL,
+    EXPECTED_COST_BY_PROVIDER,
+    EXPECTED_COST_BY_TENANT,
+    EXPECTED_TOKENS,
+    FAILED_CALLS,
+    PRICED_CALLS,
+)
+
+pytestmark = pytest.mark.prometheus
+
+COST = "llmmeter_cost_USD_total"
+APP = """
+    import json, os, sys
+    import llmmeter, llmmeter._export
+    from tests.export.workload import run_known_calls
+
+    port = int(os.environ["APP_METRICS_PORT"])
+    llmmeter.configure(prometheus_port=port, metric_attributes=["tenant"], service_name="prom-test")
+    run_known_calls()
+    llmmeter.flush()
+    print(json.dumps(llmmeter._export.prometheus_address()), flush=True)
+    sys.stdin.read()  # keep serving until the test closes stdin
+"""
+DASHBOARD = ROOT / "examples" / "grafana-dashboard.json"
+
+
+@dataclass
+class Stack:
+    """The app and the Prometheus server scraping it."""
+
+    prometheus: PrometheusServer
+    app: subprocess.Popen[str]
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """An instant PromQL query."""
+        return self.prometheus.query(promql)
+
+    def by_label(self, promql: str, label: str) -> dict[str, float]:
+        """An instant query's values keyed by one label."""
+        return {sample["metric"].get(label, ""): float(sample["value"][1]) for sample in self.query(promql)}
+
+
+def _first_line(process: subprocess.Popen[str], timeout_s: float) -> str:
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], timeout_s)
+    line = process.stdout.readline() if ready else ""
+    if not line:
+        process.kill()
+        _, err = process.communicate(timeout=5)
+        pytest.fail(f"the app did not start its Prometheus endpoint:\n{err}")
+    return line
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The app, with its workload done, and Prometheus, once it has scraped the app's cost series."""
+    binary = prometheus_binary()
+    app_port = free_port()
+    # Prometheus first: it scrapes its targets only some seconds after starting, time the app uses to start.
+    prometheus = PrometheusServer(
+        binary, f"127.0.0.1:{app_port}", Path(tmp_path_factory.mktemp("prometheus"))
+    )
+    app = subprocess.Popen(
+        python_command(APP),
+        cwd=ROOT,
+        env=clean_env(APP_METRICS_PORT=str(app_port)),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert json.loads(_first_line(app, SUBPROCESS_TIMEOUT_S)) == ["127.0.0.1", app_port]
+        prometheus.wait_ready()
+
+        def scraped() -> bool | None:
+            up = prometheus.query(f'up{{job="{JOB}"}}')
+            series = prometheus.query(f"count({COST})")
+            done = up and up[0]["value"][1] == "1" and series and int(series[0]["value"][1]) == 4
+            return True if done else None
+
+        wait_for(scraped, 15, "prometheus to scrape the app's cost series")
+        yield Stack(prometheus, app)
+    finally:
+        prometheus.close()
+        _stop(app)
+
+
+def _stop(app: subprocess.Popen[str]) -> None:
+    if app.stdin is not None:
+        app.stdin.close()
+    try:
+        app.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        app.kill()
+        app.wait(timeout=5)
+    for pipe in (app.stdout, app.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def assert_costs(found: dict[str, float], expected: dict[str, Decimal]) -> None:
+    """Prometheus keeps float64: each sum must match the exact Decimal to 12 significant digits."""
+    assert found.keys() == expected.keys()
+    for key, amount in expected.items():
+        assert math.isclose(found[key], float(amount), rel_tol=1e-12, abs_tol=0), (key, found[key], amount)
+
+
+def test_cost_by_model_equals_the_hand_computed_costs(stack):
+    """sum by (gen_ai_response_model) of the cost counter equals each model's cost."""
+    found = stack.by_label(f"sum by (gen_ai_response_model) ({COST})", "gen_ai_response_model")
+    assert_costs(found, EXPECTED_COST_BY_MODEL)
+
+
+def test_cost_by_provider(stack):
+    """sum by (gen_ai_provider_name) splits the spend between OpenAI and Anthropic."""
+    found = stack.by_label(f"sum by (gen_ai_provider_name) ({COST})", "gen_ai_provider_name")
+    assert_costs(found, EXPECTED_COST_BY_PROVIDER)
+
+
+def test_cost_by_allow_listed_tenant(stack):
+    """The tenant allow-listed with configure(metric_attributes=...) is a label to sum by."""
+    found = stack.by_label(f"sum by (tenant) ({COST})", "tenant")
+    assert_costs(found, EXPECTED_COST_BY_TENANT)
+
+
+def test_total_cost(stack):
+    """sum() over every series is the whole workload's cost."""
+    (sample,) = stack.query(f"sum({COST})")
+    assert math.isclose(float(sample["value"][1]), float(sum(EXPECTED_COST_BY_MODEL.values())), rel_tol=1e-12)
+
+
+def test_tokens_by_type(stack):
+    """llmmeter_tokens_total sums by gen_ai_token_type to the workload's tokens."""
+    found = stack.by_label("sum by (gen_ai_token_type) (llmmeter_tokens_total)", "gen_ai_token_type")
+    assert found == {key: float(value) for key, value in EXPECTED_TOKENS.items()}
+
+
+def test_error_ratio_from_the_duration_histogram(stack):
+    """Failed calls carry error_type on the duration histogram, so the error ratio is one PromQL division."""
+    count = "gen_ai_client_operation_duration_seconds_count"
+    (sample,) = stack.query(f'sum({count}{{error_type!=""}}) / sum({count})')
+    assert float(sample["value"][1]) == pytest.approx(FAILED_CALLS / (FAILED_CALLS + PRICED_CALLS))
+
+
+def test_latency_percentile_from_the_duration_histogram(stack):
+    """histogram_quantile over the duration buckets gives a latency within the conventions' buckets."""
+    promql = "histogram_quantile(0.95, sum by (le) (gen_ai_client_operation_duration_seconds_bucket))"
+    (sample,) = stack.query(promql)
+    assert 0 < float(sample["value"][1]) <= 81.92
+
+
+def test_the_series_carry_the_service_name(stack):
+    """target_info carries the service.name given to configure(), for joins on job/instance."""
+    (sample,) = stack.query("target_info")
+    assert sample["metric"]["service_name"] == "prom-test"
+    assert sample["metric"]["service_instance_id"]
+
+
+def _dashboard_queries() -> list[tuple[str, str]]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [
+        (panel["title"], target["expr"])
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", ())
+        if "expr" in target
+    ]
+
+
+def _concrete(expr: str) -> str:
+    """A dashboard expression with Grafana's variables filled in as Grafana would."""
+    for variable, value in (("$__rate_interval", "1m"), ("$__range", "5m"), ("$__interval", "1m")):
+        expr = expr.replace(variable, value)
+    return re.sub(r"\$\{?\w+\}?", ".*", expr)
+
+
+def _metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression reads (label matchers and by-clauses removed)."""
+    bare = re.sub(r"\{[^}]*\}", "", expr)
+    bare = re.sub(r"\b(?:by|without)\s*\([^)]*\)", "", bare)
+    return set(re.findall(r"\b(?:llmmeter|gen_ai)_\w+", bare))
+
+
+def test_every_dashboard_query_runs_and_returns_data(stack):
+    """Each PromQL expression of examples/grafana-dashboard.json is valid and finds series in Prometheus."""
+    # rate() and increase() need two samples of each series
+    wait_for(
+        lambda: stack.query(f"min(count_over_time({COST}[1m])) >= 2") or None,
+        10,
+        "a second scrape of the app",
+    )
+    known = set(stack.prometheus.api("label/__name__/values"))
+    queries = _dashboard_queries()
+    assert queries
+    for title, expr in queries:
+        for name in _metric_names(expr):
+            assert name in known, f"panel {title!r} uses {name}, which Prometheus never scraped"
+        assert stack.query(_concrete(expr)), f"panel {title!r}: no data for {expr}"
+
+
+def test_missing_binary_skips_with_a_reason(monkeypatch):
+    """Without a prometheus binary the Prometheus tests skip, saying how to get one."""
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    monkeypatch.setattr("os.access", lambda path, mode: False)
+    monkeypatch.delenv("LLMMETER_REQUIRE_PROMETHEUS", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install prometheus"):
+        prometheus_binary()
+
+
+def test_missing_binary_fails_when_ci_requires_prometheus(monkeypatch):
+    """With LLMMETER_REQUIRE_PROMETHEUS=1 (as .ci/run sets) a missing binary is a failure, not a skip."""
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    monkeypatch.setattr("os.access", lambda path, mode: False)
+    monkeypatch.setenv("LLMMETER_REQUIRE_PROMETHEUS", "1")
+    with pytest.raises(pytest.fail.Exception, match="LLMMETER_REQUIRE_PROMETHEUS=1"):
+        prometheus_binary()

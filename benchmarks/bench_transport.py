@@ -13,9 +13,12 @@ from __future__ import annotations
 import gc
 import json
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import httpx2
@@ -29,6 +32,7 @@ from rich.table import Table
 
 import llmmeter
 from llmmeter._pricing import get_table
+from llmmeter._telemetry import _worker
 
 CHAT_BODY = json.dumps(
     {
@@ -80,15 +84,38 @@ def per_call_times(client: openai.OpenAI, calls: int) -> list[float]:
     return times
 
 
-def interleaved_medians(clients: dict[str, openai.OpenAI], rounds: int = 20, calls: int = 250) -> dict[str, float]:
-    """Median per-call time of each client, alternating them in rounds so drift hits all alike."""
+def interleaved_medians(
+    clients: dict[str, openai.OpenAI], rounds: int = 20, calls: int = 250, between: Callable[[], None] | None = None
+) -> dict[str, float]:
+    """Median per-call time of each client, alternating them in rounds so drift hits all alike.
+
+    ``between`` runs after each client's round, outside the timed calls.
+    """
     samples: dict[str, list[float]] = {name: [] for name in clients}
     for client in clients.values():
         per_call_times(client, 200)  # warm up
     for _ in range(rounds):
         for name, client in clients.items():
             samples[name].extend(per_call_times(client, calls))
+            if between is not None:
+                between()
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+@contextmanager
+def telemetry_thread_paused() -> Iterator[None]:
+    """Keep llmmeter's telemetry thread asleep, so timed calls measure only the caller's path.
+
+    The queued work is written by ``llmmeter.flush()`` between rounds, outside the timing.
+    """
+    saved = _worker._DRAIN_INTERVAL_S
+    _worker._DRAIN_INTERVAL_S = 3600.0
+    llmmeter.flush()
+    try:
+        yield
+    finally:
+        _worker._DRAIN_INTERVAL_S = saved
+        llmmeter.flush()
 
 
 def sse_chunks(count: int) -> Iterator[bytes]:
@@ -158,6 +185,52 @@ def stream_memory_growth(tracer_provider: TracerProvider, meter_provider: MeterP
     return peak - baseline
 
 
+SERVER = """
+import socket, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+BODY = sys.stdin.buffer.read()
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def setup(self):
+        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(BODY)))
+        self.end_headers()
+        self.wfile.write(BODY)
+    def log_message(self, *args):
+        pass
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def loopback_server() -> tuple[subprocess.Popen[bytes], str]:
+    """A provider in another process, so the client really waits on a socket as in production."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(CHAT_BODY)
+    process.stdin.close()
+    port = int(process.stdout.readline())
+    return process, f"http://127.0.0.1:{port}/v1"
+
+
+def cpu_per_call(client: openai.OpenAI, calls: int = 3000) -> float:
+    """Process CPU time per call, the telemetry thread's work included."""
+    per_call_times(client, 200)
+    llmmeter.flush()
+    start = time.process_time()
+    per_call_times(client, calls)
+    llmmeter.flush()
+    return (time.process_time() - start) / calls
+
+
 def otel_openai_instrumentor() -> Any:
     try:
         from opentelemetry.instrumentation.openai import OpenAIInstrumentor  # type: ignore[import-not-found]
@@ -166,39 +239,74 @@ def otel_openai_instrumentor() -> Any:
     return OpenAIInstrumentor()
 
 
+def row(table: Table, name: str, value: float, bare: float) -> None:
+    table.add_row(name, f"{value * 1e6:.1f}", f"{(value - bare) * 1e6:+.1f}", f"{value / bare:.3f}")
+
+
 def main() -> None:
     console = Console()
     tracer_provider, meter_provider = providers()
     get_table().price_usage("gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1))  # resolve once, as in steady state
 
-    clients = {
+    def metered(inner: Any) -> Any:
+        return llmmeter.MeteredTransport(inner, tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+    mock_clients = {
         "bare": sdk_client(httpx2.MockTransport(chat_handler)),
-        "llmmeter": sdk_client(
-            llmmeter.MeteredTransport(
-                httpx2.MockTransport(chat_handler), tracer_provider=tracer_provider, meter_provider=meter_provider
-            )
-        ),
+        "llmmeter": sdk_client(metered(httpx2.MockTransport(chat_handler))),
     }
-    medians = interleaved_medians(clients)
-    bare = medians["bare"]
 
-    table = Table(title="openai SDK chat.completions.create over a MockTransport (median per call)")
-    table.add_column("client")
-    table.add_column("µs / call", justify="right")
-    table.add_column("added µs", justify="right")
-    table.add_column("ratio", justify="right")
-    for name, value in medians.items():
-        table.add_row(name, f"{value * 1e6:.1f}", f"{(value - bare) * 1e6:+.1f}", f"{value / bare:.3f}")
-
+    # 1. The caller's path: what a call waits for (telemetry thread written between rounds).
+    with telemetry_thread_paused():
+        caller = interleaved_medians(mock_clients, between=llmmeter.flush)
+    table = Table(title="openai SDK chat.completions.create, MockTransport: time on the caller's path")
+    for column in ("client", "median µs / call", "added µs", "ratio"):
+        table.add_column(column, justify="left" if column == "client" else "right")
+    for name, value in caller.items():
+        row(table, name, value, caller["bare"])
     instrumentor = otel_openai_instrumentor()
     if instrumentor is not None:
         instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-        other = interleaved_medians({"bare": sdk_client(httpx2.MockTransport(chat_handler))})["bare"]
-        instrumentor.uninstrument()
-        table.add_row("opentelemetry-instrumentation-openai", f"{other * 1e6:.1f}", f"{(other - bare) * 1e6:+.1f}", f"{other / bare:.3f}")
+        try:
+            other = interleaved_medians({"bare": sdk_client(httpx2.MockTransport(chat_handler))}, rounds=8)["bare"]
+        finally:
+            instrumentor.uninstrument()
+        row(table, "opentelemetry-instrumentation-openai (OpenLLMetry)", other, caller["bare"])
     else:
-        table.caption = "opentelemetry-instrumentation-openai not installed: not measured"
+        table.caption = "opentelemetry-instrumentation-openai not installed: not measured side by side"
     console.print(table)
+
+    # 2. A real socket, the telemetry thread running as in production.
+    process, base_url = loopback_server()
+    try:
+
+        def socket_client(transport: Any) -> openai.OpenAI:
+            return openai.OpenAI(api_key="sk-bench", base_url=base_url, http_client=httpx2.Client(transport=transport))
+
+        real = interleaved_medians(
+            {"bare": socket_client(httpx2.HTTPTransport()), "llmmeter": socket_client(metered(httpx2.HTTPTransport()))},
+            rounds=10,
+            calls=100,
+        )
+    finally:
+        process.terminate()
+        process.wait()
+    # 3. All the work, the telemetry thread's included.
+    cpu = {name: cpu_per_call(client) for name, client in mock_clients.items()}
+    whole = Table(title="Over a real loopback socket (provider in another process), and total CPU")
+    for column in ("measure", "bare", "llmmeter", "added"):
+        whole.add_column(column, justify="left" if column == "measure" else "right")
+    for label, values in (
+        ("median µs per call over a socket (telemetry thread running)", real),
+        ("CPU µs per call, telemetry thread included", cpu),
+    ):
+        whole.add_row(
+            label,
+            f"{values['bare'] * 1e6:.1f}",
+            f"{values['llmmeter'] * 1e6:.1f}",
+            f"{(values['llmmeter'] - values['bare']) * 1e6:+.1f}",
+        )
+    console.print(whole)
 
     bare_chunk, added_chunk = per_chunk_added(tracer_provider, meter_provider)
     growth = stream_memory_growth(tracer_provider, meter_provider)

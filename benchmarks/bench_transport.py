@@ -40,7 +40,9 @@ CHAT_BODY = json.dumps(
         "object": "chat.completion",
         "created": 1,
         "model": "gpt-4o-2024-08-06",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi!"}, "finish_reason": "stop"}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "Hi!"}, "finish_reason": "stop"}
+        ],
         "usage": {
             "prompt_tokens": 120,
             "completion_tokens": 12,
@@ -71,7 +73,11 @@ def chat_handler(request: httpx2.Request) -> httpx2.Response:
 
 
 def sdk_client(transport: Any) -> openai.OpenAI:
-    return openai.OpenAI(api_key="sk-bench", base_url="https://api.openai.com/v1", http_client=httpx2.Client(transport=transport))
+    return openai.OpenAI(
+        api_key="sk-bench",
+        base_url="https://api.openai.com/v1",
+        http_client=httpx2.Client(transport=transport),
+    )
 
 
 def per_call_times(client: openai.OpenAI, calls: int) -> list[float]:
@@ -85,7 +91,10 @@ def per_call_times(client: openai.OpenAI, calls: int) -> list[float]:
 
 
 def interleaved_medians(
-    clients: dict[str, openai.OpenAI], rounds: int = 20, calls: int = 250, between: Callable[[], None] | None = None
+    clients: dict[str, openai.OpenAI],
+    rounds: int = 20,
+    calls: int = 250,
+    between: Callable[[], None] | None = None,
 ) -> dict[str, float]:
     """Median per-call time of each client, alternating them in rounds so drift hits all alike.
 
@@ -124,7 +133,11 @@ def sse_chunks(count: int) -> Iterator[bytes]:
         yield head
     yield b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}\n\n'  # noqa: E501
     usage = {"prompt_tokens": 10, "completion_tokens": count, "total_tokens": 10 + count}
-    yield b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],"usage":' + json.dumps(usage).encode() + b"}\n\n"  # noqa: E501
+    yield (
+        b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],"usage":'
+        + json.dumps(usage).encode()
+        + b"}\n\n"
+    )
     yield b"data: [DONE]\n\n"
 
 
@@ -150,11 +163,16 @@ def read_stream(client: httpx2.Client) -> None:
             pass
 
 
-def per_chunk_added(tracer_provider: TracerProvider, meter_provider: MeterProvider, chunks: int = 20_000) -> tuple[float, float]:
+def per_chunk_added(
+    tracer_provider: TracerProvider, meter_provider: MeterProvider, chunks: int = 20_000
+) -> tuple[float, float]:
     """(bare µs per chunk, added µs per chunk), medians over interleaved runs."""
     bare = stream_client(chunks, lambda t: t)
     metered = stream_client(
-        chunks, lambda t: llmmeter.MeteredTransport(t, tracer_provider=tracer_provider, meter_provider=meter_provider)
+        chunks,
+        lambda t: llmmeter.MeteredTransport(
+            t, tracer_provider=tracer_provider, meter_provider=meter_provider
+        ),
     )
     bare_times, metered_times = [], []
     for _ in range(2):
@@ -170,10 +188,15 @@ def per_chunk_added(tracer_provider: TracerProvider, meter_provider: MeterProvid
     return bare_us, metered_us - bare_us
 
 
-def stream_memory_growth(tracer_provider: TracerProvider, meter_provider: MeterProvider, chunks: int = 100_000) -> int:
+def stream_memory_growth(
+    tracer_provider: TracerProvider, meter_provider: MeterProvider, chunks: int = 100_000
+) -> int:
     """Peak traced memory above the baseline while reading one metered stream of ``chunks`` chunks."""
     client = stream_client(
-        chunks, lambda t: llmmeter.MeteredTransport(t, tracer_provider=tracer_provider, meter_provider=meter_provider)
+        chunks,
+        lambda t: llmmeter.MeteredTransport(
+            t, tracer_provider=tracer_provider, meter_provider=meter_provider
+        ),
     )
     read_stream(client)  # warm up imports and caches
     gc.collect()
@@ -211,10 +234,9 @@ server.serve_forever()
 
 def loopback_server() -> tuple[subprocess.Popen[bytes], str]:
     """A provider in another process, so the client really waits on a socket as in production."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
-    assert process.stdin is not None and process.stdout is not None
+    process = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert process.stdin is not None
+    assert process.stdout is not None
     process.stdin.write(CHAT_BODY)
     process.stdin.close()
     port = int(process.stdout.readline())
@@ -246,10 +268,14 @@ def row(table: Table, name: str, value: float, bare: float) -> None:
 def main() -> None:
     console = Console()
     tracer_provider, meter_provider = providers()
-    get_table().price_usage("gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1))  # resolve once, as in steady state
+    get_table().price_usage(
+        "gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1)
+    )  # resolve once, as in steady state
 
     def metered(inner: Any) -> Any:
-        return llmmeter.MeteredTransport(inner, tracer_provider=tracer_provider, meter_provider=meter_provider)
+        return llmmeter.MeteredTransport(
+            inner, tracer_provider=tracer_provider, meter_provider=meter_provider
+        )
 
     mock_clients = {
         "bare": sdk_client(httpx2.MockTransport(chat_handler)),
@@ -268,7 +294,9 @@ def main() -> None:
     if instrumentor is not None:
         instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
         try:
-            other = interleaved_medians({"bare": sdk_client(httpx2.MockTransport(chat_handler))}, rounds=8)["bare"]
+            other = interleaved_medians({"bare": sdk_client(httpx2.MockTransport(chat_handler))}, rounds=8)[
+                "bare"
+            ]
         finally:
             instrumentor.uninstrument()
         row(table, "opentelemetry-instrumentation-openai (OpenLLMetry)", other, caller["bare"])
@@ -281,10 +309,15 @@ def main() -> None:
     try:
 
         def socket_client(transport: Any) -> openai.OpenAI:
-            return openai.OpenAI(api_key="sk-bench", base_url=base_url, http_client=httpx2.Client(transport=transport))
+            return openai.OpenAI(
+                api_key="sk-bench", base_url=base_url, http_client=httpx2.Client(transport=transport)
+            )
 
         real = interleaved_medians(
-            {"bare": socket_client(httpx2.HTTPTransport()), "llmmeter": socket_client(metered(httpx2.HTTPTransport()))},
+            {
+                "bare": socket_client(httpx2.HTTPTransport()),
+                "llmmeter": socket_client(metered(httpx2.HTTPTransport())),
+            },
             rounds=10,
             calls=100,
         )

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Literal
 
 from llmmeter._errors import BudgetExceeded, ConfigurationError
@@ -29,8 +29,9 @@ __all__ = ["ModelSpend", "Spend", "attributes", "budget", "check_budgets", "curr
 logger = logging.getLogger("llmmeter")
 
 _active_spends: ContextVar[tuple[Spend, ...]] = ContextVar("llmmeter_spends", default=())
+_NO_ATTRIBUTES: Mapping[str, str | int | float | bool] = MappingProxyType({})
 _active_attributes: ContextVar[Mapping[str, str | int | float | bool]] = ContextVar(
-    "llmmeter_attributes", default={}
+    "llmmeter_attributes", default=_NO_ATTRIBUTES
 )
 
 
@@ -180,7 +181,7 @@ class _Block:
         self.__exit__(exc_type, exc, tb)
 
 
-class track(_Block):  # noqa: N801 - used like a function: ``with llmmeter.track() as spend``
+class track(_Block):
     """Sum the cost, tokens and calls of every LLM call made inside the block.
 
     Blocks nest: an inner block's calls count in every enclosing block too. Works with ``with``
@@ -203,7 +204,7 @@ class BudgetSpend(Spend):
         self.warned = False
 
 
-class budget(_Block):  # noqa: N801 - used like a function
+class budget(_Block):
     """Refuse metered requests once the spend inside the block has reached ``usd``.
 
     Before each metered request is sent, every enclosing budget is checked; when one is spent,
@@ -213,7 +214,9 @@ class budget(_Block):  # noqa: N801 - used like a function
     overshoot is bounded by the cost of the calls in flight at that moment.
     """
 
-    def __init__(self, usd: Decimal | int | str, *, mode: Literal["raise", "warn"] = "raise", name: str | None = None):
+    def __init__(
+        self, usd: Decimal | int | str, *, mode: Literal["raise", "warn"] = "raise", name: str | None = None
+    ):
         super().__init__()
         if isinstance(usd, float):
             raise ConfigurationError("budget(usd=...) takes a Decimal, int or str, not a float")
@@ -239,7 +242,9 @@ def check_budgets() -> None:
                 spend.warned = True
                 logger.warning(
                     "llmmeter: budget %s of $%s reached (spent $%s); letting the request through (warn mode)",
-                    spend.name or "", spend.limit_usd, spend._cost_usd,
+                    spend.name or "",
+                    spend.limit_usd,
+                    spend._cost_usd,
                 )
 
 
@@ -248,7 +253,7 @@ def active_spends() -> tuple[Spend, ...]:
     return _active_spends.get()
 
 
-class attributes:  # noqa: N801 - used like a function
+class attributes:
     """Attach attributes (tenant, feature, ...) to every span made inside the block.
 
     They reach metric points only for keys allow-listed with
@@ -260,7 +265,8 @@ class attributes:  # noqa: N801 - used like a function
         for key, value in values.items():
             if not isinstance(value, str | int | float | bool):
                 raise ConfigurationError(
-                    f"attributes({key}=...): values must be str, int, float or bool, not {type(value).__name__}"
+                    f"attributes({key}=...): values must be str, int, float or bool, "
+                    f"not {type(value).__name__}"
                 )
         self._values = values
         self._tokens: list[Token[Mapping[str, str | int | float | bool]]] = []

@@ -1,12 +1,12 @@
 """Helpers for testing code that uses llmmeter: assert what your own calls cost.
 
-    from llmmeter.testing import record_calls
+from llmmeter.testing import record_calls
 
-    def test_summary_is_cheap(client):
-        with record_calls() as calls:
-            summarize(client, text)
-        assert calls.total_cost < Decimal("0.01")
-        assert calls[0].usage.output_tokens <= 200
+def test_summary_is_cheap(client):
+    with record_calls() as calls:
+        summarize(client, text)
+    assert calls.total_cost < Decimal("0.01")
+    assert calls[0].usage.output_tokens <= 200
 """
 
 from __future__ import annotations

@@ -95,7 +95,9 @@ def chat_stream(
     for i in range(words):
         delta = {"index": 0, "delta": {"content": f"word{i} "}, "finish_reason": None}
         events.append((None, {**base, "choices": [delta], "usage": None}))
-    events.append((None, {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": None}))
+    events.append(
+        (None, {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": None})
+    )
     if include_usage:
         usage = {
             "prompt_tokens": prompt_tokens,
@@ -209,7 +211,11 @@ def anthropic_stream(
 ) -> list[bytes]:
     """A streamed Anthropic body; ``message_delta`` usage is cumulative, as the API sends it."""
     start = anthropic_message(
-        model=model, input_tokens=input_tokens, output_tokens=1, cache_read=cache_read, cache_write=cache_write
+        model=model,
+        input_tokens=input_tokens,
+        output_tokens=1,
+        cache_read=cache_read,
+        cache_write=cache_write,
     )
     start["content"] = []
     start["stop_reason"] = None
@@ -293,7 +299,7 @@ def mock_handler(library: Any, reply: Handler | Reply, seen: list[Any] | None = 
     return handle
 
 
-def _ChunkStream(library: Any, chunks: list[bytes]) -> Any:  # noqa: N802 - a class factory
+def _ChunkStream(library: Any, chunks: list[bytes]) -> Any:
     class ChunkStream(library.SyncByteStream, library.AsyncByteStream):  # type: ignore[misc, name-defined]
         """Yields the body in the given chunks, sync or async, and counts close calls."""
 

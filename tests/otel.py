@@ -48,4 +48,6 @@ def instrument_unit(reader: InMemoryMetricReader, name: str) -> str | None:
 
 def llm_spans(spans: tuple[ReadableSpan, ...] | list[ReadableSpan]) -> list[ReadableSpan]:
     """The spans llmmeter made."""
-    return [span for span in spans if span.instrumentation_scope and span.instrumentation_scope.name == "llmmeter"]
+    return [
+        span for span in spans if span.instrumentation_scope and span.instrumentation_scope.name == "llmmeter"
+    ]

@@ -42,7 +42,9 @@ def client(tracer_provider: Any, meter_provider: Any, seen: list[Any] | None = N
     return httpx2.Client(transport=transport)
 
 
-def async_client(tracer_provider: Any, meter_provider: Any, seen: list[Any] | None = None) -> httpx2.AsyncClient:
+def async_client(
+    tracer_provider: Any, meter_provider: Any, seen: list[Any] | None = None
+) -> httpx2.AsyncClient:
     transport = llmmeter.AsyncMeteredTransport(
         httpx2.MockTransport(fakes.mock_handler(httpx2, reply_for, seen)),
         tracer_provider=tracer_provider,
@@ -173,8 +175,10 @@ def test_budget_refuses_the_request_once_spent(tracer_provider, meter_provider):
     http = client(tracer_provider, meter_provider, seen)
     limit = 2 * gpt4o(1000, 100)
 
-    with llmmeter.budget(usd=limit), pytest.raises(llmmeter.BudgetExceeded) as refused:
-        for _ in range(5):
+    with llmmeter.budget(usd=limit):
+        ask(http)
+        ask(http)
+        with pytest.raises(llmmeter.BudgetExceeded) as refused:
             ask(http)
 
     assert len(seen) == 2
@@ -198,7 +202,10 @@ def test_warn_mode_logs_once_and_lets_calls_through(tracer_provider, meter_provi
     seen: list[Any] = []
     http = client(tracer_provider, meter_provider, seen)
 
-    with caplog.at_level("WARNING", logger="llmmeter"), llmmeter.budget(usd="0.000001", mode="warn", name="nightly"):
+    with (
+        caplog.at_level("WARNING", logger="llmmeter"),
+        llmmeter.budget(usd="0.000001", mode="warn", name="nightly"),
+    ):
         for _ in range(4):
             ask(http)
 
@@ -214,9 +221,10 @@ def test_nested_budgets_are_each_enforced(tracer_provider, meter_provider):
     one_call = gpt4o(1000, 100)
 
     with llmmeter.budget(usd=3 * one_call, name="outer"):
-        with llmmeter.budget(usd=one_call, name="inner"), pytest.raises(llmmeter.BudgetExceeded) as inner:
+        with llmmeter.budget(usd=one_call, name="inner"):
             ask(http)
-            ask(http)
+            with pytest.raises(llmmeter.BudgetExceeded) as inner:
+                ask(http)
         ask(http)
         ask(http)
         with pytest.raises(llmmeter.BudgetExceeded) as outer:

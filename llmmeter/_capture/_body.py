@@ -27,9 +27,7 @@ class BodyMeter:
 
     __slots__ = ("_adapter", "_call", "_chunks", "_decoder", "_first", "_parser", "_skips", "_state", "done")
 
-    def __init__(
-        self, call: Call, adapter: Adapter, decoder: Decoder | None, event_stream: bool
-    ) -> None:
+    def __init__(self, call: Call, adapter: Adapter, decoder: Decoder | None, event_stream: bool) -> None:
         self._call = call
         self._adapter = adapter
         self._decoder = decoder

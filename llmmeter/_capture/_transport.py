@@ -151,7 +151,10 @@ def _wants_usage_option(endpoint: Route, info: RequestInfo, body: Mapping[str, A
 
 def _with_stream_usage(request: Any, body: Mapping[str, Any]) -> Any:
     options = body.get("stream_options")
-    new_body = {**body, "stream_options": {**(options if isinstance(options, Mapping) else {}), "include_usage": True}}
+    new_body = {
+        **body,
+        "stream_options": {**(options if isinstance(options, Mapping) else {}), "include_usage": True},
+    }
     content = json.dumps(new_body, separators=(",", ":")).encode()
     headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"]
     library = library_of(request)

@@ -69,7 +69,10 @@ class MeteredTransport:
 
 
 class AsyncMeteredTransport:
-    """Wraps any ``httpx.AsyncBaseTransport`` or ``httpx2.AsyncBaseTransport``; see :class:`MeteredTransport`."""
+    """Wraps any ``httpx.AsyncBaseTransport`` or ``httpx2.AsyncBaseTransport``.
+
+    See :class:`MeteredTransport`.
+    """
 
     _inner: Any
     _telemetry: Telemetry
@@ -125,7 +128,9 @@ def _sync_class(library: ModuleType) -> type[MeteredTransport]:
 @cache
 def _async_class(library: ModuleType) -> type[AsyncMeteredTransport]:
     return type(
-        "AsyncMeteredTransport", (AsyncMeteredTransport, library.AsyncBaseTransport), {"__module__": "llmmeter"}
+        "AsyncMeteredTransport",
+        (AsyncMeteredTransport, library.AsyncBaseTransport),
+        {"__module__": "llmmeter"},
     )
 
 

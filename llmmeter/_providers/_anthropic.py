@@ -19,7 +19,11 @@ _PARAMS = {
     "stop_sequences": n.REQUEST_STOP_SEQUENCES,
 }
 _PARSED_EVENTS = frozenset({"message_start", "message_delta", "message_stop", "error"})
-_PARSED_EVENT_LINES = tuple(f"event: {name}".encode() for name in _PARSED_EVENTS) + (b'"type":"message', b'"error"')
+_PARSED_EVENT_LINES = (
+    *(f"event: {name}".encode() for name in _PARSED_EVENTS),
+    b'"type":"message',
+    b'"error"',
+)
 
 
 def _message_fields(result: ResponseInfo, message: Any) -> None:

@@ -37,7 +37,6 @@ class RequestInfo:
     """The prompt as sent; kept only when content capture is on."""
 
 
-
 @dataclass(slots=True)
 class ResponseInfo:
     """What was learned from a response body or a stream. Every field may be missing."""

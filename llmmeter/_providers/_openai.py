@@ -230,8 +230,10 @@ class _ResponsesStream:
 
     def skips(self, events: bytes) -> bool:
         """Whether whole events in ``events`` can be passed over unparsed (text deltas)."""
-        return not self._capture and events.startswith(b"event: response.output_text.delta\n") and (
-            events.count(b"event: ") == events.count(b"event: response.output_text.delta\n")
+        return (
+            not self._capture
+            and events.startswith(b"event: response.output_text.delta\n")
+            and (events.count(b"event: ") == events.count(b"event: response.output_text.delta\n"))
         )
 
     def record_event(self, event: str, data: str) -> None:

@@ -69,7 +69,10 @@ class SSEParser:
 
 
 def _normalize_newlines(buffer: bytes) -> bytes:
-    """Turn ``\\r\\n`` and lone ``\\r`` into ``\\n``, keeping a trailing ``\\r`` (it may be half a ``\\r\\n``)."""
+    """Turn ``\\r\\n`` and lone ``\\r`` into ``\\n``.
+
+    A trailing ``\\r`` is kept: it may be the first half of a ``\\r\\n``.
+    """
     trailing_cr = buffer.endswith(b"\r")
     if trailing_cr:
         buffer = buffer[:-1]

@@ -18,7 +18,6 @@ from opentelemetry import metrics, trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
-from llmmeter._guard import internal_error
 from llmmeter._pricing import get_table
 from llmmeter._pricing._cost import Cost
 from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
@@ -206,12 +205,16 @@ class Call:
             return
         self.open = False
         duration = time.perf_counter() - self._start
-        submit(self._finish, response, error_type, ending, exception, cost, attributes, duration, time.time_ns())
+        submit(
+            self._finish, response, error_type, ending, exception, cost, attributes, duration, time.time_ns()
+        )
         if self._sdk_span is not None:
             # The anthropic SDK ends its span right after the call: price it while it still records.
             flush()
 
-    def finish_later(self, build: Callable[[], ResponseInfo], ending: Ending, exception: BaseException | None) -> None:
+    def finish_later(
+        self, build: Callable[[], ResponseInfo], ending: Ending, exception: BaseException | None
+    ) -> None:
         """Like :meth:`finish`, with the response read on the telemetry thread by ``build()``."""
         if not self.open:
             return
@@ -482,4 +485,3 @@ def _metric_attributes(
             if key in allowed:
                 attributes[key] = value
     return attributes
-

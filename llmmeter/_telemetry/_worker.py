@@ -5,8 +5,8 @@ call, so the caller's thread only queues that work (FIFO, so a parent span is al
 its children) and returns. The thread wakes a few times a second and drains the queue in one go:
 waking it for every call would make the two threads trade the GIL on every call, which costs the
 caller more than the work itself. :func:`flush` wakes it and waits until everything queued so far
-is written; it runs at interpreter exit too. In strict mode (the project's tests) an error raised on the thread
-is re-raised by the next :func:`flush`.
+is written; it runs at interpreter exit too. In strict mode (the project's tests) an error raised
+on the thread is re-raised by the next :func:`flush`.
 """
 
 from __future__ import annotations
@@ -103,4 +103,3 @@ def flush(timeout_s: float = 5.0) -> bool:
     the app's own processors and exporters; call their ``force_flush`` to push them out.
     """
     return _worker.flush(timeout_s)
-

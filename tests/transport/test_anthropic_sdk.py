@@ -35,8 +35,10 @@ def client(reply: fakes.Reply, tracer_provider: Any, meter_provider: Any, *, sdk
 
 
 def test_message_adds_cache_reads_and_writes_to_input(tracer_provider, meter_provider, span_exporter):
-    """Anthropic's input excludes cache tokens; the span's input_tokens includes them, each priced at its rate."""
-    reply = fakes.Reply(fakes.anthropic_message(input_tokens=100, output_tokens=50, cache_read=2000, cache_write=500))
+    """Anthropic's input excludes cache tokens; the span's input includes them, each at its own rate."""
+    reply = fakes.Reply(
+        fakes.anthropic_message(input_tokens=100, output_tokens=50, cache_read=2000, cache_write=500)
+    )
     sdk = client(reply, tracer_provider, meter_provider)
 
     with record_calls() as calls:
@@ -65,9 +67,12 @@ def test_stream_takes_cumulative_message_delta_usage(tracer_provider, meter_prov
     reply = fakes.Reply(chunks=fakes.anthropic_stream(input_tokens=40, output_tokens=25, cache_read=1000))
     sdk = client(reply, tracer_provider, meter_provider)
 
-    with record_calls() as calls, sdk.messages.stream(
-        model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
-    ) as stream:
+    with (
+        record_calls() as calls,
+        sdk.messages.stream(
+            model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+        ) as stream,
+    ):
         text = "".join(stream.text_stream)
 
     assert text == "Hello"
@@ -91,7 +96,9 @@ async def test_async_client_is_metered(tracer_provider, meter_provider):
     )
 
     with record_calls() as calls:
-        await sdk.messages.create(model="claude-sonnet-4-6", max_tokens=10, messages=[{"role": "user", "content": "x"}])
+        await sdk.messages.create(
+            model="claude-sonnet-4-6", max_tokens=10, messages=[{"role": "user", "content": "x"}]
+        )
 
     (record,) = calls
     assert record.cost.total == (100 * IN + 50 * OUT) / M

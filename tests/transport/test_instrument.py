@@ -48,7 +48,10 @@ def test_sdk_default_clients_are_metered(server, instrumented, span_exporter):
     with record_calls() as calls:
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
         stream = client.chat.completions.create(
-            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True, stream_options={"include_usage": True}
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            stream_options={"include_usage": True},
         )
         for _ in stream:
             pass
@@ -71,7 +74,9 @@ async def test_async_sdk_default_clients_are_metered(server, instrumented):
     )
 
     with record_calls() as calls:
-        await openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+        await openai_client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        )
         await anthropic_client.messages.create(
             model="claude-sonnet-4-6", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
         )
@@ -126,7 +131,9 @@ def test_instrument_is_idempotent_and_uninstrument_restores_exactly(tracer_provi
     assert not is_instrumented()
 
 
-def test_instrumented_transport_inside_metered_transport_counts_once(server, instrumented, tracer_provider, meter_provider):
+def test_instrumented_transport_inside_metered_transport_counts_once(
+    server, instrumented, tracer_provider, meter_provider
+):
     """meter_client on a client whose default transport is also instrumented still records one call."""
     client = llmmeter.meter_client(httpx2.Client(base_url=server.url), tracer_provider=tracer_provider)
 

@@ -27,7 +27,9 @@ def sync_client(library: Any, reply: fakes.Reply, tracer_provider: Any, meter_pr
         meter_provider=meter_provider,
     )
     return openai.OpenAI(
-        api_key="sk-secret-test-key", base_url="https://api.openai.com/v1", http_client=library.Client(transport=transport)
+        api_key="sk-secret-test-key",
+        base_url="https://api.openai.com/v1",
+        http_client=library.Client(transport=transport),
     )
 
 
@@ -45,11 +47,15 @@ def async_client(library: Any, reply: fakes.Reply, tracer_provider: Any, meter_p
 
 
 def gpt4o_cost(prompt: int, completion: int, cached: int = 0) -> Decimal:
-    return (Decimal(prompt - cached) * GPT4O_IN + Decimal(cached) * GPT4O_CACHED + Decimal(completion) * GPT4O_OUT) / M
+    return (
+        Decimal(prompt - cached) * GPT4O_IN + Decimal(cached) * GPT4O_CACHED + Decimal(completion) * GPT4O_OUT
+    ) / M
 
 
 @pytest.mark.parametrize("library", LIBRARIES, ids=["httpx2", "httpx"])
-def test_chat_call_makes_one_span_with_usage_and_cost(library, tracer_provider, meter_provider, span_exporter):
+def test_chat_call_makes_one_span_with_usage_and_cost(
+    library, tracer_provider, meter_provider, span_exporter
+):
     """A non-streaming chat call yields one CLIENT span with the conventions' attributes and its cost."""
     reply = fakes.Reply(fakes.chat_completion(prompt_tokens=1200, completion_tokens=300, cached_tokens=1000))
     client = sync_client(library, reply, tracer_provider, meter_provider)
@@ -107,7 +113,10 @@ def test_chat_call_records_metrics_once(library, tracer_provider, meter_provider
         "gen_ai.response.model": "gpt-4o-2024-08-06",
         "server.address": "api.openai.com",
     }
-    usage = {attrs["gen_ai.token.type"]: value for attrs, value in points(metric_reader, "gen_ai.client.token.usage")}
+    usage = {
+        attrs["gen_ai.token.type"]: value
+        for attrs, value in points(metric_reader, "gen_ai.client.token.usage")
+    }
     assert usage == {"input": (1, 100), "output": (1, 20)}
     tokens = {attrs["gen_ai.token.type"]: value for attrs, value in points(metric_reader, "llmmeter.tokens")}
     assert tokens == {"input": 100, "output": 20}
@@ -133,7 +142,9 @@ async def test_async_chat_call_is_metered(library, tracer_provider, meter_provid
 @pytest.mark.parametrize("library", LIBRARIES, ids=["httpx2", "httpx"])
 def test_streamed_chat_takes_usage_from_last_chunk(library, tracer_provider, meter_provider, span_exporter):
     """A stream with include_usage is priced from its final usage chunk, with time to first chunk."""
-    reply = fakes.Reply(chunks=fakes.chat_stream(words=5, prompt_tokens=300, completion_tokens=40, cached_tokens=100))
+    reply = fakes.Reply(
+        chunks=fakes.chat_stream(words=5, prompt_tokens=300, completion_tokens=40, cached_tokens=100)
+    )
     client = sync_client(library, reply, tracer_provider, meter_provider)
 
     with record_calls() as calls:
@@ -166,7 +177,10 @@ async def test_async_stream_is_metered(library, tracer_provider, meter_provider)
 
     with record_calls() as calls:
         stream = await client.chat.completions.create(
-            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True, stream_options={"include_usage": True}
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            stream_options={"include_usage": True},
         )
         async for _ in stream:
             pass
@@ -176,12 +190,16 @@ async def test_async_stream_is_metered(library, tracer_provider, meter_provider)
     assert record.cost.total == gpt4o_cost(80, 8)
 
 
-def test_stream_without_usage_is_no_usage_not_zero(tracer_provider, meter_provider, span_exporter, metric_reader):
+def test_stream_without_usage_is_no_usage_not_zero(
+    tracer_provider, meter_provider, span_exporter, metric_reader
+):
     """A stream that reports no usage is `no_usage`: no cost attribute, no cost point, never $0."""
     reply = fakes.Reply(chunks=fakes.chat_stream(include_usage=False))
     client = sync_client(httpx2, reply, tracer_provider, meter_provider)
 
-    for _ in client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True):
+    for _ in client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True
+    ):
         pass
 
     (span,) = llm_spans(span_exporter.get_finished_spans())
@@ -197,7 +215,9 @@ def test_include_stream_usage_option_adds_stream_options(tracer_provider, meter_
     reply = fakes.Reply(chunks=fakes.chat_stream())
     client = sync_client(httpx2, reply, tracer_provider, meter_provider, seen)
 
-    for _ in client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True):
+    for _ in client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True
+    ):
         pass
 
     import json
@@ -213,7 +233,9 @@ def test_stream_usage_option_is_off_by_default(tracer_provider, meter_provider):
     reply = fakes.Reply(chunks=fakes.chat_stream())
     client = sync_client(httpx2, reply, tracer_provider, meter_provider, seen)
 
-    for _ in client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True):
+    for _ in client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True
+    ):
         pass
 
     import json
@@ -238,16 +260,24 @@ def test_stream_closed_early_yields_one_record_saying_so(tracer_provider, meter_
     assert record.cost.status == "no_usage"
 
 
-def test_responses_api_call_is_priced_with_reasoning_inside_output(tracer_provider, meter_provider, span_exporter):
+def test_responses_api_call_is_priced_with_reasoning_inside_output(
+    tracer_provider, meter_provider, span_exporter
+):
     """A Responses call on gpt-5.4 prices cached input at the cache rate and reasoning as output."""
-    body = fakes.responses_body(input_tokens=10_000, cached_tokens=4_000, output_tokens=2_000, reasoning_tokens=1_500)
+    body = fakes.responses_body(
+        input_tokens=10_000, cached_tokens=4_000, output_tokens=2_000, reasoning_tokens=1_500
+    )
     client = sync_client(httpx2, fakes.Reply(body), tracer_provider, meter_provider)
 
     with record_calls() as calls:
         client.responses.create(model="gpt-5.4", input="hello")
 
     (record,) = calls
-    expected = (Decimal(6_000) * Decimal("2.50") + Decimal(4_000) * Decimal("0.25") + Decimal(2_000) * Decimal("15.00")) / M
+    expected = (
+        Decimal(6_000) * Decimal("2.50")
+        + Decimal(4_000) * Decimal("0.25")
+        + Decimal(2_000) * Decimal("15.00")
+    ) / M
     assert record.cost.total == expected
     (span,) = llm_spans(span_exporter.get_finished_spans())
     assert span.name == "chat gpt-5.4"
@@ -258,7 +288,10 @@ def test_responses_api_call_is_priced_with_reasoning_inside_output(tracer_provid
 def test_streamed_responses_api_takes_usage_from_completed_event(tracer_provider, meter_provider):
     """A streamed Responses call is priced from response.completed."""
     client = sync_client(
-        httpx2, fakes.Reply(chunks=fakes.responses_stream(input_tokens=1000, output_tokens=100)), tracer_provider, meter_provider
+        httpx2,
+        fakes.Reply(chunks=fakes.responses_stream(input_tokens=1000, output_tokens=100)),
+        tracer_provider,
+        meter_provider,
     )
 
     with record_calls() as calls:
@@ -287,7 +320,9 @@ def test_priority_tier_reported_by_response_wins(tracer_provider, meter_provider
 
 def test_embeddings_call_is_priced(tracer_provider, meter_provider, span_exporter):
     """An embeddings call is an `embeddings` operation priced on its input tokens."""
-    client = sync_client(httpx2, fakes.Reply(fakes.embeddings_body(prompt_tokens=1000)), tracer_provider, meter_provider)
+    client = sync_client(
+        httpx2, fakes.Reply(fakes.embeddings_body(prompt_tokens=1000)), tracer_provider, meter_provider
+    )
 
     with record_calls() as calls:
         client.embeddings.create(model="text-embedding-3-small", input="hello")
@@ -312,7 +347,9 @@ def test_n_choices_are_not_multiplied(tracer_provider, meter_provider):
     assert record.cost.total == gpt4o_cost(100, 60)
 
 
-def test_http_error_is_recorded_with_status_code(tracer_provider, meter_provider, span_exporter, metric_reader):
+def test_http_error_is_recorded_with_status_code(
+    tracer_provider, meter_provider, span_exporter, metric_reader
+):
     """A 400 reaches the caller as the SDK's error and is recorded with error.type = the status code."""
     reply = fakes.Reply({"error": {"message": "bad", "type": "invalid_request_error"}}, status=400)
     client = sync_client(httpx2, reply, tracer_provider, meter_provider)
@@ -339,12 +376,13 @@ def test_retried_server_errors_are_one_record_per_attempt(tracer_provider, meter
         meter_provider=meter_provider,
     )
     client = openai.OpenAI(
-        api_key="sk-x", base_url="https://api.openai.com/v1", http_client=httpx2.Client(transport=transport), max_retries=2
+        api_key="sk-x",
+        base_url="https://api.openai.com/v1",
+        http_client=httpx2.Client(transport=transport),
+        max_retries=2,
     )
     with record_calls() as calls:
-        client.chat.completions.create(
-            model="gpt-4o", messages=[{"role": "user", "content": "x"}]
-        )
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
 
     assert [record.error_type for record in calls] == ["500", "500", None]
     assert calls[-1].cost.total == gpt4o_cost(100, 20)
@@ -385,20 +423,31 @@ def test_api_key_never_reaches_telemetry(tracer_provider, meter_provider, span_e
 def test_content_is_captured_only_when_opted_in(tracer_provider, meter_provider, span_exporter):
     """Prompts and completions appear on the span only with capture_content on, through the redact hook."""
     llmmeter.configure(capture_content=True, redact=lambda value: str(value).replace("secret", "[redacted]"))
-    client = sync_client(httpx2, fakes.Reply(fakes.chat_completion(content="the secret answer")), tracer_provider, meter_provider)
+    client = sync_client(
+        httpx2,
+        fakes.Reply(fakes.chat_completion(content="the secret answer")),
+        tracer_provider,
+        meter_provider,
+    )
 
-    client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "my secret question"}])
+    client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "my secret question"}]
+    )
 
     (span,) = llm_spans(span_exporter.get_finished_spans())
     assert "my [redacted] question" in span.attributes["gen_ai.input.messages"]
     assert "the [redacted] answer" in span.attributes["gen_ai.output.messages"]
-    assert "secret" not in span.attributes["gen_ai.input.messages"] + span.attributes["gen_ai.output.messages"]
+    assert (
+        "secret" not in span.attributes["gen_ai.input.messages"] + span.attributes["gen_ai.output.messages"]
+    )
 
 
 def test_azure_client_prices_from_response_model(tracer_provider, meter_provider, span_exporter):
-    """An AzureOpenAI call is provider azure.ai.openai, named by deployment, priced by the response's model."""
+    """An AzureOpenAI call is azure.ai.openai, named by deployment, priced by the response's model."""
     transport = llmmeter.MeteredTransport(
-        httpx2.MockTransport(fakes.mock_handler(httpx2, fakes.Reply(fakes.chat_completion(model="gpt-4o-2024-11-20")))),
+        httpx2.MockTransport(
+            fakes.mock_handler(httpx2, fakes.Reply(fakes.chat_completion(model="gpt-4o-2024-11-20")))
+        ),
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
     )

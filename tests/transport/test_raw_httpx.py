@@ -38,7 +38,9 @@ def metered(library: Any, handler: Any, tracer_provider: Any, meter_provider: An
 
 
 @pytest.mark.parametrize("library", LIBRARIES, ids=["httpx2", "httpx"])
-def test_non_llm_traffic_passes_untouched_without_span(library, tracer_provider, meter_provider, span_exporter):
+def test_non_llm_traffic_passes_untouched_without_span(
+    library, tracer_provider, meter_provider, span_exporter
+):
     """A request that is not an LLM call gets no span and its response stream is not wrapped."""
     original = library.ByteStream(b"plain")
 
@@ -57,7 +59,7 @@ def test_non_llm_traffic_passes_untouched_without_span(library, tracer_provider,
 @pytest.mark.parametrize("library", LIBRARIES, ids=["httpx2", "httpx"])
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "zstd"])
 def test_compressed_body_is_decoded_for_parsing_only(library, encoding, tracer_provider, meter_provider):
-    """A compressed response is priced from its decoded body while the caller gets the same bytes as without llmmeter."""
+    """A compressed body is priced from its decoded copy; the caller gets what it gets without llmmeter."""
     body = json.dumps(fakes.chat_completion(prompt_tokens=1000, completion_tokens=10)).encode()
     compress = {
         "gzip": gzip.compress,
@@ -68,7 +70,9 @@ def test_compressed_body_is_decoded_for_parsing_only(library, encoding, tracer_p
     wire = compress(body)
 
     def handler(request):
-        return library.Response(200, headers={"content-encoding": encoding, "content-type": "application/json"}, content=wire)
+        return library.Response(
+            200, headers={"content-encoding": encoding, "content-type": "application/json"}, content=wire
+        )
 
     bare = library.Client(transport=library.MockTransport(handler)).post(CHAT_URL, json=REQUEST)
     client = metered(library, handler, tracer_provider, meter_provider)
@@ -100,7 +104,9 @@ def test_corrupt_gzip_reaches_caller_as_without_llmmeter(tracer_provider, meter_
     assert record.cost.status == "no_usage"
 
 
-@pytest.mark.parametrize("body", [b"", b"not json", b'{"usage": "many"}', b'{"usage": {"prompt_tokens": -5}}', b"[1,2]"])
+@pytest.mark.parametrize(
+    "body", [b"", b"not json", b'{"usage": "many"}', b'{"usage": {"prompt_tokens": -5}}', b"[1,2]"]
+)
 def test_malformed_body_passes_through_and_records_what_it_can(body, tracer_provider, meter_provider):
     """A malformed provider body reaches the caller byte for byte; llmmeter records the call without usage."""
 
@@ -122,7 +128,9 @@ def test_stream_abandoned_to_garbage_collector_is_recorded(tracer_provider, mete
     chunks = fakes.chat_stream(words=20)
 
     def handler(request):
-        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=httpx2.ByteStream(b"".join(chunks)))
+        return httpx2.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=httpx2.ByteStream(b"".join(chunks))
+        )
 
     client = metered(httpx2, handler, tracer_provider, meter_provider)
     with record_calls() as calls:
@@ -150,8 +158,9 @@ def test_network_error_mid_stream_is_recorded_and_reraised(tracer_provider, mete
 
     client = metered(httpx2, handler, tracer_provider, meter_provider)
     with record_calls() as calls:
-        with client.stream("POST", CHAT_URL, json={**REQUEST, "stream": True}) as response, pytest.raises(
-            httpx2.ReadError, match="connection reset"
+        with (
+            client.stream("POST", CHAT_URL, json={**REQUEST, "stream": True}) as response,
+            pytest.raises(httpx2.ReadError, match="connection reset"),
         ):
             for _ in response.iter_bytes():
                 pass
@@ -188,14 +197,18 @@ def test_close_is_forwarded_to_the_inner_stream(tracer_provider, meter_provider)
     assert record.ending == "closed_early"
 
 
-def test_unknown_model_is_recorded_without_cost_and_warned_once(tracer_provider, meter_provider, span_exporter, caplog):
+def test_unknown_model_is_recorded_without_cost_and_warned_once(
+    tracer_provider, meter_provider, span_exporter, caplog
+):
     """An unknown model keeps its tokens, has no cost attribute, status unknown_model, and one warning."""
     body = fakes.chat_completion(model="my-private-model-7b", prompt_tokens=10, completion_tokens=5)
     client = metered(httpx2, fakes.mock_handler(httpx2, fakes.Reply(body)), tracer_provider, meter_provider)
 
     with caplog.at_level("WARNING", logger="llmmeter"):
         for _ in range(3):
-            client.post("http://127.0.0.1:8000/v1/chat/completions", json={**REQUEST, "model": "my-private-model-7b"})
+            client.post(
+                "http://127.0.0.1:8000/v1/chat/completions", json={**REQUEST, "model": "my-private-model-7b"}
+            )
 
     spans = llm_spans(span_exporter.get_finished_spans())
     assert len(spans) == 3
@@ -224,7 +237,9 @@ def test_wrapping_a_metered_transport_again_meters_once(tracer_provider, meter_p
 @pytest.mark.parametrize("library", LIBRARIES, ids=["httpx2", "httpx"])
 def test_meter_client_wraps_an_existing_client_once(library, tracer_provider, meter_provider):
     """meter_client puts the wrapper into an existing client, returns it, and is idempotent."""
-    client = library.Client(transport=library.MockTransport(fakes.mock_handler(library, fakes.Reply(fakes.chat_completion()))))
+    client = library.Client(
+        transport=library.MockTransport(fakes.mock_handler(library, fakes.Reply(fakes.chat_completion())))
+    )
 
     same = llmmeter.meter_client(client, tracer_provider=tracer_provider, meter_provider=meter_provider)
     llmmeter.meter_client(client)
@@ -239,7 +254,9 @@ def test_meter_client_wraps_an_existing_client_once(library, tracer_provider, me
 
 async def test_meter_client_handles_async_clients(tracer_provider, meter_provider):
     """meter_client on an AsyncClient installs an AsyncMeteredTransport."""
-    client = httpx2.AsyncClient(transport=httpx2.MockTransport(fakes.mock_handler(httpx2, fakes.Reply(fakes.chat_completion()))))
+    client = httpx2.AsyncClient(
+        transport=httpx2.MockTransport(fakes.mock_handler(httpx2, fakes.Reply(fakes.chat_completion())))
+    )
 
     llmmeter.meter_client(client, tracer_provider=tracer_provider, meter_provider=meter_provider)
 
@@ -251,7 +268,7 @@ async def test_meter_client_handles_async_clients(tracer_provider, meter_provide
 
 
 def test_wrapper_is_an_instance_of_the_wrapped_library_base_transport():
-    """The wrapper of an httpx transport is an httpx.BaseTransport, of an httpx2 one an httpx2.BaseTransport."""
+    """The wrapper of an httpx transport is an httpx.BaseTransport; of an httpx2 one, an httpx2 one."""
     plain = llmmeter.MeteredTransport(httpx.MockTransport(lambda r: httpx.Response(200)))
     modern = llmmeter.MeteredTransport(httpx2.MockTransport(lambda r: httpx2.Response(200)))
 

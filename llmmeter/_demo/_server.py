@@ -72,7 +72,7 @@ class FakeProviderServer:
         self._server = ThreadingHTTPServer((host, port), _handler_class(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="llmmeter-fake-provider", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="llmmeter-fake-provider", daemon=True
         )
 
     @property

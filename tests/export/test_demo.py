@@ -1,0 +1,109 @@
+"""`llmmeter demo`: offline, real SDK calls, a cost table, totals and the trace tree, well under 30 s."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.export.conftest import ROOT, SUBPROCESS_TIMEOUT_S, clean_env
+
+DEMO_TIME_LIMIT_S = 30
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[subprocess.CompletedProcess[str], float]:
+    """The output of `llmmeter demo`, run through the installed console script, and how long it took."""
+    script = Path(sys.executable).with_name("llmmeter")
+    command = [str(script), "demo"] if script.exists() else [sys.executable, "-m", "llmmeter", "demo"]
+    started = time.monotonic()
+    result = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=clean_env(COLUMNS="120", PYTHONWARNINGS="error"),
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_S * 2,
+        check=False,
+    )
+    return result, time.monotonic() - started
+
+
+def test_demo_succeeds_offline_within_the_time_limit(demo):
+    """The demo exits 0 with no key and no network, in well under 30 seconds."""
+    result, elapsed = demo
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert elapsed < DEMO_TIME_LIMIT_S
+    assert "local fake provider" in result.stdout
+
+
+def test_demo_runs_every_step(demo):
+    """OpenAI plain, streamed, tool call, Responses, embeddings, Anthropic and LangChain all ran."""
+    output = demo[0].stdout
+    for step in (
+        "OpenAI chat completion:",
+        "OpenAI chat completion, streamed:",
+        "OpenAI tool call round trip: 2 call(s)",
+        "OpenAI Responses API:",
+        "OpenAI embeddings:",
+        "Anthropic messages, plain then streamed: 2 call(s)",
+        "LangChain chain",
+    ):
+        assert f"✓ {step}" in output, step
+    assert "skipped" not in output
+
+
+def test_demo_prints_a_cost_table_per_model(demo):
+    """A rich table lists each priced model with calls, tokens and cost, and a total row."""
+    output = demo[0].stdout
+    assert "Cost per model" in output
+    assert re.search(r"┃ Model\s+┃ Calls ┃ Input tokens ┃ Output tokens ┃\s+Cost \(USD\) ┃", output)
+    for model in ("gpt-4o-mini", "gpt-4o", "gpt-5.4", "text-embedding-3-small", "claude-sonnet-4-6"):
+        assert re.search(rf"│ {re.escape(model)}\s+│\s+\d+ │", output), model
+    assert re.search(r"│ Total\s+│\s+9 │", output)
+
+
+def test_demo_totals_agree_with_the_exported_metric(demo):
+    """The track() total and the sum of the llmmeter.cost metric are the same amount."""
+    output = demo[0].stdout
+    tracked = re.search(r"llmmeter\.track\(\): 9 calls.*?\$(\d+\.\d+)", output, re.S)
+    exported = re.search(r"metric llmmeter\.cost: \$(\d+\.\d+)", output)
+    assert tracked, output
+    assert exported, output
+    assert Decimal(tracked.group(1)) == Decimal(exported.group(1)) > 0
+
+
+def test_demo_prints_the_trace_tree(demo):
+    """The trace tree nests llmmeter's spans under the demo's steps, and the anthropic SDK's span."""
+    output = demo[0].stdout
+    assert "Trace tree" in output
+    lines = output.splitlines()
+    root = next(i for i, line in enumerate(lines) if "llmmeter demo  [llmmeter.demo]" in line)
+    step = next(i for i, line in enumerate(lines) if "Anthropic messages" in line and i > root)
+    sdk = next(i for i, line in enumerate(lines) if "anthropic.messages.create" in line and i > step)
+    ours = next(i for i, line in enumerate(lines) if "chat claude-sonnet-4-6  [llmmeter]" in line and i > sdk)
+
+    def depth(i: int) -> int:
+        return len(lines[i]) - len(lines[i].lstrip("│ ├└─"))
+
+    assert depth(root) < depth(step) < depth(sdk) < depth(ours)
+
+
+def test_live_without_a_key_refuses_before_any_call():
+    """--live with no OPENAI_API_KEY exits 2 with a message, sending nothing."""
+    result = subprocess.run(
+        [sys.executable, "-m", "llmmeter._demo", "--live"],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_S,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "OPENAI_API_KEY" in result.stdout

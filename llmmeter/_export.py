@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import SpanProcessor
 
-__all__ = ["ExportRequest", "configure_export", "prometheus_address"]
+__all__ = ["ExportRequest", "configure_export", "is_placeholder_provider", "prometheus_address"]
 
 logger = logging.getLogger("llmmeter")
 
@@ -189,7 +189,7 @@ def _plan(
     """What to do for one signal: install a provider, extend the current one, or leave it alone."""
     if not factories:
         return "nothing"
-    if isinstance(current, trace.ProxyTracerProvider) or _is_proxy_meter_provider(current):
+    if is_placeholder_provider(current):
         return "install"
     if current is not ours and not request.export_to_existing:
         return "leave"
@@ -203,11 +203,12 @@ def _plan(
     return "extend"
 
 
-def _is_proxy_meter_provider(provider: object) -> bool:
-    # The API exposes no public name for the placeholder it returns before a provider is set.
+def is_placeholder_provider(provider: object) -> bool:
+    """Whether ``provider`` is the API's stand-in returned before the app sets a global provider."""
+    # The metrics API exposes no public name for its stand-in.
     from opentelemetry.metrics._internal import _ProxyMeterProvider
 
-    return isinstance(provider, _ProxyMeterProvider)
+    return isinstance(provider, trace.ProxyTracerProvider | _ProxyMeterProvider)
 
 
 def _install_tracer_provider(processors: list[SpanProcessor], service_name: str | None) -> None:

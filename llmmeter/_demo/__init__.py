@@ -29,7 +29,7 @@ from llmmeter._capture._instrument import is_instrumented
 from llmmeter._demo._report import cost_table, metric_total, money, trace_tree
 from llmmeter._demo._server import FakeProviderServer
 from llmmeter._demo._workload import Target, live_target, local_target, steps
-from llmmeter._export import _is_proxy_meter_provider
+from llmmeter._export import is_placeholder_provider
 from llmmeter._tracking import Spend
 
 __all__ = ["add_arguments", "build_parser", "main"]
@@ -99,8 +99,8 @@ class _Pipeline:
     def create(cls) -> _Pipeline | None:
         """Build the providers and install them as the global ones; None if globals exist already."""
         if (
-            not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
-            or not _is_proxy_meter_provider(metrics.get_meter_provider())
+            not is_placeholder_provider(trace.get_tracer_provider())
+            or not is_placeholder_provider(metrics.get_meter_provider())
             or is_instrumented()
         ):
             return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,10 +20,10 @@ _PARAMS = {
     "stop_sequences": n.REQUEST_STOP_SEQUENCES,
 }
 _PARSED_EVENTS = frozenset({"message_start", "message_delta", "message_stop", "error"})
-_PARSED_EVENT_LINES = (
-    *(f"event: {name}".encode() for name in _PARSED_EVENTS),
-    b'"type":"message',
-    b'"error"',
+# Bytes that may belong to a parsed event: its event line, its data's type (the event line is
+# optional, and JSON may put spaces around the colon), or an error.
+_PARSED_MARKERS = re.compile(
+    rb'event: ?(?:message_start|message_delta|message_stop|error)|"type"\s*:\s*"message|"error"'
 )
 
 
@@ -56,7 +57,7 @@ class _MessagesStream:
         """Whether whole events in ``events`` can be passed over unparsed (deltas, pings)."""
         if self._capture:
             return False
-        return not any(name in events for name in _PARSED_EVENT_LINES)
+        return _PARSED_MARKERS.search(events) is None
 
     def record_event(self, event: str, data: str) -> None:
         if event and event not in _PARSED_EVENTS:

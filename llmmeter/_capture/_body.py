@@ -48,7 +48,8 @@ class BodyMeter:
         """Take the next raw (still encoded) chunk of the body."""
         if self._first:
             self._first = False
-            self._call.first_chunk()
+            if self._parser is not None:  # time to first chunk is a streaming measure
+                self._call.first_chunk()
         decoder = self._decoder
         if decoder is None or not data:
             return

@@ -122,6 +122,7 @@ def test_chat_call_records_metrics_once(library, tracer_provider, meter_provider
     assert tokens == {"input": 100, "output": 20}
     ((_, (count, _)),) = points(metric_reader, "gen_ai.client.operation.duration")
     assert count == 1
+    assert points(metric_reader, "gen_ai.client.operation.time_to_first_chunk") == []
 
 
 @pytest.mark.parametrize("library", LIBRARIES, ids=["httpx2", "httpx"])

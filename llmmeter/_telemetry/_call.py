@@ -213,14 +213,18 @@ class Call:
             flush()
 
     def finish_later(
-        self, build: Callable[[], ResponseInfo], ending: Ending, exception: BaseException | None
+        self,
+        build: Callable[[], ResponseInfo],
+        ending: Ending,
+        exception: BaseException | None,
+        attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
         """Like :meth:`finish`, with the response read on the telemetry thread by ``build()``."""
         if not self.open:
             return
         self.open = False
         duration = time.perf_counter() - self._start
-        submit(self._finish_built, build, ending, exception, duration, time.time_ns())
+        submit(self._finish_built, build, ending, exception, duration, time.time_ns(), attributes)
         if self._sdk_span is not None:
             flush()
 
@@ -231,6 +235,7 @@ class Call:
         exception: BaseException | None,
         duration: float,
         end_ns: int,
+        attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
         response = build()
         if ending == "closed_early" and response.complete:
@@ -238,7 +243,7 @@ class Call:
             # everything was received.
             ending = "complete"
         error_type = None if exception is None else type(exception).__name__
-        self._finish(response, error_type, ending, exception, None, None, duration, end_ns)
+        self._finish(response, error_type, ending, exception, None, attributes, duration, end_ns)
 
     def _finish(
         self,

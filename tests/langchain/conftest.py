@@ -37,6 +37,8 @@ class FakeOpenAI:
         self.requests.append(request)
         if self.status != 200:
             return fakes.Reply({"error": {"message": "boom", "type": "server_error"}}, status=self.status)
+        if not path.endswith("/chat/completions"):
+            return fakes.Reply(self.text_completion(request))
         if request.get("stream"):
             options = request.get("stream_options") or {}
             return fakes.Reply(
@@ -61,6 +63,25 @@ class FakeOpenAI:
                 n=self.n,
             )
         )
+
+    def text_completion(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A legacy Completions body with one choice per prompt and the usage of the whole request."""
+        prompts = request["prompt"] if isinstance(request["prompt"], list) else [request["prompt"]]
+        return {
+            "id": "cmpl-1",
+            "object": "text_completion",
+            "created": 1_700_000_000,
+            "model": "gpt-3.5-turbo-instruct",
+            "choices": [
+                {"text": f"answer {i}", "index": i, "logprobs": None, "finish_reason": "stop"}
+                for i in range(len(prompts))
+            ],
+            "usage": {
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "total_tokens": self.prompt_tokens + self.completion_tokens,
+            },
+        }
 
 
 @pytest.fixture

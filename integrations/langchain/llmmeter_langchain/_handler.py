@@ -6,6 +6,7 @@ import asyncio
 import os
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -19,18 +20,20 @@ from opentelemetry.trace import TracerProvider
 
 from llmmeter._guard import internal_error
 from llmmeter._pricing._cost import Cost
-from llmmeter._providers._base import AttributeValue
+from llmmeter._providers._base import AttributeValue, RequestInfo
 from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._call import Call, Telemetry, default_telemetry, enclosing_call
 from llmmeter._telemetry._record import Ending
 from llmmeter._telemetry._step import Step
+from llmmeter._telemetry._worker import submit
 from llmmeter_langchain import _parse
 from llmmeter_langchain._runs import Run, Runs
 
 __all__ = ["LLMMeterCallbackHandler"]
 
 _FREE = Cost(total=Decimal(0), status="ok")
+_ENCLOSING = enclosing_call()
 _AGENT_NAMES = ("AgentExecutor",)
 
 
@@ -79,7 +82,7 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
             self._telemetry = default_telemetry()
         else:
             self._telemetry = Telemetry(tracer_provider, meter_provider)
-        self._runs = Runs(self)
+        self._runs = Runs(self, self._end_orphan)
         # LangChain logs and swallows handler errors; the project's own tests must see them.
         self.raise_error = os.environ.get("LLMMETER_STRICT") == "1"
 
@@ -157,8 +160,6 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
             self._finish_model(run, response)
         except Exception as exc:
             internal_error("LangChain on_llm_end", exc)
-        finally:
-            self._end_leftovers(run)
 
     def on_llm_error(
         self,
@@ -177,8 +178,6 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
             self._fail_model(run, error, kwargs.get("response"))
         except Exception as exc:
             internal_error("LangChain on_llm_error", exc)
-        finally:
-            self._end_leftovers(run)
 
     # --- chains, agents, tools, retrievers -------------------------------------------------------
 
@@ -288,7 +287,9 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         try:
             name = _parse.run_name(serialized, kwargs)
             attributes: dict[str, AttributeValue] = {n.OPERATION_NAME: n.OP_RETRIEVAL}
-            self._start_step(f"{n.OP_RETRIEVAL} {name}", attributes, run_id, parent_run_id, tags, metadata)
+            self._start_step(
+                f"{n.OP_RETRIEVAL} {name}", attributes, run_id, parent_run_id, tags, metadata, watch=True
+            )
         except Exception as exc:
             internal_error("LangChain on_retriever_start", exc)
 
@@ -320,22 +321,29 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         if not runs.claim(run_id):
             return
         try:
-            metadata = metadata or {}
-            params = kwargs.get("invocation_params") or {}
-            attributes = _parse.run_attributes(run_id, tags, metadata)
-            request = _parse.model_request(operation, metadata, params, attributes, content)
-            parent = runs.parent(parent_run_id)
-            enclosing = enclosing_call()
+            # The request is read on the telemetry thread, before the span is made (FIFO), from
+            # copies of what LangChain passed: the caller only pays for queueing it.
+            request = RequestInfo(provider=n.ERROR_TYPE_OTHER, operation=operation)
+            metadata = dict(metadata) if metadata else {}
+            params = kwargs.get("invocation_params")
+            params = dict(params) if params else {}
+            submit(_fill_request, request, metadata, params, run_id, tags and list(tags), content)
             # The HTTP call made for this run, in this context, becomes its child. Several runs
             # started at once by one generate() (a text LLM's batch) share one request: the
             # first run of the batch encloses it, and it alone reports the batch's usage.
-            lead = enclosing.get()
-            batched = kwargs.get("batch_size", 1) > 1 and lead is not None and lead.open
-            batched = batched and lead is not None and lead.capture == n.CAPTURE_LANGCHAIN
-            enclosing.set(None)  # a model run is never the inner call of another one
-            call = Call(self._telemetry, request, capture=n.CAPTURE_LANGCHAIN, parent=parent)
-            enclosing.set(lead if batched else call)
-            runs.add(run_id, Run(parent_run_id, call=call))
+            lead = _ENCLOSING.get()
+            if lead is not None and lead.open:
+                _ENCLOSING.set(None)  # a model run is never the inner call of another one
+                if kwargs.get("batch_size", 1) == 1 or lead.capture != n.CAPTURE_LANGCHAIN:
+                    lead = None
+            else:
+                lead = None
+            call = Call(
+                self._telemetry, request, capture=n.CAPTURE_LANGCHAIN, parent=runs.parent(parent_run_id)
+            )
+            _ENCLOSING.set(lead or call)
+            # LangChain never ends a chat model's agenerate() cancelled in flight: watch those.
+            runs.add(run_id, Run(call=call), watch=operation == n.OP_CHAT)
         except BaseException:
             runs.release(run_id)
             raise
@@ -343,27 +351,24 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
     def _finish_model(self, run: Run, response: LLMResult) -> None:
         call = run.call
         assert call is not None
-        info = _parse.model_response(response, call.request.provider, settings.capture_content)
-        attributes: dict[str, AttributeValue] = {}
-        if run.streamed:
-            attributes[n.REQUEST_STREAM] = True
-        cost = None
+        attributes: dict[str, AttributeValue] | None = {n.REQUEST_STREAM: True} if run.streamed else None
+        capture_content = settings.capture_content
         if _parse.is_cache_hit(response):
-            attributes[n.LANGCHAIN_CACHE_HIT] = True
+            info = _parse.model_response(response, "", capture_content)
             info.usage = None  # nothing was consumed
-            cost = _FREE
-        call.finish(info, cost=cost, attributes=attributes)
+            call.finish(info, cost=_FREE, attributes={**(attributes or {}), n.LANGCHAIN_CACHE_HIT: True})
+        else:
+            build = partial(_parse.finished_response, response, call.request, capture_content)
+            call.finish_later(build, "complete", None, attributes)
 
-    def _fail_model(self, run: Run, error: BaseException, partial: Any) -> None:
+    def _fail_model(self, run: Run, error: BaseException, partial_result: Any) -> None:
         call = run.call
         assert call is not None
         ending, error_type = _ending(error)
-        info = None
-        if isinstance(partial, LLMResult) and partial.generations:
-            info = _parse.model_response(partial, call.request.provider, settings.capture_content)
-            info.complete = False
-        attributes: dict[str, AttributeValue] = {n.REQUEST_STREAM: True} if run.streamed else {}
-        call.finish(info, error_type=error_type, ending=ending, exception=error, attributes=attributes)
+        result = partial_result if isinstance(partial_result, LLMResult) else None
+        build = partial(_parse.failed_response, result, call.request, settings.capture_content)
+        attributes: dict[str, AttributeValue] | None = {n.REQUEST_STREAM: True} if run.streamed else None
+        call.finish_later(build, ending, error if error_type else None, attributes)
 
     def _start_step(
         self,
@@ -374,6 +379,8 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         tags: list[str] | None,
         metadata: dict[str, Any] | None,
         workflow: str | None = None,
+        *,
+        watch: bool = False,
     ) -> None:
         runs = self._runs
         if not runs.claim(run_id):
@@ -381,41 +388,45 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         try:
             attributes.update(_parse.run_attributes(run_id, tags, metadata))
             step = Step(self._telemetry, name, attributes, parent=runs.parent(parent_run_id))
-            runs.add(run_id, Run(parent_run_id, step=step, name=workflow))
+            runs.add(run_id, Run(step=step, name=workflow), watch=watch)
         except BaseException:
             runs.release(run_id)
             raise
 
     def _end_step(self, run_id: UUID, error: BaseException | None) -> None:
         run = self._runs.pop(run_id)
-        if run is None:
+        if run is None or run.step is None:
             return
         try:
-            step = run.step
-            if step is None:  # a model run ended through a chain callback: never seen, but be safe
-                self._end_abandoned(run)
-                return
             error_type = None if error is None else _ending(error)[1]
-            step.end(error_type=error_type, exception=error if error_type else None)
+            run.step.end(error_type=error_type, exception=error if error_type else None)
         except Exception as exc:
             internal_error("ending a LangChain step", exc)
-        finally:
-            self._end_leftovers(run)
 
-    def _end_leftovers(self, run: Run) -> None:
-        """End the runs that never ended inside ``run`` (a stream nobody read to the end)."""
-        if run.children is None:
-            return
-        for child in self._runs.leftovers(run):
-            self._end_abandoned(child)
+    def _end_orphan(self, run: Run, cancelled: bool) -> None:
+        """End a run whose task is done without LangChain having ended it (cancelled in flight)."""
+        try:
+            if run.call is not None:
+                if cancelled:
+                    run.call.finish(None, error_type=asyncio.CancelledError.__name__, ending="cancelled")
+                else:
+                    run.call.finish(None, ending="abandoned")
+            elif run.step is not None:
+                run.step.end(error_type=asyncio.CancelledError.__name__ if cancelled else None)
+        except Exception as exc:
+            internal_error("ending an orphaned LangChain run", exc)
 
-    @staticmethod
-    def _end_abandoned(run: Run) -> None:
-        if run.call is not None:
-            attributes: dict[str, AttributeValue] = {n.REQUEST_STREAM: True} if run.streamed else {}
-            run.call.finish(None, ending="abandoned", attributes=attributes)
-        elif run.step is not None:
-            run.step.end()
+
+def _fill_request(
+    request: RequestInfo,
+    metadata: dict[str, Any],
+    params: dict[str, Any],
+    run_id: UUID,
+    tags: list[str] | None,
+    content: Any,
+) -> None:
+    """Fill a model run's request on the telemetry thread."""
+    _parse.fill_request(request, metadata, params, _parse.run_attributes(run_id, tags, metadata), content)
 
 
 def _ending(error: BaseException) -> tuple[Ending, str | None]:

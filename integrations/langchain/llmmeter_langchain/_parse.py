@@ -25,6 +25,9 @@ from llmmeter._telemetry import _names as n
 from llmmeter._usage import Usage, from_anthropic, from_langchain, from_openai_chat, from_openai_responses
 
 __all__ = [
+    "failed_response",
+    "fill_request",
+    "finished_response",
     "is_cache_hit",
     "model_request",
     "model_response",
@@ -74,6 +77,7 @@ _PARAMS: dict[str, str] = {
 _MODEL_PARAMS = ("model", "model_name", "model_id", "deployment_name", "azure_deployment")
 _TIERS = ("priority", "flex")
 _SCALARS = (str, bool, int, float)
+_NUMBERS = (int, float)
 _RESERVED_METADATA = ("ls_", "lc_")
 
 
@@ -126,6 +130,44 @@ def run_attributes(
     return attributes
 
 
+def fill_request(
+    request: RequestInfo,
+    metadata: Mapping[str, Any],
+    invocation_params: Mapping[str, Any],
+    attributes: dict[str, AttributeValue],
+    input_messages: Any = None,
+) -> None:
+    """Fill the request of a model run from its metadata (``ls_*`` keys) and invocation params.
+
+    Runs on the telemetry thread, before the run's span is made; ``request.stream`` may already
+    have been set by the caller's thread (a first chunk), so it is only ever set, never cleared.
+    """
+    params = attributes
+    for key, value in invocation_params.items():
+        attribute = _PARAMS.get(key)
+        if attribute is not None and type(value) in _NUMBERS and attribute not in params:
+            params[attribute] = value
+    _fallback(params, n.REQUEST_TEMPERATURE, metadata.get("ls_temperature"))
+    _fallback(params, n.REQUEST_MAX_TOKENS, metadata.get("ls_max_tokens"))
+    stop = invocation_params.get("stop") or metadata.get("ls_stop")
+    if isinstance(stop, list) and stop and all(isinstance(s, str) for s in stop):
+        params[n.REQUEST_STOP_SEQUENCES] = list(stop)
+    choices = invocation_params.get("n")
+    if type(choices) is int and choices != 1:
+        params[n.REQUEST_CHOICE_COUNT] = choices
+    service_tier = _str(invocation_params, "service_tier")
+    provider = provider_name(metadata, invocation_params)
+    if service_tier and provider in (n.PROVIDER_OPENAI, n.PROVIDER_AZURE_OPENAI):
+        params[n.OPENAI_REQUEST_SERVICE_TIER] = service_tier
+    request.provider = provider
+    request.model = _str(metadata, "ls_model_name") or _first_str(invocation_params, _MODEL_PARAMS)
+    if invocation_params.get("stream") is True or invocation_params.get("streaming") is True:
+        request.stream = True
+    request.service_tier = service_tier
+    request.params = params
+    request.input_messages = input_messages
+
+
 def model_request(
     operation: str,
     metadata: Mapping[str, Any],
@@ -134,32 +176,9 @@ def model_request(
     input_messages: Any = None,
 ) -> RequestInfo:
     """The request of a model run, from its metadata (``ls_*`` keys) and invocation params."""
-    params = attributes
-    for key, attribute in _PARAMS.items():
-        value = invocation_params.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool) and attribute not in params:
-            params[attribute] = value
-    _fallback(params, n.REQUEST_TEMPERATURE, metadata.get("ls_temperature"))
-    _fallback(params, n.REQUEST_MAX_TOKENS, metadata.get("ls_max_tokens"))
-    stop = invocation_params.get("stop") or metadata.get("ls_stop")
-    if isinstance(stop, list) and stop and all(isinstance(s, str) for s in stop):
-        params[n.REQUEST_STOP_SEQUENCES] = list(stop)
-    choices = invocation_params.get("n")
-    if isinstance(choices, int) and not isinstance(choices, bool) and choices != 1:
-        params[n.REQUEST_CHOICE_COUNT] = choices
-    service_tier = _str(invocation_params, "service_tier")
-    provider = provider_name(metadata, invocation_params)
-    if service_tier and provider in (n.PROVIDER_OPENAI, n.PROVIDER_AZURE_OPENAI):
-        params[n.OPENAI_REQUEST_SERVICE_TIER] = service_tier
-    return RequestInfo(
-        provider=provider,
-        operation=operation,
-        model=_str(metadata, "ls_model_name") or _first_str(invocation_params, _MODEL_PARAMS),
-        stream=invocation_params.get("stream") is True or invocation_params.get("streaming") is True,
-        service_tier=service_tier,
-        params=params,
-        input_messages=input_messages,
-    )
+    request = RequestInfo(provider=n.ERROR_TYPE_OTHER, operation=operation)
+    fill_request(request, metadata, invocation_params, attributes, input_messages)
+    return request
 
 
 def chat_content(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
@@ -188,11 +207,23 @@ def is_cache_hit(result: LLMResult) -> bool:
     return False
 
 
-def model_response(result: LLMResult | None, provider: str, capture_content: bool) -> ResponseInfo:
+def failed_response(result: LLMResult | None, request: RequestInfo, capture_content: bool) -> ResponseInfo:
+    """What a failed model run reported before failing (a stream's chunks so far): never complete."""
+    if result is None or not result.generations:
+        return ResponseInfo(complete=False)
+    info = model_response(result, request.provider, capture_content)
+    info.complete = False
+    return info
+
+
+def finished_response(result: LLMResult, request: RequestInfo, capture_content: bool) -> ResponseInfo:
+    """What a finished model run reported (read on the telemetry thread, once the request is filled)."""
+    return model_response(result, request.provider, capture_content)
+
+
+def model_response(result: LLMResult, provider: str, capture_content: bool) -> ResponseInfo:
     """What a finished (or failed, with its partial result) model run reported."""
     info = ResponseInfo()
-    if result is None:
-        return info
     generations = [g for gs in result.generations for g in gs]
     llm_output = result.llm_output if isinstance(result.llm_output, Mapping) else {}
     response_metadata = [_response_metadata(g) for g in generations]
@@ -291,7 +322,7 @@ def _tier_from_details(usage_metadata: Mapping[str, Any] | None) -> str | None:
 
 
 def _fallback(params: dict[str, AttributeValue], attribute: str, value: Any) -> None:
-    if attribute not in params and isinstance(value, int | float) and not isinstance(value, bool):
+    if type(value) in _NUMBERS and attribute not in params:
         params[attribute] = value
 
 

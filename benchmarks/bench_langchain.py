@@ -1,0 +1,204 @@
+"""How much the LangChain handler adds to a ChatOpenAI.invoke, measured against the bare call in one run.
+
+    .venv/bin/python benchmarks/bench_langchain.py
+
+langchain-openai's ChatOpenAI talks to an in-process httpx2 MockTransport, so the numbers are the
+handler's cost, not the network's. Printed, as medians per call over interleaved rounds:
+
+* bare: ChatOpenAI.invoke with no callbacks;
+* noop handler: with a do-nothing callback handler (what LangChain itself adds for any handler);
+* llmmeter: with ``LLMMeterCallbackHandler`` (the caller's path; spans and metric points are written
+  on llmmeter's telemetry thread, flushed between rounds, as in ``bench_transport.py``);
+* llmmeter incl. telemetry: the same, with the telemetry thread's work included (calls + flush, per call);
+* opentelemetry-instrumentation-langchain (OpenLLMetry), when it can be imported, side by side.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import httpx2
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_openai import ChatOpenAI
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+import llmmeter
+from llmmeter._telemetry import _worker
+from llmmeter_langchain import LLMMeterCallbackHandler
+
+TARGET_US = 60.0
+CHAT_BODY = json.dumps(
+    {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o-2024-08-06",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "Hi!"}, "finish_reason": "stop"}
+        ],
+        "usage": {
+            "prompt_tokens": 120,
+            "completion_tokens": 12,
+            "total_tokens": 132,
+            "prompt_tokens_details": {"cached_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0},
+        },
+        "service_tier": "default",
+    }
+).encode()
+
+
+class DropExporter(SpanExporter):
+    """Accepts spans and throws them away, like a fast collector."""
+
+    def export(self, spans: Sequence[Any]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+class NoopHandler(BaseCallbackHandler):
+    """A handler that does nothing: LangChain's own cost of having one."""
+
+    run_inline = True
+
+
+def providers() -> tuple[TracerProvider, MeterProvider]:
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(DropExporter()))
+    return tracer_provider, MeterProvider(metric_readers=[InMemoryMetricReader()])
+
+
+def reply(request: httpx2.Request) -> httpx2.Response:
+    return httpx2.Response(200, headers={"content-type": "application/json"}, content=CHAT_BODY)
+
+
+def chat_model() -> ChatOpenAI:
+    transport = httpx2.MockTransport(reply)
+    return ChatOpenAI(
+        model="gpt-4o",
+        api_key="sk-bench",
+        base_url="https://api.openai.com/v1",
+        http_client=httpx2.Client(transport=transport),
+        max_retries=0,
+    )
+
+
+Invoke = Callable[[], object]
+
+
+def interleaved_medians(invokes: dict[str, Invoke], rounds: int = 20, calls: int = 250) -> dict[str, float]:
+    """Median per-call time of each variant, taking turns call by call so that noise from other
+    processes on the machine hits every variant alike."""
+    samples: dict[str, list[float]] = {name: [] for name in invokes}
+    for invoke in invokes.values():
+        for _ in range(200):  # warm up
+            invoke()
+    timer = time.perf_counter
+    for _ in range(rounds):
+        for _ in range(calls):
+            for name, invoke in invokes.items():
+                start = timer()
+                invoke()
+                samples[name].append(timer() - start)
+        llmmeter.flush()  # write the queued telemetry outside the timed calls
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def with_telemetry_per_call(
+    invokes: dict[str, Invoke], rounds: int = 15, calls: int = 200
+) -> dict[str, float]:
+    """Median over rounds of (``calls`` invokes + flushing their telemetry) / ``calls``, per variant,
+    the variants taking turns round by round."""
+    results: dict[str, list[float]] = {name: [] for name in invokes}
+    for _ in range(rounds):
+        for name, invoke in invokes.items():
+            llmmeter.flush()
+            start = time.perf_counter()
+            for _ in range(calls):
+                invoke()
+            llmmeter.flush()
+            results[name].append((time.perf_counter() - start) / calls)
+    return {name: statistics.median(values) for name, values in results.items()}
+
+
+@contextmanager
+def telemetry_thread_paused() -> Iterator[None]:
+    """Keep llmmeter's telemetry thread asleep while timing; its queue is written by flush()."""
+    saved = getattr(_worker, "_DRAIN_INTERVAL_S", None)
+    if saved is not None:
+        _worker._DRAIN_INTERVAL_S = 3600.0
+    llmmeter.flush()
+    try:
+        yield
+    finally:
+        if saved is not None:
+            _worker._DRAIN_INTERVAL_S = saved
+        llmmeter.flush()
+
+
+def openllmetry_handler(tracer_provider: TracerProvider) -> Any | None:
+    """OpenLLMetry's LangChain instrumentation, instrumented on ``tracer_provider``, if importable."""
+    if importlib.util.find_spec("opentelemetry.instrumentation.langchain") is None:
+        return None
+    from opentelemetry.instrumentation.langchain import LangchainInstrumentor  # type: ignore[import-not-found]
+
+    instrumentor = LangchainInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    return instrumentor
+
+
+def main() -> None:
+    tracer_provider, meter_provider = providers()
+    model = chat_model()
+    handler = LLMMeterCallbackHandler(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    noop = NoopHandler()
+    invokes: dict[str, Invoke] = {
+        "bare": lambda: model.invoke("Say hi"),
+        "noop handler": lambda: model.invoke("Say hi", config={"callbacks": [noop]}),
+        "llmmeter": lambda: model.invoke("Say hi", config={"callbacks": [handler]}),
+    }
+    with telemetry_thread_paused():
+        medians = interleaved_medians(invokes)
+    bare = medians["bare"]
+    full = with_telemetry_per_call({"bare": invokes["bare"], "llmmeter": invokes["llmmeter"]})
+    full_bare, full_llmmeter = full["bare"], full["llmmeter"]
+
+    print(f"ChatOpenAI.invoke over an httpx2 MockTransport (python {sys.version.split()[0]})")
+    print(f"  bare                          {bare * 1e6:8.1f} µs per call (median)")
+    for name in ("noop handler", "llmmeter"):
+        added = (medians[name] - bare) * 1e6
+        print(
+            f"  {name:29s} {medians[name] * 1e6:8.1f} µs per call, +{added:6.1f} µs ({medians[name] / bare:.2f}x)"
+        )
+    added_full = (full_llmmeter - full_bare) * 1e6
+    print(f"  llmmeter incl. telemetry      {full_llmmeter * 1e6:8.1f} µs per call, +{added_full:6.1f} µs")
+
+    instrumentor = openllmetry_handler(tracer_provider)
+    if instrumentor is None:
+        print("  opentelemetry-instrumentation-langchain: not installed, not measured")
+    else:
+        # Instrumenting patches every callback manager, so this one is timed after the others.
+        otel = interleaved_medians({"openllmetry": invokes["bare"]})["openllmetry"]
+        instrumentor.uninstrument()
+        bare = interleaved_medians({"bare": invokes["bare"]})["bare"]
+        print(
+            f"  {'openllmetry (langchain)':29s} {otel * 1e6:8.1f} µs per call, "
+            f"+{(otel - bare) * 1e6:6.1f} µs ({otel / bare:.2f}x)"
+        )
+
+    added = (medians["llmmeter"] - bare) * 1e6
+    verdict = "within" if added <= TARGET_US else "OVER"
+    print(f"llmmeter adds {added:.1f} µs per invoke: {verdict} the {TARGET_US:.0f} µs target")
+
+
+if __name__ == "__main__":
+    main()

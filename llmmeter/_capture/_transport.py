@@ -66,7 +66,7 @@ def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -
     if endpoint is None:
         return send(request)
     check_budgets()
-    call, request = _start(endpoint, request, telemetry)
+    call, request, stream = _start(endpoint, request, telemetry)
     token = _sending.set(True)
     try:
         response = send(request)
@@ -77,7 +77,7 @@ def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -
     finally:
         _sending.reset(token)
     if call is not None:
-        _watch(call, endpoint, response, async_body=False)
+        _watch(call, endpoint, response, async_body=False, stream=stream)
     return response
 
 
@@ -90,7 +90,7 @@ async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telem
     if endpoint is None:
         return await send(request)
     check_budgets()
-    call, request = _start(endpoint, request, telemetry)
+    call, request, stream = _start(endpoint, request, telemetry)
     token = _sending.set(True)
     try:
         response = await send(request)
@@ -105,12 +105,13 @@ async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telem
     finally:
         _sending.reset(token)
     if call is not None:
-        _watch(call, endpoint, response, async_body=True)
+        _watch(call, endpoint, response, async_body=True, stream=stream)
     return response
 
 
-def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | None, Any]:
-    """Open the call for ``request``; returns the request to send (rewritten only when asked)."""
+def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | None, Any, bool | None]:
+    """Open the call for ``request``; returns it, the request to send (rewritten only when asked) and
+    whether the request asked for a streamed response (None when its body could not be read)."""
     try:
         url = request.url
         info = RequestInfo(
@@ -125,10 +126,10 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
             endpoint.adapter.parse_request(info, body, settings.capture_content)
             if settings.include_stream_usage and _wants_usage_option(endpoint, info, body):
                 request = _with_stream_usage(request, body)
-        return Call(telemetry, info), request
+        return Call(telemetry, info), request, None if body is None else info.stream
     except Exception as exc:
         internal_error("starting a call", exc)
-        return None, request
+        return None, request, None
 
 
 def _request_json(request: Any) -> Mapping[str, Any] | None:
@@ -163,7 +164,7 @@ def _with_stream_usage(request: Any, body: Mapping[str, Any]) -> Any:
     )
 
 
-def _watch(call: Call, endpoint: Route, response: Any, *, async_body: bool) -> None:
+def _watch(call: Call, endpoint: Route, response: Any, *, async_body: bool, stream: bool | None) -> None:
     """Finish the call now (an error status) or when the caller is done with the body."""
     try:
         status = response.status_code
@@ -171,7 +172,9 @@ def _watch(call: Call, endpoint: Route, response: Any, *, async_body: bool) -> N
             call.finish(error_type=str(status), ending="error")
             return
         headers = response.headers
-        event_stream = "text/event-stream" in headers.get("content-type", "")
+        # The SDKs read the answer to a streamed request as events and any other answer as JSON,
+        # whatever its content-type says; the content-type decides only for an unreadable request.
+        event_stream = "text/event-stream" in headers.get("content-type", "") if stream is None else stream
         decoder = make_decoder(headers.get("content-encoding"))
         library = library_of(response)
         if getattr(response, "is_stream_consumed", False):

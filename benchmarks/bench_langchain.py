@@ -175,10 +175,8 @@ def main() -> None:
     print(f"ChatOpenAI.invoke over an httpx2 MockTransport (python {sys.version.split()[0]})")
     print(f"  bare                          {bare * 1e6:8.1f} µs per call (median)")
     for name in ("noop handler", "llmmeter"):
-        added = (medians[name] - bare) * 1e6
-        print(
-            f"  {name:29s} {medians[name] * 1e6:8.1f} µs per call, +{added:6.1f} µs ({medians[name] / bare:.2f}x)"
-        )
+        added, ratio = (medians[name] - bare) * 1e6, medians[name] / bare
+        print(f"  {name:29s} {medians[name] * 1e6:8.1f} µs per call, +{added:6.1f} µs ({ratio:.2f}x)")
     added_full = (full_llmmeter - full_bare) * 1e6
     print(f"  llmmeter incl. telemetry      {full_llmmeter * 1e6:8.1f} µs per call, +{added_full:6.1f} µs")
 

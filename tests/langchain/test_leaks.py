@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 from typing import Any
 
@@ -43,7 +44,7 @@ class Chatty(BaseChatModel):
         return self._generate(messages)
 
     def _stream(self, messages, stop=None, run_manager=None, **kwargs: Any):
-        for word in "a b c d".split():
+        for word in ["a", "b", "c", "d"]:
             yield ChatGenerationChunk(message=AIMessageChunk(content=word))
         yield ChatGenerationChunk(
             message=AIMessageChunk(content="", usage_metadata=USAGE, response_metadata=METADATA)
@@ -65,10 +66,8 @@ def sync_run(i: int, config: dict[str, Any]) -> None:
     if kind == 0:
         (RunnableLambda(lambda x: x, name="prep") | model).invoke("hi", config=config)
     elif kind == 1:
-        try:
+        with contextlib.suppress(ValueError):
             (RunnableLambda(lambda x: x, name="prep") | failing).invoke("hi", config=config)
-        except ValueError:
-            pass
     elif kind == 2:
         stream = model.stream("hi", config=config)
         next(stream)
@@ -86,10 +85,8 @@ async def cancel_in_flight(runnable: Any, started: asyncio.Event, config: dict[s
     task = asyncio.create_task(runnable.ainvoke("hi", config=config))
     await started.wait()
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
 
 
 async def async_run(i: int, config: dict[str, Any]) -> None:
@@ -98,10 +95,8 @@ async def async_run(i: int, config: dict[str, Any]) -> None:
     if kind == 0:
         await Chatty().ainvoke("hi", config=config)
     elif kind == 1:
-        try:
+        with contextlib.suppress(ValueError):
             await Chatty(fail=True).ainvoke("hi", config=config)
-        except ValueError:
-            pass
     elif kind == 2:
         stream = Chatty().astream("hi", config=config)
         await anext(stream)

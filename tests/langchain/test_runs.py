@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -10,11 +11,13 @@ import pytest
 from langchain_core.agents import AgentAction
 from langchain_core.callbacks.manager import CallbackManagerForChainRun
 from langchain_core.documents import Document
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langchain_core.output_parsers import StrOutputParser
+from langchain_core.outputs import ChatResult
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import RunnableConfig, RunnableLambda, RunnableParallel
 from langchain_core.tools import tool
 
 import llmmeter
@@ -290,3 +293,68 @@ async def test_cancelled_run_ends_its_spans(chat_model, handler, span_exporter):
     assert by_name(spans, "invoke_workflow wait").attributes["error.type"] == "CancelledError"
     assert by_name(spans, "invoke_workflow RunnableSequence").attributes["error.type"] == "CancelledError"
     assert by_name(spans, "chat gpt-4o").attributes["gen_ai.usage.cost.amount"] == float(COST)
+
+
+class SlowChat(BaseChatModel):
+    """A chat model whose async call waits until cancelled."""
+
+    started: Any = None
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs: Any) -> ChatResult:
+        raise NotImplementedError
+
+    async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs: Any) -> ChatResult:
+        self.started.set()
+        await asyncio.sleep(60)
+        raise AssertionError("not cancelled")
+
+    @property
+    def _llm_type(self) -> str:
+        return "slow"
+
+
+async def test_chat_call_cancelled_in_flight_ends_its_span(handler, span_exporter):
+    """LangChain reports no end for an ainvoke cancelled in flight; its span still ends, cancelled."""
+    started = asyncio.Event()
+    task = asyncio.create_task(SlowChat(started=started).ainvoke("hi", config={"callbacks": [handler]}))
+    await started.wait()
+
+    with record_calls() as calls:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    assert [(c.ending, c.error_type) for c in calls] == [("cancelled", "CancelledError")]
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["llmmeter.stream.ending"] == "cancelled"
+    assert span.attributes["error.type"] == "CancelledError"
+
+
+def test_parallel_branches_nest_under_their_parallel_step(chat_model, handler, span_exporter):
+    """The model calls of a RunnableParallel's branches are children of the parallel step."""
+    parallel = RunnableParallel(first=chat_model, second=chat_model)
+
+    with record_calls() as calls:
+        parallel.invoke("hi", config={"callbacks": [handler]})
+
+    spans = span_exporter.get_finished_spans()
+    root = by_name(spans, "invoke_workflow RunnableParallel<first,second>")
+    models = [span for span in spans if span.name == "chat gpt-4o"]
+    assert [span.parent.span_id for span in models] == [root.context.span_id] * 2
+    assert [c.cost.total for c in calls] == [COST, COST]
+
+
+def test_content_is_captured_only_when_asked(chat_model, handler, span_exporter):
+    """Prompts and completions reach the model span only with configure(capture_content=True)."""
+    chat_model.invoke("hello there", config={"callbacks": [handler]})
+    llmmeter.configure(capture_content=True)
+    chat_model.invoke("hello there", config={"callbacks": [handler]})
+
+    quiet, captured = span_exporter.get_finished_spans()
+    assert "gen_ai.input.messages" not in quiet.attributes
+    assert json.loads(captured.attributes["gen_ai.input.messages"]) == [
+        {"role": "human", "content": "hello there"}
+    ]
+    assert json.loads(captured.attributes["gen_ai.output.messages"]) == [
+        {"role": "assistant", "content": "Hello!"}
+    ]

@@ -25,12 +25,24 @@ class BodyMeter:
     is garbage-collected unread.
     """
 
-    __slots__ = ("_adapter", "_call", "_chunks", "_decoder", "_first", "_parser", "_skips", "_state", "done")
+    __slots__ = (
+        "_adapter",
+        "_call",
+        "_chunks",
+        "_decoder",
+        "_first",
+        "_parser",
+        "_skips",
+        "_state",
+        "_undecodable",
+        "done",
+    )
 
     def __init__(self, call: Call, adapter: Adapter, decoder: Decoder | None, event_stream: bool) -> None:
         self._call = call
         self._adapter = adapter
         self._decoder = decoder
+        self._undecodable = False
         self._first = True
         self.done = False
         self._chunks: list[bytes] | None = None
@@ -57,6 +69,7 @@ class BodyMeter:
             decoded = decoder.decode(data)
         except Exception:  # a corrupt encoding is bad input, not a bug: stop reading, keep what we have
             self._decoder = None
+            self._undecodable = True
             return
         try:
             parser = self._parser
@@ -88,10 +101,13 @@ class BodyMeter:
 
     def _safe_result(self, whole: bool) -> ResponseInfo:
         try:
-            return self._result(whole)
+            result = self._result(whole)
         except Exception as exc:
             internal_error("reading a finished response body", exc)
             return ResponseInfo(complete=False)
+        if self._undecodable and result.error_type is None:
+            result.error_type = "DecodingError"  # the caller's HTTP library fails on the same bytes
+        return result
 
     def _result(self, whole: bool) -> ResponseInfo:
         request: RequestInfo = self._call.request

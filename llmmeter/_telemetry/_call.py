@@ -8,6 +8,7 @@ metric points and :func:`llmmeter.track` totals.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -39,6 +40,8 @@ __all__ = [
     "enclosing_call",
     "remove_observer",
 ]
+
+logger = logging.getLogger("llmmeter")
 
 _VERSION = "0.1.0"
 _ANTHROPIC_SDK_SCOPE = "com.anthropic.sdk.python"
@@ -411,12 +414,31 @@ def _request_attributes(
 def _content(value: Any) -> str | None:
     redact = settings.redact
     if redact is not None:
-        value = redact(value)
+        try:
+            value = redact(value)
+        except Exception as exc:  # the user's hook failed: drop the content, never write it unredacted
+            _redact_failed(redact, exc)
+            return None
         if value is None:
             return None
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str, ensure_ascii=False)
+
+
+_hook_warned_about: Any = None
+
+
+def _redact_failed(redact: Any, exc: Exception) -> None:
+    """Warn, once per configured hook, that it raised. Only the exception's type is logged: its
+    message may quote the content it was redacting."""
+    global _hook_warned_about
+    if _hook_warned_about is not redact:
+        _hook_warned_about = redact
+        logger.warning(
+            "llmmeter: configure(redact=...) raised %s; content is dropped from spans where it fails",
+            type(exc).__name__,
+        )
 
 
 def _cost_attributes(cost: Cost) -> dict[str, Any]:

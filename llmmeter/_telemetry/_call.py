@@ -26,6 +26,7 @@ from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._instruments import Instruments
 from llmmeter._telemetry._record import CallRecord, Ending
+from llmmeter._telemetry._scrub import exception_attributes
 from llmmeter._telemetry._worker import flush, submit
 from llmmeter._tracking import active_spends, current_attributes
 from llmmeter._usage import Usage
@@ -308,7 +309,7 @@ class Call:
                 if record.error_type is not None:
                     span.set_status(Status(StatusCode.ERROR, record.error_type))
                     if exception is not None:
-                        span.record_exception(exception)
+                        span.record_exception(exception, attributes=exception_attributes(exception))
             span.end(end_time=end_ns)
         if record.counted:
             self._record_metrics(record)

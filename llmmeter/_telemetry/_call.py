@@ -131,6 +131,7 @@ class Call:
 
     __slots__ = (
         "_attributes",
+        "_counted_with",
         "_first_chunk",
         "_inner_calls",
         "_sdk_span",
@@ -159,6 +160,7 @@ class Call:
         start_ns = time.time_ns()
         self._first_chunk: float | None = None
         self._inner_calls = 0
+        self._counted_with: Call | None = None
         self._spends = active_spends()
         self._attributes = current_attributes()
         self._sdk_span: Span | None = None
@@ -182,6 +184,14 @@ class Call:
             attributes=_request_attributes(request, self.capture, self._attributes),
             start_time=start_ns,
         )
+
+    def count_with(self, lead: Call) -> None:
+        """Count this call only if ``lead`` encloses no inner call either.
+
+        For calls whose HTTP calls all nest under ``lead``: the several runs that one LangChain
+        ``generate()`` starts at once share the enclosing context, so ``lead`` encloses them all.
+        """
+        self._counted_with = lead
 
     def first_chunk(self) -> None:
         """Note the arrival of the first chunk of a streamed response."""
@@ -265,7 +275,9 @@ class Call:
         error_type = error_type or response.error_type
         if cost is None:
             cost = _price(request, response, ending)
-        counted = self._inner_calls == 0
+        counted = self._inner_calls == 0 and (
+            self._counted_with is None or self._counted_with._inner_calls == 0
+        )
         ttfc = None if self._first_chunk is None else self._first_chunk - self._start
         record = CallRecord(
             capture=self.capture,

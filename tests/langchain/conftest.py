@@ -128,7 +128,7 @@ def handler(tracer_provider, meter_provider) -> Iterator[LLMMeterCallbackHandler
     made = LLMMeterCallbackHandler(tracer_provider=tracer_provider, meter_provider=meter_provider)
     yield made
     assert len(made._runs) == 0
-    assert claimed_runs() == 0
+    assert claimed_runs(made) == 0
 
 
 @pytest.fixture

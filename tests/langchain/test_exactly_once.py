@@ -7,6 +7,7 @@ import threading
 from decimal import Decimal
 
 import pytest
+from langchain_core.messages import HumanMessage
 from langchain_openai import ChatOpenAI
 
 import llmmeter
@@ -95,6 +96,29 @@ async def test_abatch_over_a_metered_client(metered_model, handler, span_exporte
         await metered_model.abatch(["a", "b", "c"], config={"callbacks": [handler]})
 
     assert_counted_once(calls, span_exporter, metric_reader, expected_calls=3)
+
+
+# langchain-openai warns while summing the two responses' usage (their None detail fields).
+@pytest.mark.filterwarnings("ignore:Unexpected type for token usage:UserWarning")
+def test_generate_with_several_conversations_is_counted_once(
+    metered_model, handler, span_exporter, metric_reader
+):
+    """generate() with two conversations: both HTTP calls nest under the first run; none counted twice."""
+    with record_calls() as calls:
+        metered_model.generate([[HumanMessage("a")], [HumanMessage("b")]], callbacks=[handler])
+
+    assert sorted((c.capture, c.counted) for c in calls) == [("http", True)] * 2 + [("langchain", False)] * 2
+    ((_, total),) = points(metric_reader, "llmmeter.cost")
+    assert total == pytest.approx(float(2 * COST), rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Unexpected type for token usage:UserWarning")
+async def test_agenerate_with_several_conversations_is_counted_once(metered_model, handler):
+    """agenerate() with two conversations: each call counted once."""
+    with record_calls() as calls:
+        await metered_model.agenerate([[HumanMessage("a")], [HumanMessage("b")]], callbacks=[handler])
+
+    assert calls.total_cost == 2 * COST
 
 
 async def test_astream_events_over_a_metered_client(metered_model, handler, span_exporter, metric_reader):

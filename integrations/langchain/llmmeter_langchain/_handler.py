@@ -328,9 +328,9 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
             params = kwargs.get("invocation_params")
             params = dict(params) if params else {}
             submit(_fill_request, request, metadata, params, run_id, tags and list(tags), content)
-            # The HTTP call made for this run, in this context, becomes its child. Several runs
-            # started at once by one generate() (a text LLM's batch) share one request: the
-            # first run of the batch encloses it, and it alone reports the batch's usage.
+            # The HTTP call made for this run, in this context, becomes its child. The runs that
+            # one generate() starts at once (a batch) share this context: the first encloses
+            # every HTTP call of the batch, and the others are counted as it is.
             lead = _ENCLOSING.get()
             if lead is not None and lead.open:
                 _ENCLOSING.set(None)  # a model run is never the inner call of another one
@@ -338,10 +338,13 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
                     lead = None
             else:
                 lead = None
-            call = Call(
-                self._telemetry, request, capture=n.CAPTURE_LANGCHAIN, parent=runs.parent(parent_run_id)
-            )
-            _ENCLOSING.set(lead or call)
+            parent = runs.parent(parent_run_id)
+            call = Call(self._telemetry, request, capture=n.CAPTURE_LANGCHAIN, parent=parent)
+            if lead is None:
+                _ENCLOSING.set(call)
+            else:
+                call.count_with(lead)
+                _ENCLOSING.set(lead)
             # LangChain never ends a chat model's agenerate() cancelled in flight: watch those.
             runs.add(run_id, Run(call=call), watch=operation == n.OP_CHAT)
         except BaseException:

@@ -129,6 +129,8 @@ def _is_callback_task(task: asyncio.Task[object]) -> bool:
 _CALLBACK_MANAGER_PREFIXES = ("AsyncCallbackManager", "AsyncParentRunManager", "AsyncRunManager")
 
 
-def claimed_runs() -> int:
-    """How many runs are claimed by any handler in the process (for leak tests)."""
-    return len(_owners)
+def claimed_runs(owner: object | None = None) -> int:
+    """How many runs are claimed by ``owner``, or by any handler in the process (for leak tests)."""
+    if owner is None:
+        return len(_owners)
+    return sum(1 for claimant in list(_owners.values()) if claimant is owner)

@@ -25,12 +25,13 @@ from llmmeter._telemetry import _names as n
 from llmmeter._usage import Usage, from_anthropic, from_langchain, from_openai_chat, from_openai_responses
 
 __all__ = [
+    "chat_content",
     "failed_response",
     "fill_request",
     "finished_response",
     "is_cache_hit",
-    "model_request",
     "model_response",
+    "prompt_content",
     "provider_name",
     "run_attributes",
     "run_name",
@@ -166,19 +167,6 @@ def fill_request(
     request.service_tier = service_tier
     request.params = params
     request.input_messages = input_messages
-
-
-def model_request(
-    operation: str,
-    metadata: Mapping[str, Any],
-    invocation_params: Mapping[str, Any],
-    attributes: dict[str, AttributeValue],
-    input_messages: Any = None,
-) -> RequestInfo:
-    """The request of a model run, from its metadata (``ls_*`` keys) and invocation params."""
-    request = RequestInfo(provider=n.ERROR_TYPE_OTHER, operation=operation)
-    fill_request(request, metadata, invocation_params, attributes, input_messages)
-    return request
 
 
 def chat_content(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:

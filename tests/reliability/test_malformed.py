@@ -157,7 +157,7 @@ event_names = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     adapter=st.sampled_from(ADAPTERS),
     capture=st.booleans(),
@@ -189,7 +189,7 @@ def test_adapters_never_raise_on_any_response_body(adapter, capture, body):
 ATTRIBUTE_TYPES = (str, bool, int, float)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(adapter=st.sampled_from(ADAPTERS), capture=st.booleans(), body=json_objects)
 def test_adapters_never_raise_on_any_request_body_and_keep_only_attribute_values(adapter, capture, body):
     """Any request object is read without raising, and only valid attribute values become parameters."""
@@ -340,7 +340,7 @@ def test_deeply_nested_request_with_content_capture_is_recorded(quiet_telemetry,
     assert calls[0].cost.status == "ok"
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(extra=json_objects)
 def test_stream_usage_option_adds_only_include_usage(quiet_telemetry, extra):
     """With include_stream_usage on, a streamed chat request reaches the server changed only by the option."""

@@ -52,10 +52,19 @@ def test_reference_records_carry_the_streams_usage(quiet_telemetry):
 
 
 @settings(max_examples=250, deadline=None)
-@given(kind=kinds, newline=newlines, names=st.booleans(), compact=st.booleans(), cut=cuts)
-def test_any_chunking_and_spelling_gives_the_same_record(quiet_telemetry, kind, newline, names, compact, cut):
-    """Cutting a stream anywhere, any line ending, with or without event lines, compact or spaced JSON."""
-    body = render(kind.events, newline=newline, names=names, compact=compact)
+@given(
+    kind=kinds,
+    newline=newlines,
+    names=st.booleans(),
+    compact=st.booleans(),
+    space=st.sampled_from(["", " "]),
+    cut=cuts,
+)
+def test_any_chunking_and_spelling_gives_the_same_record(
+    quiet_telemetry, kind, newline, names, compact, space, cut
+):
+    """Cut anywhere; any line ending; with or without event lines; compact or spaced JSON and fields."""
+    body = render(kind.events, newline=newline, names=names, compact=compact, space=space)
 
     record = meter(kind, split(body, cut), "identity", quiet_telemetry)
 

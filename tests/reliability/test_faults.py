@@ -190,6 +190,19 @@ async def test_connection_reset_before_the_response_is_retried(is_async, library
 
 
 @pytest.mark.parametrize(("is_async", "library"), VARIANTS)
+async def test_error_event_in_the_middle_of_a_stream(is_async, library, matrix):
+    """An error event after the first chunk: the SDK's APIError as unmetered; one record with its type."""
+    error = fakes.sse([(None, {"error": {"message": "overloaded", "type": "server_error"}})])
+    plays = [Play(headers=SSE, parts=STREAM[:1] + error, chunked=True)]
+
+    result = await run(read_stream, plays, library=library, is_async=is_async, **matrix)
+
+    assert_one_record_per_attempt(result)
+    assert result.bare[:3] == ("raised", "APIError", "overloaded")
+    assert result.endings() == [("closed_early", "server_error")]
+
+
+@pytest.mark.parametrize(("is_async", "library"), VARIANTS)
 async def test_truncated_body_is_an_error_on_every_attempt(is_async, library, matrix):
     """A body shorter than its content-length fails each attempt; each is one RemoteProtocolError record."""
     plays = [Play(parts=[BODY], content_length=len(BODY) + 50, end="close")]

@@ -94,15 +94,21 @@ KINDS = (
 
 
 def render(
-    events: tuple[Event, ...], *, newline: str = "\n", names: bool = True, compact: bool = True
+    events: tuple[Event, ...],
+    *,
+    newline: str = "\n",
+    names: bool = True,
+    compact: bool = True,
+    space: str = " ",
 ) -> bytes:
-    """Write events as an SSE body; ``names=False`` drops the ``event:`` lines (the type is in the data)."""
+    """Write events as an SSE body; ``names=False`` drops the ``event:`` lines (the type is in the data),
+    ``space`` follows each field's colon (SSE makes it optional)."""
     separators = (",", ":") if compact else (", ", ": ")
     out = []
     for name, payload in events:
         data = payload if isinstance(payload, str) else json.dumps(payload, separators=separators)
-        lines = [f"event: {name}"] if name and names else []
-        lines.append(f"data: {data}")
+        lines = [f"event:{space}{name}"] if name and names else []
+        lines.append(f"data:{space}{data}")
         out.append(newline.join(lines) + newline + newline)
     return "".join(out).encode()
 

@@ -97,7 +97,9 @@ def _mock(library, pieces: list[bytes], encoding: str):
 
 
 @settings(max_examples=80, deadline=None)
-@given(kind=kinds, encoding=st.sampled_from(["identity", "gzip", "br"]), newline=newlines, cut=cuts)
+@given(
+    kind=kinds, encoding=st.sampled_from(["identity", "gzip", "br", "gzip, br"]), newline=newlines, cut=cuts
+)
 def test_sync_client_gets_the_same_bytes_and_one_record(quiet_telemetry, kind, encoding, newline, cut):
     """Through an httpx2 client, the caller reads what it reads unmetered, and the record is the reference."""
     pieces = split(ENCODERS[encoding](render(kind.events, newline=newline)), cut)

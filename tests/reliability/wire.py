@@ -119,7 +119,9 @@ ENCODERS: dict[str, Callable[[bytes], bytes]] = {
     "deflate": zlib.compress,
     "br": brotli.compress,
     "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
+    "gzip, br": lambda data: brotli.compress(gzip.compress(data)),
 }
+"""Content-Encoding value -> encoder; ``gzip, br`` was gzipped first, then brotli-compressed."""
 
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:

@@ -1,6 +1,6 @@
 """How much the LangChain handler adds to a ChatOpenAI.invoke, measured against the bare call in one run.
 
-    .venv/bin/python benchmarks/bench_langchain.py
+    .venv/bin/python -m benchmarks.bench_langchain
 
 langchain-openai's ChatOpenAI talks to an in-process httpx2 MockTransport, so the numbers are the
 handler's cost, not the network's. Printed, as medians per call over interleaved rounds:
@@ -16,53 +16,23 @@ handler's cost, not the network's. Printed, as medians per call over interleaved
 from __future__ import annotations
 
 import importlib.util
-import json
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import httpx2
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_openai import ChatOpenAI
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from pydantic import SecretStr
 
 import llmmeter
-from llmmeter._telemetry import _worker
+from benchmarks._common import chat_handler, providers, telemetry_thread_paused
 from llmmeter_langchain import LLMMeterCallbackHandler
 
 TARGET_US = 60.0
-CHAT_BODY = json.dumps(
-    {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": "gpt-4o-2024-08-06",
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "Hi!"}, "finish_reason": "stop"}
-        ],
-        "usage": {
-            "prompt_tokens": 120,
-            "completion_tokens": 12,
-            "total_tokens": 132,
-            "prompt_tokens_details": {"cached_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0},
-        },
-        "service_tier": "default",
-    }
-).encode()
-
-
-class DropExporter(SpanExporter):
-    """Accepts spans and throws them away, like a fast collector."""
-
-    def export(self, spans: Sequence[Any]) -> SpanExportResult:
-        return SpanExportResult.SUCCESS
 
 
 class NoopHandler(BaseCallbackHandler):
@@ -71,21 +41,11 @@ class NoopHandler(BaseCallbackHandler):
     run_inline = True
 
 
-def providers() -> tuple[TracerProvider, MeterProvider]:
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(BatchSpanProcessor(DropExporter()))
-    return tracer_provider, MeterProvider(metric_readers=[InMemoryMetricReader()])
-
-
-def reply(request: httpx2.Request) -> httpx2.Response:
-    return httpx2.Response(200, headers={"content-type": "application/json"}, content=CHAT_BODY)
-
-
 def chat_model() -> ChatOpenAI:
-    transport = httpx2.MockTransport(reply)
+    transport = httpx2.MockTransport(chat_handler)
     return ChatOpenAI(
         model="gpt-4o",
-        api_key="sk-bench",
+        api_key=SecretStr("sk-bench"),
         base_url="https://api.openai.com/v1",
         http_client=httpx2.Client(transport=transport),
         max_retries=0,
@@ -128,21 +88,6 @@ def with_telemetry_per_call(
             llmmeter.flush()
             results[name].append((time.perf_counter() - start) / calls)
     return {name: statistics.median(values) for name, values in results.items()}
-
-
-@contextmanager
-def telemetry_thread_paused() -> Iterator[None]:
-    """Keep llmmeter's telemetry thread asleep while timing; its queue is written by flush()."""
-    saved = getattr(_worker, "_DRAIN_INTERVAL_S", None)
-    if saved is not None:
-        _worker._DRAIN_INTERVAL_S = 3600.0
-    llmmeter.flush()
-    try:
-        yield
-    finally:
-        if saved is not None:
-            _worker._DRAIN_INTERVAL_S = saved
-        llmmeter.flush()
 
 
 def openllmetry_instrumentor() -> Any | None:

@@ -1,6 +1,6 @@
 """How fast llmmeter prices a call, against genai-prices' own calc_price measured in the same run.
 
-    .venv/bin/python benchmarks/bench_pricing.py
+    .venv/bin/python -m benchmarks.bench_pricing
 
 Prints, per model, the median time of ``PricingTable.price_usage`` and ``llmmeter.price`` for an
 already-resolved model next to ``genai_prices.calc_price`` for the same usage (and checks the

@@ -1,6 +1,6 @@
 """How much llmmeter's transport adds to an openai SDK call, measured against the bare call in one run.
 
-    .venv/bin/python benchmarks/bench_transport.py
+    .venv/bin/python -m benchmarks.bench_transport
 
 Prints the median added time per non-streaming chat call, the added time per streamed chunk, and
 the memory growth across a 100,000-chunk stream (content capture off). The SDK talks to an
@@ -17,59 +17,19 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx2
 import openai
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from rich.console import Console
 from rich.table import Table
 
 import llmmeter
+from benchmarks._common import CHAT_BODY, chat_handler, providers, telemetry_thread_paused
 from llmmeter._pricing import get_table
-from llmmeter._telemetry import _worker
-
-CHAT_BODY = json.dumps(
-    {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": "gpt-4o-2024-08-06",
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "Hi!"}, "finish_reason": "stop"}
-        ],
-        "usage": {
-            "prompt_tokens": 120,
-            "completion_tokens": 12,
-            "total_tokens": 132,
-            "prompt_tokens_details": {"cached_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0},
-        },
-        "service_tier": "default",
-    }
-).encode()
-
-
-class DropExporter(SpanExporter):
-    """Accepts spans and throws them away, like a fast collector."""
-
-    def export(self, spans: Sequence[Any]) -> SpanExportResult:
-        return SpanExportResult.SUCCESS
-
-
-def providers() -> tuple[TracerProvider, MeterProvider]:
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(BatchSpanProcessor(DropExporter()))
-    return tracer_provider, MeterProvider(metric_readers=[InMemoryMetricReader()])
-
-
-def chat_handler(request: httpx2.Request) -> httpx2.Response:
-    return httpx2.Response(200, headers={"content-type": "application/json"}, content=CHAT_BODY)
 
 
 def sdk_client(transport: Any) -> openai.OpenAI:
@@ -94,7 +54,7 @@ def interleaved_medians(
     clients: dict[str, openai.OpenAI],
     rounds: int = 20,
     calls: int = 250,
-    between: Callable[[], None] | None = None,
+    between: Callable[[], object] | None = None,
 ) -> dict[str, float]:
     """Median per-call time of each client, alternating them in rounds so drift hits all alike.
 
@@ -109,22 +69,6 @@ def interleaved_medians(
             if between is not None:
                 between()
     return {name: statistics.median(values) for name, values in samples.items()}
-
-
-@contextmanager
-def telemetry_thread_paused() -> Iterator[None]:
-    """Keep llmmeter's telemetry thread asleep, so timed calls measure only the caller's path.
-
-    The queued work is written by ``llmmeter.flush()`` between rounds, outside the timing.
-    """
-    saved = _worker._DRAIN_INTERVAL_S
-    _worker._DRAIN_INTERVAL_S = 3600.0
-    llmmeter.flush()
-    try:
-        yield
-    finally:
-        _worker._DRAIN_INTERVAL_S = saved
-        llmmeter.flush()
 
 
 def sse_chunks(count: int) -> Iterator[bytes]:
@@ -174,7 +118,8 @@ def per_chunk_added(
             t, tracer_provider=tracer_provider, meter_provider=meter_provider
         ),
     )
-    bare_times, metered_times = [], []
+    bare_times: list[float] = []
+    metered_times: list[float] = []
     for _ in range(2):
         read_stream(bare)
         read_stream(metered)
@@ -243,19 +188,25 @@ def loopback_server() -> tuple[subprocess.Popen[bytes], str]:
     return process, f"http://127.0.0.1:{port}/v1"
 
 
-def cpu_per_call(client: openai.OpenAI, calls: int = 3000) -> float:
-    """Process CPU time per call, the telemetry thread's work included."""
-    per_call_times(client, 200)
-    llmmeter.flush()
-    start = time.process_time()
-    per_call_times(client, calls)
-    llmmeter.flush()
-    return (time.process_time() - start) / calls
+def cpu_per_call(clients: dict[str, openai.OpenAI], rounds: int = 10, calls: int = 300) -> dict[str, float]:
+    """Median process CPU time per call of each client, the telemetry thread's work included.
+
+    Clients take turns round by round; each round ends with a flush, inside the measurement.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in clients}
+    for _ in range(rounds):
+        for name, client in clients.items():
+            llmmeter.flush()
+            start = time.process_time()
+            per_call_times(client, calls)
+            llmmeter.flush()
+            samples[name].append((time.process_time() - start) / calls)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def otel_openai_instrumentor() -> Any:
     try:
-        from opentelemetry.instrumentation.openai import OpenAIInstrumentor  # type: ignore[import-not-found]
+        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
     except ImportError:
         return None
     return OpenAIInstrumentor()
@@ -285,6 +236,8 @@ def main() -> None:
     # 1. The caller's path: what a call waits for (telemetry thread written between rounds).
     with telemetry_thread_paused():
         caller = interleaved_medians(mock_clients, between=llmmeter.flush)
+    # 2. All the work, the telemetry thread's included (before anything else has run).
+    cpu = cpu_per_call(mock_clients)
     table = Table(title="openai SDK chat.completions.create, MockTransport: time on the caller's path")
     for column in ("client", "median µs / call", "added µs", "ratio"):
         table.add_column(column, justify="left" if column == "client" else "right")
@@ -304,7 +257,7 @@ def main() -> None:
         table.caption = "opentelemetry-instrumentation-openai not installed: not measured side by side"
     console.print(table)
 
-    # 2. A real socket, the telemetry thread running as in production.
+    # 3. A real socket, the telemetry thread running as in production.
     process, base_url = loopback_server()
     try:
 
@@ -324,8 +277,6 @@ def main() -> None:
     finally:
         process.terminate()
         process.wait()
-    # 3. All the work, the telemetry thread's included.
-    cpu = {name: cpu_per_call(client) for name, client in mock_clients.items()}
     whole = Table(title="Over a real loopback socket (provider in another process), and total CPU")
     for column in ("measure", "bare", "llmmeter", "added"):
         whole.add_column(column, justify="left" if column == "measure" else "right")

@@ -1,6 +1,6 @@
 """Run every benchmark in this folder, one after another, each in its own process.
 
-    .venv/bin/python benchmarks/run_all.py      (or: make bench)
+.venv/bin/python -m benchmarks.run_all      (or: make bench)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def main() -> int:
     status = 0
     for script in sorted(HERE.glob("bench_*.py")):
         print(f"\n=== {script.name} ===", flush=True)
-        code = subprocess.call([sys.executable, str(script)])
+        code = subprocess.call([sys.executable, "-m", f"benchmarks.{script.stem}"], cwd=HERE.parent)
         status = status or code
     return status
 

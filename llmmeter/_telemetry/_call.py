@@ -215,16 +215,7 @@ class Call:
         ``cost`` replaces pricing when the capture point knows it already (a LangChain cache hit
         costs nothing); ``attributes`` are added to the span.
         """
-        if not self.open:
-            return
-        self.open = False
-        duration = time.perf_counter() - self._start
-        submit(
-            self._finish, response, error_type, ending, exception, cost, attributes, duration, time.time_ns()
-        )
-        if self._sdk_span is not None:
-            # The anthropic SDK ends its span right after the call: price it while it still records.
-            flush()
+        self._close(self._finish, response, error_type, ending, exception, cost, attributes)
 
     def finish_later(
         self,
@@ -234,12 +225,17 @@ class Call:
         attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
         """Like :meth:`finish`, with the response read on the telemetry thread by ``build()``."""
+        self._close(self._finish_built, build, ending, exception, attributes)
+
+    def _close(self, task: Callable[..., None], *args: Any) -> None:
+        """Take the end time now; queue ``task(*args, duration, end_ns)`` on the telemetry thread."""
         if not self.open:
             return
         self.open = False
         duration = time.perf_counter() - self._start
-        submit(self._finish_built, build, ending, exception, duration, time.time_ns(), attributes)
+        submit(task, *args, duration, time.time_ns())
         if self._sdk_span is not None:
+            # The anthropic SDK ends its span right after the call: price it while it still records.
             flush()
 
     def _finish_built(
@@ -247,9 +243,9 @@ class Call:
         build: Callable[[], ResponseInfo],
         ending: Ending,
         exception: BaseException | None,
+        attributes: Mapping[str, AttributeValue] | None,
         duration: float,
         end_ns: int,
-        attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
         response = build()
         if ending == "closed_early" and response.complete:

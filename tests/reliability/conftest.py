@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import openai._base_client
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
-from llmmeter._telemetry._call import Telemetry
-
 
 @pytest.fixture(scope="module")
-def quiet_telemetry() -> Iterator[Telemetry]:
-    """Real SDK providers with nothing attached: spans and points are made, then dropped."""
+def quiet() -> Iterator[dict[str, Any]]:
+    """Real SDK tracer and meter providers with nothing attached: spans and points are made, then dropped."""
     tracer_provider = TracerProvider()
     meter_provider = MeterProvider()
-    yield Telemetry(tracer_provider, meter_provider)
+    yield {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
     tracer_provider.shutdown()
     meter_provider.shutdown()
 

@@ -12,8 +12,8 @@ from llmmeter._capture._body import BodyMeter
 from llmmeter._providers._base import RequestInfo
 from llmmeter._providers._decoding import make_decoder
 from llmmeter._providers._sse import SSEParser
-from llmmeter._telemetry._call import Call
-from llmmeter.testing import record_calls
+from llmmeter._telemetry._call import Call, Telemetry
+from llmmeter.testing import CallRecord, record_calls
 from tests.reliability.wire import ENCODERS, KINDS, StreamKind, essence, render, split
 
 kinds = st.sampled_from(KINDS)
@@ -22,11 +22,12 @@ cuts = st.one_of(st.lists(st.integers(0, 4000), max_size=40), st.just(list(range
 """A few random cuts, or a cut after every byte."""
 
 
-def meter(kind: StreamKind, pieces: list[bytes], encoding: str, telemetry) -> llmmeter.testing.CallRecord:
+def meter(kind: StreamKind, pieces: list[bytes], encoding: str, providers: dict) -> CallRecord:
     """The record of a body that reached a BodyMeter in ``pieces``."""
     request = RequestInfo(provider=kind.provider, operation="chat", model=kind.model, stream=True)
+    call = Call(Telemetry(**providers), request)
     with record_calls() as calls:
-        body = BodyMeter(Call(telemetry, request), kind.adapter, make_decoder(encoding), event_stream=True)
+        body = BodyMeter(call, kind.adapter, make_decoder(encoding), event_stream=True)
         for piece in pieces:
             body.chunk(piece)
         body.end("complete")
@@ -34,15 +35,15 @@ def meter(kind: StreamKind, pieces: list[bytes], encoding: str, telemetry) -> ll
     return record
 
 
-def reference(kind: StreamKind, telemetry) -> llmmeter.testing.CallRecord:
+def reference(kind: StreamKind, providers: dict) -> CallRecord:
     """The record of the stream as the provider writes it, in one piece."""
-    return meter(kind, [render(kind.events)], "identity", telemetry)
+    return meter(kind, [render(kind.events)], "identity", providers)
 
 
-def test_reference_records_carry_the_streams_usage(quiet_telemetry):
+def test_reference_records_carry_the_streams_usage(quiet):
     """Each reference stream is complete, priced, and reports the usage its events hold."""
     for kind in KINDS:
-        record = reference(kind, quiet_telemetry)
+        record = reference(kind, quiet)
         assert record.ending == "complete"
         assert record.cost.status == "ok"
         assert (record.usage.input_tokens, record.usage.output_tokens) == (
@@ -60,26 +61,24 @@ def test_reference_records_carry_the_streams_usage(quiet_telemetry):
     space=st.sampled_from(["", " "]),
     cut=cuts,
 )
-def test_any_chunking_and_spelling_gives_the_same_record(
-    quiet_telemetry, kind, newline, names, compact, space, cut
-):
+def test_any_chunking_and_spelling_gives_the_same_record(quiet, kind, newline, names, compact, space, cut):
     """Cut anywhere; any line ending; with or without event lines; compact or spaced JSON and fields."""
     body = render(kind.events, newline=newline, names=names, compact=compact, space=space)
 
-    record = meter(kind, split(body, cut), "identity", quiet_telemetry)
+    record = meter(kind, split(body, cut), "identity", quiet)
 
-    assert essence(record) == essence(reference(kind, quiet_telemetry))
+    assert essence(record) == essence(reference(kind, quiet))
 
 
 @settings(max_examples=120, deadline=None)
 @given(kind=kinds, encoding=st.sampled_from(sorted(ENCODERS)), cut=cuts)
-def test_any_chunking_of_a_compressed_stream_gives_the_same_record(quiet_telemetry, kind, encoding, cut):
+def test_any_chunking_of_a_compressed_stream_gives_the_same_record(quiet, kind, encoding, cut):
     """A compressed stream cut anywhere (even inside a compression header) is decoded and read whole."""
     wire = ENCODERS[encoding](render(kind.events))
 
-    record = meter(kind, split(wire, cut), encoding, quiet_telemetry)
+    record = meter(kind, split(wire, cut), encoding, quiet)
 
-    assert essence(record) == essence(reference(kind, quiet_telemetry))
+    assert essence(record) == essence(reference(kind, quiet))
 
 
 def _mock(library, pieces: list[bytes], encoding: str):
@@ -100,7 +99,7 @@ def _mock(library, pieces: list[bytes], encoding: str):
 @given(
     kind=kinds, encoding=st.sampled_from(["identity", "gzip", "br", "gzip, br"]), newline=newlines, cut=cuts
 )
-def test_sync_client_gets_the_same_bytes_and_one_record(quiet_telemetry, kind, encoding, newline, cut):
+def test_sync_client_gets_the_same_bytes_and_one_record(quiet, kind, encoding, newline, cut):
     """Through an httpx2 client, the caller reads what it reads unmetered, and the record is the reference."""
     pieces = split(ENCODERS[encoding](render(kind.events, newline=newline)), cut)
     request = {"model": kind.model, "stream": True}
@@ -108,20 +107,19 @@ def test_sync_client_gets_the_same_bytes_and_one_record(quiet_telemetry, kind, e
 
     with httpx2.Client(transport=_mock(httpx2, pieces, encoding)) as bare:
         expected = bare.post(url, json=request).content
-    transport = llmmeter.MeteredTransport(_mock(httpx2, pieces, encoding))
-    transport._telemetry = quiet_telemetry
+    transport = llmmeter.MeteredTransport(_mock(httpx2, pieces, encoding), **quiet)
     with record_calls() as calls, httpx2.Client(transport=transport) as client:
         with client.stream("POST", url, json=request) as response:
             received = b"".join(response.iter_bytes())
 
     assert received == expected
     (record,) = calls
-    assert essence(record) == essence(reference(kind, quiet_telemetry))
+    assert essence(record) == essence(reference(kind, quiet))
 
 
 @settings(max_examples=80, deadline=None)
 @given(kind=kinds, encoding=st.sampled_from(["identity", "gzip", "deflate"]), cut=cuts)
-async def test_async_legacy_client_gets_the_same_bytes_and_one_record(quiet_telemetry, kind, encoding, cut):
+async def test_async_legacy_client_gets_the_same_bytes_and_one_record(quiet, kind, encoding, cut):
     """Through a legacy httpx AsyncClient: the caller reads what it reads unmetered; the reference record."""
     pieces = split(ENCODERS[encoding](render(kind.events)), cut)
     request = {"model": kind.model, "stream": True}
@@ -129,8 +127,7 @@ async def test_async_legacy_client_gets_the_same_bytes_and_one_record(quiet_tele
 
     async with httpx.AsyncClient(transport=_mock(httpx, pieces, encoding)) as bare:
         expected = (await bare.post(url, json=request)).content
-    transport = llmmeter.AsyncMeteredTransport(_mock(httpx, pieces, encoding))
-    transport._telemetry = quiet_telemetry
+    transport = llmmeter.AsyncMeteredTransport(_mock(httpx, pieces, encoding), **quiet)
     with record_calls() as calls:
         async with (
             httpx.AsyncClient(transport=transport) as client,
@@ -140,7 +137,7 @@ async def test_async_legacy_client_gets_the_same_bytes_and_one_record(quiet_tele
 
     assert received == expected
     (record,) = calls
-    assert essence(record) == essence(reference(kind, quiet_telemetry))
+    assert essence(record) == essence(reference(kind, quiet))
 
 
 names = st.text("abcdefghijklmnopqrstuvwxyz._", min_size=1, max_size=20)

@@ -145,14 +145,14 @@ class _Body(httpx2.SyncByteStream):
 _STREAM = fakes.chat_stream(words=3)
 
 
-def test_memory_stays_flat_over_twenty_thousand_calls(quiet_telemetry):
+def test_memory_stays_flat_over_twenty_thousand_calls(quiet):
     """After 10,000 streamed calls, the next 10,000 leave (almost) nothing behind: no per-call leak."""
     transport = llmmeter.MeteredTransport(
         httpx2.MockTransport(
             lambda r: httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=_Body())
-        )
+        ),
+        **quiet,
     )
-    transport._telemetry = quiet_telemetry
     sent = httpx2.Request("POST", URL, json={"model": "gpt-4o", "stream": True, "messages": []})
 
     def calls(count: int) -> None:

@@ -24,7 +24,7 @@ from llmmeter._providers._base import RequestInfo, ResponseInfo
 from llmmeter._providers._decoding import make_decoder
 from llmmeter._providers._openai import CHAT, EMBEDDINGS, RESPONSES
 from llmmeter._providers._sse import SSEParser
-from llmmeter._telemetry._call import Call
+from llmmeter._telemetry._call import Call, Telemetry
 from llmmeter._usage import from_anthropic, from_langchain, from_openai_chat, from_openai_responses
 from llmmeter.testing import record_calls
 from tests import fakes
@@ -238,14 +238,14 @@ body_bytes = st.one_of(
     ending=st.sampled_from(ENDINGS),
 )
 def test_body_meter_never_raises_and_records_once(
-    quiet_telemetry, adapter, event_stream, capture, encoding, body, cut, ending
+    quiet, adapter, event_stream, capture, encoding, body, cut, ending
 ):
     """A BodyMeter fed any bytes, in any encoding, ended any way, records the call exactly once."""
     llmmeter.configure(capture_content=capture)
     request = RequestInfo(provider="openai", operation="chat", model="gpt-4o", stream=event_stream)
 
     with record_calls() as calls:
-        meter = BodyMeter(Call(quiet_telemetry, request), adapter, make_decoder(encoding), event_stream)
+        meter = BodyMeter(Call(Telemetry(**quiet), request), adapter, make_decoder(encoding), event_stream)
         for piece in split(body, cut):
             meter.chunk(piece)
         meter.end(ending)
@@ -270,9 +270,7 @@ def _outcome(client: httpx2.Client, url: str) -> tuple:
     body=body_bytes,
     cut=st.lists(st.integers(0, 400), max_size=6),
 )
-def test_any_response_reaches_the_caller_as_without_llmmeter(
-    quiet_telemetry, path, content_type, encoding, body, cut
-):
+def test_any_response_reaches_the_caller_as_without_llmmeter(quiet, path, content_type, encoding, body, cut):
     """Whatever a server answers, the caller gets the same response or exception, and one record is made."""
     headers = {"content-type": content_type} | ({"content-encoding": encoding} if encoding else {})
 
@@ -284,8 +282,7 @@ def test_any_response_reaches_the_caller_as_without_llmmeter(
     url = "https://api.openai.com" + path
     with httpx2.Client(transport=httpx2.MockTransport(handler)) as bare:
         expected = _outcome(bare, url)
-    transport = llmmeter.MeteredTransport(httpx2.MockTransport(handler))
-    transport._telemetry = quiet_telemetry
+    transport = llmmeter.MeteredTransport(httpx2.MockTransport(handler), **quiet)
     with record_calls() as calls, httpx2.Client(transport=transport) as client:
         received = _outcome(client, url)
 
@@ -303,7 +300,7 @@ class _Pieces(httpx2.SyncByteStream):
 
 @settings(max_examples=150, deadline=None)
 @given(content=st.one_of(st.binary(max_size=200), json_values.map(lambda value: json.dumps(value).encode())))
-def test_any_request_body_is_sent_unchanged(quiet_telemetry, content):
+def test_any_request_body_is_sent_unchanged(quiet, content):
     """Whatever the caller sends to an LLM endpoint reaches the server byte for byte."""
     sent: list[bytes] = []
 
@@ -311,8 +308,7 @@ def test_any_request_body_is_sent_unchanged(quiet_telemetry, content):
         sent.append(request.read())
         return httpx2.Response(200, json=fakes.chat_completion())
 
-    transport = llmmeter.MeteredTransport(httpx2.MockTransport(handler))
-    transport._telemetry = quiet_telemetry
+    transport = llmmeter.MeteredTransport(httpx2.MockTransport(handler), **quiet)
     with record_calls() as calls, httpx2.Client(transport=transport) as client:
         client.post("https://api.openai.com/v1/chat/completions", content=content)
 
@@ -321,16 +317,15 @@ def test_any_request_body_is_sent_unchanged(quiet_telemetry, content):
 
 
 @pytest.mark.parametrize("depth", [50, 900])
-def test_deeply_nested_request_with_content_capture_is_recorded(quiet_telemetry, depth):
+def test_deeply_nested_request_with_content_capture_is_recorded(quiet, depth):
     """A request nested as deep as JSON allows is recorded with its content, without raising."""
     llmmeter.configure(capture_content=True)
     messages: list = []
     for _ in range(depth):
         messages = [messages]
     transport = llmmeter.MeteredTransport(
-        httpx2.MockTransport(lambda request: httpx2.Response(200, json=fakes.chat_completion()))
+        httpx2.MockTransport(lambda request: httpx2.Response(200, json=fakes.chat_completion())), **quiet
     )
-    transport._telemetry = quiet_telemetry
 
     with record_calls() as calls, httpx2.Client(transport=transport) as client:
         client.post(
@@ -342,7 +337,7 @@ def test_deeply_nested_request_with_content_capture_is_recorded(quiet_telemetry,
 
 @settings(max_examples=100, deadline=None)
 @given(extra=json_objects)
-def test_stream_usage_option_adds_only_include_usage(quiet_telemetry, extra):
+def test_stream_usage_option_adds_only_include_usage(quiet, extra):
     """With include_stream_usage on, a streamed chat request reaches the server changed only by the option."""
     llmmeter.configure(include_stream_usage=True)
     body = {**extra, "model": "gpt-4o", "stream": True}
@@ -362,8 +357,7 @@ def test_stream_usage_option_adds_only_include_usage(quiet_telemetry, extra):
             200, headers={"content-type": "text/event-stream"}, content=b"".join(fakes.chat_stream())
         )
 
-    transport = llmmeter.MeteredTransport(httpx2.MockTransport(handler))
-    transport._telemetry = quiet_telemetry
+    transport = llmmeter.MeteredTransport(httpx2.MockTransport(handler), **quiet)
     with record_calls(), httpx2.Client(transport=transport) as client:
         client.post("https://api.openai.com/v1/chat/completions", content=json.dumps(body).encode())
 

@@ -8,6 +8,7 @@ import gc
 import json
 import threading
 import tracemalloc
+from collections import Counter
 from decimal import Decimal
 
 import httpx
@@ -45,13 +46,13 @@ def reply(library, request, concurrency: dict[str, int] | None = None):
             200, json=fakes.chat_completion(prompt_tokens=prompt, completion_tokens=completion)
         )
     chunks = fakes.chat_stream(prompt_tokens=prompt, completion_tokens=completion)
-    return library.Response(
-        200, headers={"content-type": "text/event-stream"}, stream=stream_of(library, chunks, concurrency)
-    )
+    stream = stream_of(library, chunks, concurrency, fail=body["metadata"].get("fail", False))
+    return library.Response(200, headers={"content-type": "text/event-stream"}, stream=stream)
 
 
-def stream_of(library, chunks: list[bytes], concurrency: dict[str, int] | None):
-    """A stream of ``chunks`` for ``library``; its async side counts how many are open at once."""
+def stream_of(library, chunks: list[bytes], concurrency: dict[str, int] | None, fail: bool = False):
+    """A stream of ``chunks`` for ``library``; its async side counts how many are open at once, and
+    breaks with a ReadError after two chunks when ``fail``."""
 
     class Stream(library.SyncByteStream, library.AsyncByteStream):
         """Yields the chunks; the async side lets every other task run between two chunks."""
@@ -63,8 +64,10 @@ def stream_of(library, chunks: list[bytes], concurrency: dict[str, int] | None):
             concurrency["open"] += 1
             concurrency["peak"] = max(concurrency["peak"], concurrency["open"])
             try:
-                for chunk in chunks:
+                for index, chunk in enumerate(chunks):
                     await asyncio.sleep(0)
+                    if fail and index == 2:
+                        raise library.ReadError("connection lost")
                     yield chunk
             finally:
                 concurrency["open"] -= 1
@@ -135,6 +138,41 @@ async def test_concurrent_async_streams_and_sync_threads_are_each_recorded_and_p
         == total_calls
     )
     assert abs(metric_total(metric_reader, "llmmeter.cost") - float(expected)) < 1e-9
+
+
+WAYS = ("complete", "cancelled", "closed_early", "error")
+
+
+async def stream_ending(client: httpx2.AsyncClient, call: int) -> None:
+    """One streamed call that ends the way ``WAYS[call % 4]`` says."""
+    way = WAYS[call % len(WAYS)]
+    body = {**request(call, stream=True), "metadata": {"call": call, "fail": way == "error"}}
+    async with client.stream("POST", URL, json=body) as response:
+        async for _ in response.aiter_raw():
+            if way == "cancelled":
+                asyncio.current_task().cancel()  # delivered at the next await, inside the stream
+            elif way == "closed_early":
+                return
+
+
+async def test_concurrent_streams_ending_every_way_are_each_recorded_once(quiet):
+    """1,000 concurrent streams, completed, cancelled, closed early or broken: one record each, saying so."""
+    concurrency = {"open": 0, "peak": 0}
+    transport = llmmeter.AsyncMeteredTransport(
+        httpx2.MockTransport(lambda r: reply(httpx2, r, concurrency)), **quiet
+    )
+
+    with record_calls() as calls:
+        async with httpx2.AsyncClient(transport=transport) as client:
+            outcomes = await asyncio.gather(
+                *(stream_ending(client, call) for call in range(ASYNC_CALLS)), return_exceptions=True
+            )
+
+    raised = Counter(type(outcome).__name__ for outcome in outcomes)
+    assert raised == {"NoneType": 500, "CancelledError": 250, "ReadError": 250}
+    assert Counter(record.ending for record in calls) == dict.fromkeys(WAYS, 250)
+    complete = [call for call in range(ASYNC_CALLS) if call % 4 == 0]
+    assert calls.total_cost == sum((gpt4o(call) for call in complete), Decimal(0))
 
 
 class _Body(httpx2.SyncByteStream):

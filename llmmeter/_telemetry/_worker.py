@@ -25,6 +25,8 @@ __all__ = ["flush", "submit"]
 Task = tuple[Callable[..., Any], tuple[Any, ...]]
 
 _DRAIN_INTERVAL_S = 0.1
+_WAKE_AT_BACKLOG = 2_000
+"""A backlog this long wakes the thread at once, so a burst of calls cannot pile up for long."""
 
 
 class _Worker:
@@ -39,7 +41,10 @@ class _Worker:
     def submit(self, function: Callable[..., Any], *args: Any) -> None:
         if self._thread is None or self._pid != os.getpid():
             self._start()
-        self._queue.put((function, args))
+        queue = self._queue
+        queue.put((function, args))
+        if queue.qsize() >= _WAKE_AT_BACKLOG:
+            self._wake.set()
 
     def _start(self) -> None:
         with self._lock:
@@ -50,7 +55,7 @@ class _Worker:
             if self._pid == 0:
                 # Registered at first use, so it runs before the shutdown of any OpenTelemetry
                 # provider made earlier (atexit runs last-registered first).
-                atexit.register(flush)
+                atexit.register(flush, 5.0)
             self._pid = os.getpid()
             self._thread = threading.Thread(target=self._run, name="llmmeter-telemetry", daemon=True)
             self._thread.start()
@@ -96,7 +101,7 @@ def submit(function: Callable[..., Any], *args: Any) -> None:
     _worker.submit(function, *args)
 
 
-def flush(timeout_s: float = 5.0) -> bool:
+def flush(timeout_s: float = 30.0) -> bool:
     """Wait until all telemetry queued so far has been handed to OpenTelemetry.
 
     Returns False if ``timeout_s`` passed first. Spans and metric points then travel on through

@@ -237,7 +237,7 @@ def _flush_before_shutdown() -> None:
     # thread started (and registered its own flush) before configure() ran.
     from llmmeter._telemetry._worker import flush
 
-    atexit.register(flush)
+    atexit.register(flush, 5.0)
 
 
 # --- exporters -----------------------------------------------------------------------------------------

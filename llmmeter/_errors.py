@@ -47,6 +47,4 @@ class BudgetExceeded(LLMMeterError):
         self.spent_usd = spent_usd
         self.name = name
         label = f"budget {name!r}" if name else "budget"
-        super().__init__(
-            f"{label} of ${limit_usd} reached (spent ${spent_usd}); the request was not sent"
-        )
+        super().__init__(f"{label} of ${limit_usd} reached (spent ${spent_usd}); the request was not sent")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import llmmeter
 
 CONTRACT = {
@@ -45,12 +47,8 @@ def test_every_public_name_resolves():
 
 def test_unknown_attribute_is_an_attribute_error():
     """A name outside the surface raises AttributeError, as for any module."""
-    try:
+    with pytest.raises(AttributeError, match="not_a_thing"):
         llmmeter.not_a_thing  # type: ignore[attr-defined]  # noqa: B018
-    except AttributeError as error:
-        assert "not_a_thing" in str(error)
-    else:
-        raise AssertionError("expected AttributeError")
 
 
 def test_import_loads_no_heavy_dependency():

@@ -7,8 +7,6 @@ metric points and :func:`llmmeter.track` totals.
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -22,14 +20,20 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 from llmmeter._pricing import get_table
 from llmmeter._pricing._cost import Cost
 from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
-from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
+from llmmeter._telemetry._attributes import (
+    cost_attributes,
+    metric_attributes,
+    request_attributes,
+    response_attributes,
+    token_counts,
+    typed_attributes,
+)
 from llmmeter._telemetry._instruments import Instruments
 from llmmeter._telemetry._record import CallRecord, Ending
 from llmmeter._telemetry._scrub import exception_attributes
 from llmmeter._telemetry._worker import flush, submit
 from llmmeter._tracking import active_spends, current_attributes
-from llmmeter._usage import Usage
 
 __all__ = [
     "Call",
@@ -42,7 +46,6 @@ __all__ = [
     "remove_observer",
 ]
 
-logger = logging.getLogger("llmmeter")
 
 _VERSION = "0.1.0"
 _ANTHROPIC_SDK_SCOPE = "com.anthropic.sdk.python"
@@ -181,7 +184,7 @@ class Call:
             name,
             context=resolve_parent(parent),
             kind=SpanKind.CLIENT,
-            attributes=_request_attributes(request, self.capture, self._attributes),
+            attributes=request_attributes(request, self.capture, self._attributes),
             start_time=start_ns,
         )
 
@@ -295,7 +298,7 @@ class Call:
                 spend.add(record)
         sdk_span = self._sdk_span
         if sdk_span is not None and cost.total is not None and sdk_span.is_recording():
-            sdk_span.set_attributes(_cost_attributes(cost))
+            sdk_span.set_attributes(cost_attributes(cost))
         self._write(record, response, exception, end_ns, attributes)
         for observer in _observers:
             observer(record)
@@ -311,7 +314,7 @@ class Call:
         span = self.handle.span
         if span is not None:
             if span.is_recording():
-                span.set_attributes(_response_attributes(record, response, self.request.provider))
+                span.set_attributes(response_attributes(record, response, self.request.provider))
                 if extra:
                     span.set_attributes(extra)
                 if record.error_type is not None:
@@ -324,7 +327,7 @@ class Call:
 
     def _record_metrics(self, record: CallRecord) -> None:
         instruments = self._telemetry.instruments
-        attributes = _metric_attributes(record, self.request, self._attributes)
+        attributes = metric_attributes(record, self.request, self._attributes)
         instruments.duration.record(record.duration_s, attributes)
         if record.time_to_first_chunk_s is not None:
             instruments.time_to_first_chunk.record(record.time_to_first_chunk_s, attributes)
@@ -333,35 +336,12 @@ class Call:
         usage = record.usage
         if usage is None:
             return
-        typed = _typed_attributes(attributes)
+        typed = typed_attributes(attributes)
         instruments.token_usage.record(usage.input_tokens, typed[n.TOKEN_TYPE_INPUT])
         instruments.token_usage.record(usage.output_tokens, typed[n.TOKEN_TYPE_OUTPUT])
-        for token_type, count in _token_counts(usage):
+        for token_type, count in token_counts(usage):
             if count:
                 instruments.tokens.add(count, typed[token_type])
-
-
-def _token_counts(usage: Usage) -> tuple[tuple[str, int], ...]:
-    return (
-        (n.TOKEN_TYPE_INPUT, usage.input_tokens),
-        (n.TOKEN_TYPE_OUTPUT, usage.output_tokens),
-        (n.TOKEN_TYPE_CACHE_READ, usage.cache_read_tokens),
-        (n.TOKEN_TYPE_CACHE_WRITE, usage.cache_write_total),
-        (n.TOKEN_TYPE_REASONING, usage.reasoning_tokens),
-    )
-
-
-_TOKEN_TYPES = (
-    n.TOKEN_TYPE_INPUT,
-    n.TOKEN_TYPE_OUTPUT,
-    n.TOKEN_TYPE_CACHE_READ,
-    n.TOKEN_TYPE_CACHE_WRITE,
-    n.TOKEN_TYPE_REASONING,
-)
-
-
-def _typed_attributes(attributes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    return {token_type: {**attributes, n.TOKEN_TYPE: token_type} for token_type in _TOKEN_TYPES}
 
 
 def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost:
@@ -395,129 +375,3 @@ def _anthropic_sdk_span() -> Span | None:
     if scope is not None and scope.name == _ANTHROPIC_SDK_SCOPE and span.is_recording():
         return span
     return None
-
-
-def _request_attributes(
-    request: RequestInfo, capture: str, user_attributes: Mapping[str, Any]
-) -> dict[str, Any]:
-    attributes: dict[str, Any] = dict(user_attributes)
-    attributes[n.OPERATION_NAME] = request.operation
-    attributes[n.PROVIDER_NAME] = request.provider
-    attributes[n.CAPTURE] = capture
-    if request.model:
-        attributes[n.REQUEST_MODEL] = request.model
-    if request.stream:
-        attributes[n.REQUEST_STREAM] = True
-    if request.server_address:
-        attributes[n.SERVER_ADDRESS] = request.server_address
-    if request.server_port:
-        attributes[n.SERVER_PORT] = request.server_port
-    attributes.update(request.params)
-    if request.input_messages is not None and settings.capture_content:
-        content = _content(request.input_messages)
-        if content is not None:
-            attributes[n.INPUT_MESSAGES] = content
-    return attributes
-
-
-def _content(value: Any) -> str | None:
-    redact = settings.redact
-    if redact is not None:
-        try:
-            value = redact(value)
-        except Exception as exc:  # the user's hook failed: drop the content, never write it unredacted
-            _redact_failed(redact, exc)
-            return None
-        if value is None:
-            return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, default=str, ensure_ascii=False)
-
-
-_hook_warned_about: Any = None
-
-
-def _redact_failed(redact: Any, exc: Exception) -> None:
-    """Warn, once per configured hook, that it raised. Only the exception's type is logged: its
-    message may quote the content it was redacting."""
-    global _hook_warned_about
-    if _hook_warned_about is not redact:
-        _hook_warned_about = redact
-        logger.warning(
-            "llmmeter: configure(redact=...) raised %s; content is dropped from spans where it fails",
-            type(exc).__name__,
-        )
-
-
-def _cost_attributes(cost: Cost) -> dict[str, Any]:
-    attributes: dict[str, Any] = {n.COST_STATUS: cost.status}
-    if cost.total is not None:
-        attributes[n.COST_AMOUNT] = float(cost.total)
-        attributes[n.COST_CURRENCY] = cost.currency
-        attributes[n.COST_SOURCE] = n.COST_SOURCE_LOCAL
-        for component, amount in cost.components.items():
-            attributes[n.COST_COMPONENT_PREFIX + component] = float(amount)
-    if cost.model is not None:
-        attributes[n.PRICING_MODEL] = cost.model
-    if cost.source is not None:
-        attributes[n.PRICING_SOURCE] = cost.source
-    return attributes
-
-
-def _response_attributes(record: CallRecord, response: ResponseInfo, provider: str) -> dict[str, Any]:
-    attributes = _cost_attributes(record.cost)
-    if response.model:
-        attributes[n.RESPONSE_MODEL] = response.model
-    if response.response_id:
-        attributes[n.RESPONSE_ID] = response.response_id
-    if response.finish_reasons:
-        attributes[n.RESPONSE_FINISH_REASONS] = response.finish_reasons
-    if response.service_tier and provider in (n.PROVIDER_OPENAI, n.PROVIDER_AZURE_OPENAI):
-        attributes[n.OPENAI_RESPONSE_SERVICE_TIER] = response.service_tier
-    usage = record.usage
-    if usage is not None:
-        attributes[n.USAGE_INPUT_TOKENS] = usage.input_tokens
-        attributes[n.USAGE_OUTPUT_TOKENS] = usage.output_tokens
-        if usage.cache_read_tokens:
-            attributes[n.USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
-        if usage.cache_write_total:
-            attributes[n.USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_total
-        if usage.reasoning_tokens:
-            attributes[n.USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
-    if record.error_type is not None:
-        attributes[n.ERROR_TYPE] = record.error_type
-    if record.stream or record.ending != "complete":
-        attributes[n.STREAM_ENDING] = record.ending
-    if record.time_to_first_chunk_s is not None:
-        attributes[n.TIME_TO_FIRST_CHUNK] = record.time_to_first_chunk_s
-    if not record.counted:
-        attributes[n.COUNTED_BY] = "http"
-    if response.output_messages is not None and settings.capture_content:
-        content = _content(response.output_messages)
-        if content is not None:
-            attributes[n.OUTPUT_MESSAGES] = content
-    return attributes
-
-
-def _metric_attributes(
-    record: CallRecord, request: RequestInfo, user_attributes: Mapping[str, Any]
-) -> dict[str, Any]:
-    attributes: dict[str, Any] = {
-        n.OPERATION_NAME: record.operation,
-        n.PROVIDER_NAME: record.provider,
-    }
-    if record.request_model:
-        attributes[n.REQUEST_MODEL] = record.request_model
-    if record.response_model:
-        attributes[n.RESPONSE_MODEL] = record.response_model
-    if request.server_address:
-        attributes[n.SERVER_ADDRESS] = request.server_address
-    if record.error_type is not None:
-        attributes[n.ERROR_TYPE] = record.error_type
-    allowed = settings.metric_attributes
-    if allowed and user_attributes:
-        for key, value in user_attributes.items():
-            if key in allowed:
-                attributes[key] = value
-    return attributes

@@ -56,18 +56,24 @@ def interleaved_medians(
     calls: int = 250,
     between: Callable[[], object] | None = None,
 ) -> dict[str, float]:
-    """Median per-call time of each client, alternating them in rounds so drift hits all alike.
+    """Median per-call time of each client, the clients taking turns call by call.
 
-    ``between`` runs after each client's round, outside the timed calls.
+    Taking turns on every call makes the machine's drift (other processes, frequency changes) hit
+    every client alike. ``between`` runs after each round, outside the timed calls.
     """
     samples: dict[str, list[float]] = {name: [] for name in clients}
+    messages: Any = [{"role": "user", "content": "Say hi"}]
     for client in clients.values():
         per_call_times(client, 200)  # warm up
+    timer = time.perf_counter
     for _ in range(rounds):
-        for name, client in clients.items():
-            samples[name].extend(per_call_times(client, calls))
-            if between is not None:
-                between()
+        for _ in range(calls):
+            for name, client in clients.items():
+                start = timer()
+                client.chat.completions.create(model="gpt-4o", messages=messages)
+                samples[name].append(timer() - start)
+        if between is not None:
+            between()
     return {name: statistics.median(values) for name, values in samples.items()}
 
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
+from functools import partial
 from types import ModuleType
 from typing import Any
 
 from llmmeter._capture._body import BodyMeter
 from llmmeter._capture._streams import async_stream_class, sync_stream_class
 from llmmeter._guard import internal_error
-from llmmeter._providers._base import RequestInfo, loads_or_none
+from llmmeter._providers._base import Adapter, RequestInfo, loads_or_none
 from llmmeter._providers._decoding import make_decoder
 from llmmeter._providers._openai import CHAT
 from llmmeter._providers._routing import Route, route
@@ -111,7 +113,11 @@ async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telem
 
 def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | None, Any, bool | None]:
     """Open the call for ``request``; returns it, the request to send (rewritten only when asked) and
-    whether the request asked for a streamed response (None when its body could not be read)."""
+    whether the request asked for a streamed response (None when its body could not be read).
+
+    The body is parsed on the telemetry thread, not here: a long prompt can take milliseconds to
+    parse, and only whether it streams is needed before the answer arrives.
+    """
     try:
         url = request.url
         info = RequestInfo(
@@ -121,30 +127,49 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
             server_address=url.host or None,
             server_port=url.port or (443 if url.scheme == "https" else 80),
         )
-        body = _request_json(request)
-        if body is not None:
-            endpoint.adapter.parse_request(info, body, settings.capture_content)
-            if settings.include_stream_usage and _wants_usage_option(endpoint, info, body):
-                request = _with_stream_usage(request, body)
-        return Call(telemetry, info), request, None if body is None else info.stream
+        content = _json_content(request)
+        if content is None:
+            return Call(telemetry, info, leaf=True), request, None
+        info.stream = _STREAM_TRUE.search(content) is not None
+        capture_content = settings.capture_content
+        if settings.include_stream_usage and info.stream and endpoint.adapter is CHAT:
+            body = loads_or_none(content)
+            if isinstance(body, Mapping):
+                endpoint.adapter.parse_request(info, body, capture_content)
+                if _wants_usage_option(body):
+                    request = _with_stream_usage(request, body)
+                return Call(telemetry, info, leaf=True), request, info.stream
+        prepare = partial(_parse_request, endpoint.adapter, content, capture_content)
+        return Call(telemetry, info, leaf=True, prepare=prepare), request, info.stream
     except Exception as exc:
         internal_error("starting a call", exc)
         return None, request, None
 
 
-def _request_json(request: Any) -> Mapping[str, Any] | None:
+# ``"stream": true`` outside a JSON string: quotes inside strings are escaped, so this is a key.
+_STREAM_TRUE = re.compile(rb'"stream"\s*:\s*true')
+
+
+def _json_content(request: Any) -> bytes | None:
+    """The request body when it looks like a JSON object, else None (nothing is parsed here)."""
     try:
         content = request.content
     except Exception:  # a streaming request body that was not read: leave it alone
         return None
     if not content or content[:1] not in (b"{", b" ", b"\n"):
         return None
+    return bytes(content)
+
+
+def _parse_request(adapter: Adapter, content: bytes, capture_content: bool, info: RequestInfo) -> None:
+    """Complete ``info`` from the request body (on the telemetry thread)."""
     body = loads_or_none(content)
-    return body if isinstance(body, Mapping) else None
+    if isinstance(body, Mapping):
+        adapter.parse_request(info, body, capture_content)
 
 
-def _wants_usage_option(endpoint: Route, info: RequestInfo, body: Mapping[str, Any]) -> bool:
-    if not info.stream or endpoint.adapter is not CHAT:
+def _wants_usage_option(body: Mapping[str, Any]) -> bool:
+    if body.get("stream") is not True:
         return False
     options = body.get("stream_options")
     return not (isinstance(options, Mapping) and "include_usage" in options)

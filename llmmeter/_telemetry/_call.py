@@ -137,6 +137,8 @@ class Call:
         "_counted_with",
         "_first_chunk",
         "_inner_calls",
+        "_opening",
+        "_prepare",
         "_sdk_span",
         "_spends",
         "_start",
@@ -154,9 +156,18 @@ class Call:
         *,
         capture: str = "http",
         parent: Parent = None,
+        leaf: bool = False,
+        prepare: Callable[[RequestInfo], None] | None = None,
     ) -> None:
+        """Start the call now.
+
+        ``leaf=True`` promises that no span will hang under this one (an HTTP call), so its span
+        is made when it finishes, in one trip to the telemetry thread. ``prepare(request)``, if
+        given, completes the request there first (the capture point's deferred parsing).
+        """
         self._telemetry = telemetry
         self.request = request
+        self._prepare = prepare
         self.capture = capture
         self.open = True
         self._start = time.perf_counter()
@@ -174,11 +185,19 @@ class Call:
             parent = outer.handle
         elif parent is None:
             parent = otel_context.get_current()
-            self._sdk_span = _anthropic_sdk_span()
-        submit(self._open_span, parent, start_ns)
+            if request.provider == n.PROVIDER_ANTHROPIC:
+                self._sdk_span = _anthropic_sdk_span()
+        self._opening: tuple[Parent, int] | None = None
+        if leaf:
+            self._opening = (parent, start_ns)
+        else:
+            submit(self._open_span, parent, start_ns)
 
     def _open_span(self, parent: Parent, start_ns: int) -> None:
         request = self.request
+        if self._prepare is not None:
+            self._prepare(request)
+            self._prepare = None
         name = f"{request.operation} {request.model}" if request.model else request.operation
         self.handle.span = self._telemetry.tracer.start_span(
             name,
@@ -269,6 +288,9 @@ class Call:
         duration: float,
         end_ns: int,
     ) -> None:
+        if self._opening is not None:
+            self._open_span(*self._opening)
+            self._opening = None
         response = response or ResponseInfo(complete=False)
         request = self.request
         error_type = error_type or response.error_type

@@ -59,12 +59,17 @@ def library_of(obj: Any) -> ModuleType:
     return library
 
 
+def _llm_endpoint(request: Any) -> Route | None:
+    """The route of an LLM call that no enclosing metered transport is already metering."""
+    if _sending.get():
+        return None
+    url = request.url
+    return route(request.method, url.host, url.path)
+
+
 def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -> Any:
     """Send ``request`` with ``send``, metering it when it is an LLM call."""
-    if _sending.get():
-        return send(request)
-    url = request.url
-    endpoint = route(request.method, url.host, url.path)
+    endpoint = _llm_endpoint(request)
     if endpoint is None:
         return send(request)
     check_budgets()
@@ -85,10 +90,7 @@ def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -
 
 async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telemetry: Telemetry) -> Any:
     """Async twin of :func:`meter_sync`; a cancelled request is recorded as cancelled."""
-    if _sending.get():
-        return await send(request)
-    url = request.url
-    endpoint = route(request.method, url.host, url.path)
+    endpoint = _llm_endpoint(request)
     if endpoint is None:
         return await send(request)
     check_budgets()

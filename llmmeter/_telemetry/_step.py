@@ -18,6 +18,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from llmmeter._providers._base import AttributeValue
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._call import Parent, SpanHandle, Telemetry, resolve_parent
+from llmmeter._telemetry._scrub import exception_attributes
 from llmmeter._telemetry._worker import submit
 from llmmeter._tracking import current_attributes
 
@@ -84,5 +85,5 @@ class Step:
             span.set_attribute(n.ERROR_TYPE, error_type)
             span.set_status(Status(StatusCode.ERROR, error_type))
             if exception is not None:
-                span.record_exception(exception)
+                span.record_exception(exception, attributes=exception_attributes(exception))
         span.end(end_time=end_ns)

@@ -242,6 +242,23 @@ def test_tool_error_sets_error_type(handler, span_exporter):
     assert (span.name, span.attributes["error.type"]) == ("execute_tool broken_tool", "LookupError")
 
 
+@tool
+def leaky_tool(city: str) -> str:
+    """Fails with an error that quotes a key-bearing URL, as an HTTP library's error would."""
+    raise LookupError(f"GET https://weather.example/v1?city={city}&key=sk-tool-secret failed")
+
+
+def test_tool_exception_event_carries_no_url_secret(handler, span_exporter):
+    """A tool's exception is recorded on its span with the URL's query string cut off."""
+    with pytest.raises(LookupError, match="sk-tool-secret"):
+        leaky_tool.invoke({"city": "Oslo"}, config={"callbacks": [handler]})
+
+    (span,) = span_exporter.get_finished_spans()
+    (event,) = [e for e in span.events if e.name == "exception"]
+    assert "https://weather.example/v1" in event.attributes["exception.message"]
+    assert "sk-tool-secret" not in repr(dict(event.attributes))
+
+
 class Shelf(BaseRetriever):
     """A retriever with one document."""
 

@@ -20,11 +20,10 @@ if TYPE_CHECKING:
     from llmmeter._config import configure
     from llmmeter._errors import BudgetExceeded, ConfigurationError, LLMMeterError, PricingFileError
     from llmmeter._pricing import Cost, PricingTable, price
-    from llmmeter._telemetry._worker import flush
     from llmmeter._tracking import Spend, attributes, budget, track
     from llmmeter._usage import Usage
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AsyncMeteredTransport",
@@ -41,7 +40,6 @@ __all__ = [
     "attributes",
     "budget",
     "configure",
-    "flush",
     "instrument",
     "meter_client",
     "price",
@@ -63,7 +61,6 @@ _LAZY: dict[str, str] = {
     "Cost": "llmmeter._pricing",
     "PricingTable": "llmmeter._pricing",
     "price": "llmmeter._pricing",
-    "flush": "llmmeter._telemetry._worker",
     "Spend": "llmmeter._tracking",
     "attributes": "llmmeter._tracking",
     "budget": "llmmeter._tracking",

@@ -16,7 +16,6 @@ is a :class:`ConfigurationError` naming the ``llmmeter[export]`` extra.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
@@ -219,7 +218,6 @@ def _install_tracer_provider(processors: list[SpanProcessor], service_name: str 
         provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
     _state.tracer_provider = provider
-    _flush_before_shutdown()
 
 
 def _install_meter_provider(readers: list[MetricReader], service_name: str | None) -> None:
@@ -228,16 +226,6 @@ def _install_meter_provider(readers: list[MetricReader], service_name: str | Non
     provider = MeterProvider(metric_readers=readers, resource=_resource(service_name))
     metrics.set_meter_provider(provider)
     _state.meter_provider = provider
-    _flush_before_shutdown()
-
-
-def _flush_before_shutdown() -> None:
-    # The SDK providers shut down at exit; atexit runs the last-registered handler first, so this
-    # hands llmmeter's queued telemetry to them before they go, even when llmmeter's telemetry
-    # thread started (and registered its own flush) before configure() ran.
-    from llmmeter._telemetry._worker import flush
-
-    atexit.register(flush, 5.0)
 
 
 # --- exporters -----------------------------------------------------------------------------------------

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
-from contextvars import ContextVar, Token
+from contextvars import Token
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Literal
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
 
+from llmmeter._context import UserAttributes
+from llmmeter._context import active_attributes as _active_attributes
+from llmmeter._context import active_sinks as _active_spends
 from llmmeter._errors import BudgetExceeded, ConfigurationError
-from llmmeter._telemetry._worker import flush
 
 if TYPE_CHECKING:
     from llmmeter._telemetry._record import CallRecord
@@ -28,11 +29,6 @@ __all__ = ["ModelSpend", "Spend", "attributes", "budget", "check_budgets", "curr
 
 logger = logging.getLogger("llmmeter")
 
-_active_spends: ContextVar[tuple[Spend, ...]] = ContextVar("llmmeter_spends", default=())
-_NO_ATTRIBUTES: Mapping[str, str | int | float | bool] = MappingProxyType({})
-_active_attributes: ContextVar[Mapping[str, str | int | float | bool]] = ContextVar(
-    "llmmeter_attributes", default=_NO_ATTRIBUTES
-)
 
 
 @dataclass(slots=True)
@@ -50,8 +46,8 @@ class Spend:
     """The running total of a :func:`track` block: every call made inside, counted once.
 
     ``cost_usd`` sums the calls that could be priced; ``unpriced_calls`` counts those that could
-    not (unknown model, or no usage reported), whose tokens still count. Calls are priced on
-    llmmeter's telemetry thread; reading any total first waits for the calls already made.
+    not (unknown model, or no usage reported), whose tokens still count. Totals are exact the moment
+    a call returns (or its stream ends): calls are priced on the caller's path.
     """
 
     def __init__(self) -> None:
@@ -96,55 +92,46 @@ class Spend:
     @property
     def cost_usd(self) -> Decimal:
         """Exact total cost of the priced calls, in US dollars."""
-        flush()
         return self._cost_usd
 
     @property
     def input_tokens(self) -> int:
         """All input tokens (cached included)."""
-        flush()
         return self._input_tokens
 
     @property
     def output_tokens(self) -> int:
         """All output tokens (reasoning included)."""
-        flush()
         return self._output_tokens
 
     @property
     def cache_read_tokens(self) -> int:
         """Input tokens read from a prompt cache."""
-        flush()
         return self._cache_read_tokens
 
     @property
     def reasoning_tokens(self) -> int:
         """Output tokens spent on reasoning."""
-        flush()
         return self._reasoning_tokens
 
     @property
     def calls(self) -> int:
         """Calls made inside the block, each counted once."""
-        flush()
         return self._calls
 
     @property
     def unpriced_calls(self) -> int:
         """Calls that could not be priced (unknown model or no usage)."""
-        flush()
         return self._unpriced_calls
 
     @property
     def failed_calls(self) -> int:
         """Calls that ended in an error."""
-        flush()
         return self._failed_calls
 
     @property
     def by_model(self) -> dict[str, ModelSpend]:
         """A snapshot of the spend per price entry (or reported model)."""
-        flush()
         with self._lock:
             return {model: replace(spend) for model, spend in self._by_model.items()}
 
@@ -161,7 +148,7 @@ class _Block:
     spend: Spend
 
     def __init__(self) -> None:
-        self._tokens: list[Token[tuple[Spend, ...]]] = []
+        self._tokens: list[Token[tuple[Any, ...]]] = []
 
     def __enter__(self) -> Spend:
         self._tokens.append(_active_spends.set((*_active_spends.get(), self.spend)))
@@ -233,7 +220,6 @@ def check_budgets() -> None:
     budgets = [spend for spend in _active_spends.get() if isinstance(spend, BudgetSpend)]
     if not budgets:
         return
-    flush()  # the calls already finished must be priced before the limit is compared
     for spend in budgets:
         if spend._cost_usd >= spend.limit_usd:
             if spend.mode == "raise":
@@ -269,7 +255,7 @@ class attributes:
                     f"not {type(value).__name__}"
                 )
         self._values = values
-        self._tokens: list[Token[Mapping[str, str | int | float | bool]]] = []
+        self._tokens: list[Token[UserAttributes]] = []
 
     def __enter__(self) -> None:
         merged = {**_active_attributes.get(), **self._values}
@@ -289,6 +275,6 @@ class attributes:
         self.__exit__(exc_type, exc, tb)
 
 
-def current_attributes() -> Mapping[str, str | int | float | bool]:
+def current_attributes() -> UserAttributes:
     """The attributes of the blocks enclosing the current context."""
     return _active_attributes.get()

@@ -17,7 +17,6 @@ from decimal import Decimal
 
 from llmmeter._telemetry._call import add_observer, remove_observer
 from llmmeter._telemetry._record import CallRecord
-from llmmeter._telemetry._worker import flush
 
 __all__ = ["CallRecord", "RecordedCalls", "record_calls"]
 
@@ -40,13 +39,11 @@ class RecordedCalls(list[CallRecord]):
 def record_calls() -> Iterator[RecordedCalls]:
     """Collect every call that finishes, anywhere in the process, while the block is open.
 
-    The list is complete when the block exits (records are made on llmmeter's telemetry thread).
+    A call is recorded the moment it finishes: when it returns, or when its stream ends.
     """
     calls = RecordedCalls()
-    flush()  # calls finished before the block are not part of it
     add_observer(calls.append)
     try:
         yield calls
     finally:
-        flush()  # calls are recorded on the telemetry thread: wait for those made inside
         remove_observer(calls.append)

@@ -14,32 +14,15 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from llmmeter._settings import Settings, settings
-from llmmeter._telemetry._worker import flush
 
 # Internal errors raise in the project's own tests instead of being logged and swallowed.
 os.environ["LLMMETER_STRICT"] = "1"
 
 
-class FlushingSpanExporter(InMemorySpanExporter):
-    """An in-memory exporter that first waits for llmmeter's telemetry thread."""
-
-    def get_finished_spans(self):  # type: ignore[no-untyped-def]
-        flush()
-        return super().get_finished_spans()
-
-
-class FlushingMetricReader(InMemoryMetricReader):
-    """An in-memory metric reader that first waits for llmmeter's telemetry thread."""
-
-    def get_metrics_data(self):  # type: ignore[no-untyped-def]
-        flush()
-        return super().get_metrics_data()
-
-
 @pytest.fixture
 def span_exporter() -> InMemorySpanExporter:
     """Collects finished spans."""
-    return FlushingSpanExporter()
+    return InMemorySpanExporter()
 
 
 @pytest.fixture
@@ -54,7 +37,7 @@ def tracer_provider(span_exporter: InMemorySpanExporter) -> Iterator[TracerProvi
 @pytest.fixture
 def metric_reader() -> InMemoryMetricReader:
     """Collects metric points on demand."""
-    return FlushingMetricReader()
+    return InMemoryMetricReader()
 
 
 @pytest.fixture
@@ -70,7 +53,6 @@ def _clean_settings() -> Iterator[None]:
     """Every test starts from the default options and pricing table."""
     saved = {f.name: getattr(settings, f.name) for f in fields(Settings)}
     yield
-    flush()  # surfaces errors raised on the telemetry thread during the test
     for name, value in saved.items():
         setattr(settings, name, value)
     from llmmeter._pricing import set_table

@@ -24,7 +24,6 @@ CONTRACT = {
     "attributes",
     "budget",
     "configure",
-    "flush",
     "instrument",
     "meter_client",
     "price",

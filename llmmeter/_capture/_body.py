@@ -90,14 +90,11 @@ class BodyMeter:
             internal_error("parsing a response body", exc)
 
     def end(self, ending: Ending, exception: BaseException | None = None) -> None:
-        """The body is over: exhausted (``complete``), closed early, abandoned or failed.
-
-        The collected body is parsed on the telemetry thread, off the caller's path.
-        """
+        """The body is over: exhausted (``complete``), closed early, abandoned or failed."""
         if self.done:
             return
         self.done = True
-        self._call.finish_later(lambda: self._safe_result(ending == "complete"), ending, exception)
+        self._call.finish(self._safe_result(ending == "complete"), ending=ending, exception=exception)
 
     def _safe_result(self, whole: bool) -> ResponseInfo:
         try:

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
-from functools import partial
+from contextvars import Token
 from types import ModuleType
 from typing import Any
 
+from opentelemetry import context as otel_context
+
 from llmmeter._capture._body import BodyMeter
 from llmmeter._capture._streams import async_stream_class, sync_stream_class
+from llmmeter._context import sending as _sending
 from llmmeter._guard import internal_error
-from llmmeter._providers._base import Adapter, RequestInfo, loads_or_none
+from llmmeter._providers._base import RequestInfo, loads_or_none
 from llmmeter._providers._decoding import make_decoder
 from llmmeter._providers._openai import CHAT
 from llmmeter._providers._routing import Route, route
@@ -29,11 +30,6 @@ from llmmeter._telemetry._call import Call, Telemetry
 from llmmeter._tracking import check_budgets
 
 __all__ = ["library_of", "meter_async", "meter_sync"]
-
-# Set while a metered transport is sending, so a metered transport wrapped in another one (or an
-# instrumented default transport inside a MeteredTransport) meters the call once.
-_sending: ContextVar[bool] = ContextVar("llmmeter_sending", default=False)
-
 
 _LIBRARY_NAMES = ("httpx2", "httpx")
 _libraries: dict[type, ModuleType] = {}
@@ -68,21 +64,25 @@ def _llm_endpoint(request: Any) -> Route | None:
 
 
 def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -> Any:
-    """Send ``request`` with ``send``, metering it when it is an LLM call."""
+    """Send ``request`` with ``send``, metering it when it is an LLM call.
+
+    The call's span is the current span while the request is sent, so what happens below (an
+    httpx instrumentation's span, a log record) nests under it.
+    """
     endpoint = _llm_endpoint(request)
     if endpoint is None:
         return send(request)
     check_budgets()
     call, request, stream = _start(endpoint, request, telemetry)
-    token = _sending.set(True)
+    tokens = _enter(call)
     try:
         response = send(request)
     except BaseException as exc:
         if call is not None:
-            call.finish(error_type=type(exc).__name__, ending="error", exception=exc)
+            call.finish(ending="error", exception=exc)
         raise
     finally:
-        _sending.reset(token)
+        _leave(tokens)
     if call is not None:
         _watch(call, endpoint, response, async_body=False, stream=stream)
     return response
@@ -95,31 +95,43 @@ async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telem
         return await send(request)
     check_budgets()
     call, request, stream = _start(endpoint, request, telemetry)
-    token = _sending.set(True)
+    tokens = _enter(call)
     try:
         response = await send(request)
     except asyncio.CancelledError as exc:
         if call is not None:
-            call.finish(error_type=type(exc).__name__, ending="cancelled", exception=exc)
+            call.finish(ending="cancelled", exception=exc)
         raise
     except BaseException as exc:
         if call is not None:
-            call.finish(error_type=type(exc).__name__, ending="error", exception=exc)
+            call.finish(ending="error", exception=exc)
         raise
     finally:
-        _sending.reset(token)
+        _leave(tokens)
     if call is not None:
         _watch(call, endpoint, response, async_body=True, stream=stream)
     return response
 
 
+_Tokens = tuple[Token[bool], object | None]
+
+
+def _enter(call: Call | None) -> _Tokens:
+    """Mark the context as sending and make the call's span current; undone by :func:`_leave`."""
+    sending = _sending.set(True)
+    return sending, None if call is None else otel_context.attach(call.context)
+
+
+def _leave(tokens: _Tokens) -> None:
+    sending, attached = tokens
+    if attached is not None:
+        otel_context.detach(attached)  # type: ignore[arg-type]
+    _sending.reset(sending)
+
+
 def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | None, Any, bool | None]:
     """Open the call for ``request``; returns it, the request to send (rewritten only when asked) and
-    whether the request asked for a streamed response (None when its body could not be read).
-
-    The body is parsed on the telemetry thread, not here: a long prompt can take milliseconds to
-    parse, and only whether it streams is needed before the answer arrives.
-    """
+    whether the request asked for a streamed response (None when its body could not be read)."""
     try:
         url = request.url
         info = RequestInfo(
@@ -130,26 +142,16 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
             server_port=url.port or (443 if url.scheme == "https" else 80),
         )
         content = _json_content(request)
-        if content is None:
-            return Call(telemetry, info, leaf=True), request, None
-        info.stream = _STREAM_TRUE.search(content) is not None
-        capture_content = settings.capture_content
-        if settings.include_stream_usage and info.stream and endpoint.adapter is CHAT:
-            body = loads_or_none(content)
-            if isinstance(body, Mapping):
-                endpoint.adapter.parse_request(info, body, capture_content)
-                if _wants_usage_option(body):
-                    request = _with_stream_usage(request, body)
-                return Call(telemetry, info, leaf=True), request, info.stream
-        prepare = partial(_parse_request, endpoint.adapter, content, capture_content)
-        return Call(telemetry, info, leaf=True, prepare=prepare), request, info.stream
+        body = None if content is None else loads_or_none(content)
+        if not isinstance(body, Mapping):
+            return Call(telemetry, info), request, None
+        endpoint.adapter.parse_request(info, body, settings.capture_content)
+        if settings.include_stream_usage and endpoint.adapter is CHAT and _wants_usage_option(body):
+            request = _with_stream_usage(request, body)
+        return Call(telemetry, info), request, info.stream
     except Exception as exc:
         internal_error("starting a call", exc)
         return None, request, None
-
-
-# ``"stream": true`` outside a JSON string: quotes inside strings are escaped, so this is a key.
-_STREAM_TRUE = re.compile(rb'"stream"\s*:\s*true')
 
 
 def _json_content(request: Any) -> bytes | None:
@@ -161,13 +163,6 @@ def _json_content(request: Any) -> bytes | None:
     if not content or content[:1] not in (b"{", b" ", b"\n"):
         return None
     return bytes(content)
-
-
-def _parse_request(adapter: Adapter, content: bytes, capture_content: bool, info: RequestInfo) -> None:
-    """Complete ``info`` from the request body (on the telemetry thread)."""
-    body = loads_or_none(content)
-    if isinstance(body, Mapping):
-        adapter.parse_request(info, body, capture_content)
 
 
 def _wants_usage_option(body: Mapping[str, Any]) -> bool:

@@ -144,7 +144,6 @@ def _run(target: Target, pipeline: _Pipeline, console: Console) -> int:
                     f"{money(step_spend.cost_usd)}  [dim]{_shorten(summary)}[/dim]"
                 )
         pipeline.spend = spend
-        llmmeter.flush()
     finally:
         llmmeter.uninstrument()
     return failures

@@ -24,34 +24,10 @@ __all__ = [
     "metric_attributes",
     "request_attributes",
     "response_attributes",
-    "token_counts",
-    "typed_attributes",
+    "usage_attributes",
 ]
 
 logger = logging.getLogger("llmmeter")
-
-
-def token_counts(usage: Usage) -> tuple[tuple[str, int], ...]:
-    return (
-        (n.TOKEN_TYPE_INPUT, usage.input_tokens),
-        (n.TOKEN_TYPE_OUTPUT, usage.output_tokens),
-        (n.TOKEN_TYPE_CACHE_READ, usage.cache_read_tokens),
-        (n.TOKEN_TYPE_CACHE_WRITE, usage.cache_write_total),
-        (n.TOKEN_TYPE_REASONING, usage.reasoning_tokens),
-    )
-
-
-_TOKEN_TYPES = (
-    n.TOKEN_TYPE_INPUT,
-    n.TOKEN_TYPE_OUTPUT,
-    n.TOKEN_TYPE_CACHE_READ,
-    n.TOKEN_TYPE_CACHE_WRITE,
-    n.TOKEN_TYPE_REASONING,
-)
-
-
-def typed_attributes(attributes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    return {token_type: {**attributes, n.TOKEN_TYPE: token_type} for token_type in _TOKEN_TYPES}
 
 
 def request_attributes(
@@ -122,8 +98,23 @@ def cost_attributes(cost: Cost) -> dict[str, Any]:
     return attributes
 
 
+def usage_attributes(usage: Usage) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        n.USAGE_INPUT_TOKENS: usage.input_tokens,
+        n.USAGE_OUTPUT_TOKENS: usage.output_tokens,
+    }
+    if usage.cache_read_tokens:
+        attributes[n.USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
+    if usage.cache_write_total:
+        attributes[n.USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_total
+    if usage.reasoning_tokens:
+        attributes[n.USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+    return attributes
+
+
 def response_attributes(record: CallRecord, response: ResponseInfo, provider: str) -> dict[str, Any]:
-    attributes = cost_attributes(record.cost)
+    """What the response said, but its usage and cost: those go on the one span that counts the call."""
+    attributes: dict[str, Any] = {}
     if response.model:
         attributes[n.RESPONSE_MODEL] = response.model
     if response.response_id:
@@ -132,24 +123,12 @@ def response_attributes(record: CallRecord, response: ResponseInfo, provider: st
         attributes[n.RESPONSE_FINISH_REASONS] = response.finish_reasons
     if response.service_tier and provider in (n.PROVIDER_OPENAI, n.PROVIDER_AZURE_OPENAI):
         attributes[n.OPENAI_RESPONSE_SERVICE_TIER] = response.service_tier
-    usage = record.usage
-    if usage is not None:
-        attributes[n.USAGE_INPUT_TOKENS] = usage.input_tokens
-        attributes[n.USAGE_OUTPUT_TOKENS] = usage.output_tokens
-        if usage.cache_read_tokens:
-            attributes[n.USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
-        if usage.cache_write_total:
-            attributes[n.USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_total
-        if usage.reasoning_tokens:
-            attributes[n.USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
     if record.error_type is not None:
         attributes[n.ERROR_TYPE] = record.error_type
     if record.stream or record.ending != "complete":
         attributes[n.STREAM_ENDING] = record.ending
     if record.time_to_first_chunk_s is not None:
         attributes[n.TIME_TO_FIRST_CHUNK] = record.time_to_first_chunk_s
-    if not record.counted:
-        attributes[n.COUNTED_BY] = "http"
     if response.output_messages is not None and settings.capture_content:
         content = _content(response.output_messages)
         if content is not None:

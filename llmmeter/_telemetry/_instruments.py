@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from opentelemetry.context import Context
 from opentelemetry.metrics import Counter, Histogram, Meter
 
 from llmmeter._telemetry import _names as n
+from llmmeter._usage import Usage
 
 __all__ = ["Instruments"]
 
@@ -54,3 +58,22 @@ class Instruments:
                 description="Tokens used by GenAI client operations, by token type.",
             ),
         )
+
+    def record_tokens(self, usage: Usage, attributes: Mapping[str, Any], context: Context) -> None:
+        """Record a call's tokens: the conventions' histogram (input, output) and llmmeter's counter
+        by token type (only the types the call used)."""
+        typed = {**attributes, n.TOKEN_TYPE: n.TOKEN_TYPE_INPUT}
+        self.token_usage.record(usage.input_tokens, typed, context)
+        if usage.input_tokens:
+            self.tokens.add(usage.input_tokens, typed, context)
+        typed = {**attributes, n.TOKEN_TYPE: n.TOKEN_TYPE_OUTPUT}
+        self.token_usage.record(usage.output_tokens, typed, context)
+        if usage.output_tokens:
+            self.tokens.add(usage.output_tokens, typed, context)
+        for token_type, count in (
+            (n.TOKEN_TYPE_CACHE_READ, usage.cache_read_tokens),
+            (n.TOKEN_TYPE_CACHE_WRITE, usage.cache_write_total),
+            (n.TOKEN_TYPE_REASONING, usage.reasoning_tokens),
+        ):
+            if count:
+                self.tokens.add(count, {**attributes, n.TOKEN_TYPE: token_type}, context)

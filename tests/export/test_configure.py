@@ -60,7 +60,6 @@ APP_WITH_PROVIDERS = """
         return total
 
     def findings(**more):
-        llmmeter.flush()
         return dict(
             same_tracer_provider=trace.get_tracer_provider() is app_tracer_provider,
             same_meter_provider=metrics.get_meter_provider() is app_meter_provider,
@@ -83,7 +82,6 @@ def run_findings(*parts: str, **env: str) -> dict[str, Any]:
 SCRAPE = """
     import urllib.request
     def scrape():
-        llmmeter.flush()
         host, port = llmmeter._export.prometheus_address()
         with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as response:
             return response.read().decode()
@@ -248,7 +246,6 @@ def test_each_exporter_starts_once():
         llmmeter.configure(console=True)
         llmmeter.configure(console=True, service_name="again")
         raw_chat_call("gpt-4o-2024-08-06")
-        llmmeter.flush()
     """)
     assert result.stdout.count('"name": "chat gpt-4o-2024-08-06"') == 1
 

@@ -50,9 +50,15 @@ def test_every_call_arrives_as_a_span(received):
 
 
 def test_spans_carry_the_cost_of_their_call(received):
-    """Each priced span's gen_ai.usage.cost.amount is its hand-computed cost, in USD, priced locally."""
+    """Each priced call's gen_ai.usage.cost.amount is its hand-computed cost, in USD, priced locally:
+    on llmmeter's span, or on the anthropic SDK's own call span (which carries that call's usage)."""
     costs: dict[str, Decimal] = defaultdict(Decimal)
-    for attrs, _ in llmmeter_spans(received):
+    costed = [
+        attributes(span.attributes)
+        for _, scope, span in received.spans()
+        if scope in ("llmmeter", "com.anthropic.sdk.python")
+    ]
+    for attrs in costed:
         if "gen_ai.usage.cost.amount" not in attrs:
             continue
         assert attrs["gen_ai.usage.cost.currency"] == "USD"

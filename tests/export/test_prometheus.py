@@ -43,7 +43,6 @@ APP = """
     port = int(os.environ["APP_METRICS_PORT"])
     llmmeter.configure(prometheus_port=port, metric_attributes=["tenant"], service_name="prom-test")
     run_known_calls()
-    llmmeter.flush()
     print(json.dumps(llmmeter._export.prometheus_address()), flush=True)
     sys.stdin.read()  # keep serving until the test closes stdin
 """

@@ -199,7 +199,6 @@ def test_memory_stays_flat_over_twenty_thousand_calls(quiet):
             for _ in response.stream:
                 pass
             response.stream.close()
-        assert llmmeter.flush(timeout_s=120)
 
     calls(10_000)  # the first half also fills every cache (pricing, classes, instruments)
     gc.collect()

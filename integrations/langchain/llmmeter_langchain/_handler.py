@@ -6,7 +6,6 @@ import asyncio
 import os
 from collections.abc import Sequence
 from decimal import Decimal
-from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -18,22 +17,27 @@ from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResu
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from llmmeter._guard import internal_error
-from llmmeter._pricing._cost import Cost
-from llmmeter._providers._base import AttributeValue, RequestInfo
-from llmmeter._settings import settings
-from llmmeter._telemetry import _names as n
-from llmmeter._telemetry._call import Call, Telemetry, default_telemetry, enclosing_call
-from llmmeter._telemetry._record import Ending
-from llmmeter._telemetry._step import Step
-from llmmeter._telemetry._worker import submit
+from llmmeter._integration import (
+    AttributeValue,
+    Call,
+    Cost,
+    Ending,
+    RequestInfo,
+    Step,
+    Telemetry,
+    default_telemetry,
+    enclosing_call,
+    internal_error,
+    settings,
+)
+from llmmeter._integration import names as n
 from llmmeter_langchain import _parse
 from llmmeter_langchain._runs import Run, Runs
 
 __all__ = ["LLMMeterCallbackHandler"]
 
 _FREE = Cost(total=Decimal(0), status="ok")
-_ENCLOSING = enclosing_call()
+_ENCLOSING = enclosing_call
 _AGENT_NAMES = ("AgentExecutor",)
 
 
@@ -321,13 +325,11 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         if not runs.claim(run_id):
             return
         try:
-            # The request is read on the telemetry thread, before the span is made (FIFO), from
-            # copies of what LangChain passed: the caller only pays for queueing it.
             request = RequestInfo(provider=n.ERROR_TYPE_OTHER, operation=operation)
-            metadata = dict(metadata) if metadata else {}
-            params = kwargs.get("invocation_params")
-            params = dict(params) if params else {}
-            submit(_fill_request, request, metadata, params, run_id, tags and list(tags), content)
+            metadata = metadata or {}
+            params = kwargs.get("invocation_params") or {}
+            run_attributes = _parse.run_attributes(run_id, tags, metadata)
+            _parse.fill_request(request, metadata, params, run_attributes, content)
             # The HTTP call made for this run, in this context, becomes its child. The runs that
             # one generate() starts at once (a batch) share this context: the first encloses
             # every HTTP call of the batch, and the others are counted as it is.
@@ -361,17 +363,17 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
             info.usage = None  # nothing was consumed
             call.finish(info, cost=_FREE, attributes={**(attributes or {}), n.LANGCHAIN_CACHE_HIT: True})
         else:
-            build = partial(_parse.finished_response, response, call.request, capture_content)
-            call.finish_later(build, "complete", None, attributes)
+            info = _parse.finished_response(response, call.request, capture_content)
+            call.finish(info, attributes=attributes)
 
     def _fail_model(self, run: Run, error: BaseException, partial_result: Any) -> None:
         call = run.call
         assert call is not None
         ending, error_type = _ending(error)
         result = partial_result if isinstance(partial_result, LLMResult) else None
-        build = partial(_parse.failed_response, result, call.request, settings.capture_content)
+        info = _parse.failed_response(result, call.request, settings.capture_content)
         attributes: dict[str, AttributeValue] | None = {n.REQUEST_STREAM: True} if run.streamed else None
-        call.finish_later(build, ending, error if error_type else None, attributes)
+        call.finish(info, ending=ending, exception=error if error_type else None, attributes=attributes)
 
     def _start_step(
         self,
@@ -418,18 +420,6 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
                 run.step.end(error_type=asyncio.CancelledError.__name__ if cancelled else None)
         except Exception as exc:
             internal_error("ending an orphaned LangChain run", exc)
-
-
-def _fill_request(
-    request: RequestInfo,
-    metadata: dict[str, Any],
-    params: dict[str, Any],
-    run_id: UUID,
-    tags: list[str] | None,
-    content: Any,
-) -> None:
-    """Fill a model run's request on the telemetry thread."""
-    _parse.fill_request(request, metadata, params, _parse.run_attributes(run_id, tags, metadata), content)
 
 
 def _ending(error: BaseException) -> tuple[Ending, str | None]:

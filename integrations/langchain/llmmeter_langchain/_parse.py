@@ -20,9 +20,17 @@ from uuid import UUID
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
-from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
-from llmmeter._telemetry import _names as n
-from llmmeter._usage import Usage, from_anthropic, from_langchain, from_openai_chat, from_openai_responses
+from llmmeter._integration import (
+    AttributeValue,
+    RequestInfo,
+    ResponseInfo,
+    Usage,
+    from_anthropic,
+    from_langchain,
+    from_openai_chat,
+    from_openai_responses,
+)
+from llmmeter._integration import names as n
 
 __all__ = [
     "chat_content",
@@ -140,8 +148,8 @@ def fill_request(
 ) -> None:
     """Fill the request of a model run from its metadata (``ls_*`` keys) and invocation params.
 
-    Runs on the telemetry thread, before the run's span is made; ``request.stream`` may already
-    have been set by the caller's thread (a first chunk), so it is only ever set, never cleared.
+    Runs before the run's span is made, since the model names the span; ``request.stream`` is
+    only ever set, never cleared.
     """
     params = attributes
     for key, value in invocation_params.items():

@@ -19,8 +19,7 @@ import asyncio
 from collections.abc import Callable
 from uuid import UUID
 
-from llmmeter._telemetry._call import Call, SpanHandle
-from llmmeter._telemetry._step import Step
+from llmmeter._integration import Call, Context, Step
 
 __all__ = ["Run", "Runs", "claimed_runs"]
 
@@ -46,12 +45,12 @@ class Run:
         """The asyncio task the run started in, when it is watched."""
 
     @property
-    def handle(self) -> SpanHandle:
-        """This run's span, as the parent of its children."""
+    def context(self) -> Context:
+        """A context whose current span is this run's, as the parent of its children."""
         if self.call is not None:
-            return self.call.handle
+            return self.call.context
         assert self.step is not None
-        return self.step.handle
+        return self.step.context
 
 
 class Runs:
@@ -72,12 +71,12 @@ class Runs:
         """Take ``run_id`` for this handler; False when another handler records it."""
         return _owners.setdefault(run_id, self._owner) is self._owner
 
-    def parent(self, parent_id: UUID | None) -> SpanHandle | None:
-        """The span of the parent run, or None when the parent is not recorded here."""
+    def parent(self, parent_id: UUID | None) -> Context | None:
+        """The context of the parent run's span, or None when the parent is not recorded here."""
         if parent_id is None:
             return None
         parent = self._open.get(parent_id)
-        return None if parent is None else parent.handle
+        return None if parent is None else parent.context
 
     def add(self, run_id: UUID, run: Run, *, watch: bool = False) -> None:
         """Register a started run; ``watch`` it when LangChain may never end it (see the module doc)."""

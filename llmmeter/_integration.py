@@ -1,0 +1,45 @@
+"""What framework integrations (``llmmeter-langchain``, ...) build on: the one llmmeter module they import.
+
+An integration turns its framework's events into :class:`Call` (an LLM call: started, then
+finished once) and :class:`Step` (a non-model step: a chain, a tool, an agent) objects; llmmeter
+does the pricing, the spans, the metrics and the ``track()`` totals. Everything here is stable
+within a minor version of llmmeter, so an integration pins ``llmmeter>=X.Y,<X.Y+1``; nothing here
+is part of the application-facing API.
+"""
+
+from __future__ import annotations
+
+from opentelemetry.context import Context
+
+from llmmeter._context import enclosing_call
+from llmmeter._guard import internal_error
+from llmmeter._pricing._cost import Cost
+from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
+from llmmeter._settings import settings
+from llmmeter._telemetry import _names as names
+from llmmeter._telemetry._call import Call, Telemetry, default_telemetry
+from llmmeter._telemetry._record import Ending
+from llmmeter._telemetry._step import Step
+from llmmeter._usage import Usage, from_anthropic, from_langchain, from_openai_chat, from_openai_responses
+
+__all__ = [
+    "AttributeValue",
+    "Call",
+    "Context",
+    "Cost",
+    "Ending",
+    "RequestInfo",
+    "ResponseInfo",
+    "Step",
+    "Telemetry",
+    "Usage",
+    "default_telemetry",
+    "enclosing_call",
+    "from_anthropic",
+    "from_langchain",
+    "from_openai_chat",
+    "from_openai_responses",
+    "internal_error",
+    "names",
+    "settings",
+]

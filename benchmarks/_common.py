@@ -1,20 +1,50 @@
-"""What the benchmarks share: a provider reply, OpenTelemetry providers, a paused telemetry thread."""
+"""What the benchmarks share: a provider reply, OpenTelemetry providers, the OpenTelemetry floor and
+the interleaved CPU/wall measurement.
+
+The floor is the cost of writing, directly through the OpenTelemetry SDK, exactly the telemetry llmmeter
+writes for one call. :func:`probe_telemetry` makes one real call against in-memory exporters and reads
+back what came out (spans, their attributes, the synchronous metric points and their attribute sets);
+:class:`FloorWriter` writes the same again, so the floor follows whatever llmmeter writes.
+"""
 
 from __future__ import annotations
 
+import gc
+import importlib.metadata
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal
 
 import httpx2
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.metrics import Asynchronous, Counter, Histogram, UpDownCounter, _Gauge
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-
-import llmmeter
-from llmmeter._telemetry import _worker
+from opentelemetry.sdk.metrics.export import (
+    Gauge,
+    InMemoryMetricReader,
+    Sum,
+)
+from opentelemetry.sdk.metrics.export import (
+    Histogram as HistogramData,
+)
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Span, SpanKind, StatusCode
+from opentelemetry.util.types import AttributeValue
+from rich.table import Table
 
 CHAT_BODY = json.dumps(
     {
@@ -46,28 +76,424 @@ def chat_handler(request: httpx2.Request) -> httpx2.Response:
 class DropExporter(SpanExporter):
     """Accepts spans and throws them away, like a fast collector."""
 
-    def export(self, spans: Sequence[Any]) -> SpanExportResult:
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         return SpanExportResult.SUCCESS
 
 
 def providers() -> tuple[TracerProvider, MeterProvider]:
-    """SDK providers set up as in production: batched span export, a metric reader."""
+    """SDK providers set up as in production: batched span export, a metric reader.
+
+    The BatchSpanProcessor's export thread is part of every variant's cost (``time.process_time()``
+    counts all threads); the InMemoryMetricReader is collected only at the end, outside the timing.
+    """
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(BatchSpanProcessor(DropExporter()))
     return tracer_provider, MeterProvider(metric_readers=[InMemoryMetricReader()])
 
 
-@contextmanager
-def telemetry_thread_paused() -> Iterator[None]:
-    """Keep llmmeter's telemetry thread asleep, so timed calls measure only the caller's path.
+# --- What one call writes -------------------------------------------------------------------------
 
-    The queued work is written by ``llmmeter.flush()``, which the benchmark calls outside the timing.
+InstrumentKind = Literal["counter", "up_down_counter", "histogram", "gauge"]
+Attributes = Mapping[str, AttributeValue]
+
+
+@dataclass(frozen=True)
+class SpanShape:
+    """One span as written: its name, kind, attributes, events, and which probed span is its parent."""
+
+    name: str
+    kind: SpanKind
+    attributes: Attributes
+    events: tuple[tuple[str, Attributes], ...]
+    error: bool
+    parent: int | None
+
+
+@dataclass(frozen=True)
+class PointShape:
+    """One metric data point: the attribute set, the value recorded, how many recordings made it."""
+
+    attributes: Attributes
+    value: float
+    records: int
+
+
+@dataclass(frozen=True)
+class InstrumentShape:
+    """One synchronous instrument and the points a call records on it."""
+
+    name: str
+    kind: InstrumentKind
+    unit: str
+    points: tuple[PointShape, ...]
+    bounds: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """Everything one call wrote: spans (in start order), synchronous instruments, observable ones."""
+
+    spans: tuple[SpanShape, ...]
+    instruments: tuple[InstrumentShape, ...]
+    observable: tuple[str, ...]
+    on_return: bool
+    """Whether the spans were exported by the time the call returned (no telemetry thread)."""
+
+    @property
+    def attribute_count(self) -> int:
+        return sum(len(span.attributes) for span in self.spans)
+
+    @property
+    def point_count(self) -> int:
+        return sum(point.records for instrument in self.instruments for point in instrument.points)
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{i.name} ({i.kind}, {len(i.points)})" for i in self.instruments)
+        text = (
+            f"{len(self.spans)} span(s), {self.attribute_count} span attributes, "
+            f"{self.point_count} synchronous metric point(s): {kinds or 'none'}"
+        )
+        if self.observable:
+            text += f"; observable instruments: {', '.join(self.observable)}"
+        if not self.on_return:
+            text += "; spans were NOT exported when the call returned"
+        return text
+
+
+def probe_telemetry(call: Callable[[TracerProvider, MeterProvider], object]) -> Telemetry:
+    """Make one call with fresh in-memory providers and read back what it wrote.
+
+    ``call`` gets the providers to use and makes one (already warmed-up) call with them.
     """
-    saved = _worker._DRAIN_INTERVAL_S
-    _worker._DRAIN_INTERVAL_S = 3600.0
-    llmmeter.flush()
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    call(tracer_provider, meter_provider)
+    on_return = bool(exporter.get_finished_spans())
+    deadline = time.monotonic() + 5.0
+    while not exporter.get_finished_spans() and time.monotonic() < deadline:
+        time.sleep(0.01)  # an older core writes on a thread: give it a moment
+    time.sleep(0.0 if on_return else 0.5)
+    spans = _span_shapes(exporter.get_finished_spans())
+    observable = _observable_names(meter_provider)
+    instruments = _instrument_shapes(reader, exclude=set(observable))
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
+    return Telemetry(spans, instruments, tuple(sorted(observable)), on_return)
+
+
+def _span_shapes(finished: Sequence[ReadableSpan]) -> tuple[SpanShape, ...]:
+    ordered = sorted(finished, key=lambda span: span.start_time or 0)
+    index = {span.context.span_id: i for i, span in enumerate(ordered) if span.context is not None}
+    return tuple(
+        SpanShape(
+            name=span.name,
+            kind=span.kind,
+            attributes=dict(span.attributes or {}),
+            events=tuple((event.name, dict(event.attributes or {})) for event in span.events),
+            error=span.status.status_code is StatusCode.ERROR,
+            parent=index.get(span.parent.span_id) if span.parent is not None else None,
+        )
+        for span in ordered
+    )
+
+
+def _observable_names(meter_provider: MeterProvider) -> list[str]:
+    """Names of the asynchronous (observable) instruments created on ``meter_provider``.
+
+    Read from the SDK's private registry: exported data does not say whether a sum came from a
+    counter or an observable counter. If the SDK changes, every instrument counts as synchronous.
+    """
+    meters: Mapping[Any, Any] = getattr(meter_provider, "_meters", {})
+    names = []
+    for meter in meters.values():
+        for instrument in getattr(meter, "_instrument_id_instrument", {}).values():
+            if isinstance(instrument, Asynchronous):
+                names.append(str(getattr(instrument, "name", "?")))
+    return names
+
+
+def _instrument_shapes(reader: InMemoryMetricReader, exclude: set[str]) -> tuple[InstrumentShape, ...]:
+    data = reader.get_metrics_data()
+    shapes = []
+    for resource_metrics in data.resource_metrics if data is not None else ():
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                if metric.name in exclude:
+                    continue
+                shape = _instrument_shape(metric.name, metric.unit or "", metric.data)
+                if shape is not None:
+                    shapes.append(shape)
+    return tuple(shapes)
+
+
+def _instrument_shape(name: str, unit: str, data: object) -> InstrumentShape | None:
+    if isinstance(data, HistogramData):
+        points = tuple(
+            PointShape(dict(p.attributes or {}), p.sum / p.count if p.count else 0.0, p.count)
+            for p in data.data_points
+        )
+        bounds = tuple(data.data_points[0].explicit_bounds) if data.data_points else None
+        return InstrumentShape(name, "histogram", unit, points, bounds)
+    if isinstance(data, Sum):
+        kind: InstrumentKind = "counter" if data.is_monotonic else "up_down_counter"
+        points = tuple(PointShape(dict(p.attributes or {}), p.value, 1) for p in data.data_points)
+        return InstrumentShape(name, kind, unit, points)
+    if isinstance(data, Gauge):
+        points = tuple(PointShape(dict(p.attributes or {}), p.value, 1) for p in data.data_points)
+        return InstrumentShape(name, "gauge", unit, points)
+    return None
+
+
+# --- The OpenTelemetry floor ------------------------------------------------------------------------
+
+Instrument = Counter | UpDownCounter | Histogram | _Gauge
+
+
+class FloorWriter:
+    """Writes a :class:`Telemetry` again, directly through the OpenTelemetry SDK.
+
+    As an instrumentation would: :meth:`start` starts the spans (before the call), :meth:`finish`
+    sets their attributes, records the metric points with the context of the call's span (so the
+    SDK's exemplar filter sees a sampled span, as for llmmeter's points) and ends the spans. The
+    attribute mappings are the probed ones, built once: the floor is the SDK's own cost.
+    """
+
+    def __init__(
+        self, telemetry: Telemetry, tracer_provider: TracerProvider, meter_provider: MeterProvider
+    ) -> None:
+        self._spans = telemetry.spans
+        self._tracer = tracer_provider.get_tracer("benchmarks.floor")
+        meter = meter_provider.get_meter("benchmarks.floor")
+        self._records: list[tuple[Callable[..., None], float, Attributes]] = []
+        for shape in telemetry.instruments:
+            record = _create(meter, shape)
+            for point in shape.points:
+                self._records.extend((record, point.value, point.attributes) for _ in range(point.records))
+        kinds = [span.kind for span in self._spans]
+        self._carrier = kinds.index(SpanKind.CLIENT) if SpanKind.CLIENT in kinds else 0
+
+    def start(self, context: Context | None = None) -> list[Span]:
+        """Start the spans; roots get ``context`` as parent (the current context when None)."""
+        started: list[Span] = []
+        for shape in self._spans:
+            parent = context if shape.parent is None else trace.set_span_in_context(started[shape.parent])
+            started.append(self._tracer.start_span(shape.name, context=parent, kind=shape.kind))
+        return started
+
+    def carrier(self, spans: Sequence[Span]) -> Span:
+        """The span the metric points are recorded under (the CLIENT span, else the first)."""
+        return spans[self._carrier]
+
+    def finish(self, spans: Sequence[Span]) -> None:
+        """Set the attributes, record the metric points, end the spans (children first)."""
+        context = trace.set_span_in_context(spans[self._carrier])
+        for span, shape in zip(spans, self._spans, strict=True):
+            span.set_attributes(shape.attributes)
+            for name, attributes in shape.events:
+                span.add_event(name, attributes)
+            if shape.error:
+                span.set_status(StatusCode.ERROR)
+        for record, value, attributes in self._records:
+            record(value, attributes, context)
+        for span in reversed(spans):
+            span.end()
+
+
+def _create(meter: Any, shape: InstrumentShape) -> Callable[..., None]:
+    if shape.kind == "histogram":
+        histogram: Histogram = meter.create_histogram(
+            shape.name, unit=shape.unit, explicit_bucket_boundaries_advisory=shape.bounds
+        )
+        return histogram.record
+    if shape.kind == "counter":
+        counter: Counter = meter.create_counter(shape.name, unit=shape.unit)
+        return counter.add
+    if shape.kind == "up_down_counter":
+        up_down: UpDownCounter = meter.create_up_down_counter(shape.name, unit=shape.unit)
+        return up_down.add
+    gauge: _Gauge = meter.create_gauge(shape.name, unit=shape.unit)
+    return gauge.set
+
+
+# --- Measuring ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Variant:
+    """One way of making the call. ``session`` is entered around each of its rounds, untimed
+    (for an instrumentor that patches a library: instrument, then uninstrument)."""
+
+    name: str
+    call: Callable[[], object]
+    session: Callable[[], AbstractContextManager[object]] = nullcontext
+    cpu: list[float] = field(default_factory=list)
+    wall: list[float] = field(default_factory=list)
+
+    @property
+    def cpu_us(self) -> float:
+        """Median over rounds of process CPU µs per call."""
+        return statistics.median(self.cpu) * 1e6
+
+    @property
+    def wall_us(self) -> float:
+        """Median over rounds of wall µs per call."""
+        return statistics.median(self.wall) * 1e6
+
+
+def measure_interleaved(
+    variants: Sequence[Variant],
+    tracer_provider: TracerProvider,
+    rounds: int = 15,
+    calls: int = 300,
+    warmup: int = 300,
+) -> None:
+    """Time every variant over ``rounds`` rounds of ``calls`` calls, taking turns round by round.
+
+    Each round is timed with ``time.process_time()`` (all threads, everything included) and
+    ``time.perf_counter()``; it ends with ``tracer_provider.force_flush()``, inside the timing, so
+    each round's spans are exported in that round. The order of the variants rotates each round so
+    that none always runs first. Results land in each variant's ``cpu`` and ``wall`` lists.
+    """
+    for variant in variants:
+        with variant.session():
+            for _ in range(warmup):
+                variant.call()
+    tracer_provider.force_flush()
+    for number in range(rounds):
+        shift = number % len(variants)
+        for variant in [*variants[shift:], *variants[:shift]]:
+            with variant.session():
+                for _ in range(10):  # after (re-)instrumenting: first calls may import or cache
+                    variant.call()
+                tracer_provider.force_flush()
+                gc.collect()
+                cpu, wall = _timed_round(variant.call, calls, tracer_provider)
+            variant.cpu.append(cpu)
+            variant.wall.append(wall)
+
+
+def _timed_round(
+    call: Callable[[], object], calls: int, tracer_provider: TracerProvider
+) -> tuple[float, float]:
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
+    for _ in range(calls):
+        call()
+    tracer_provider.force_flush()
+    return (time.process_time() - cpu_start) / calls, (time.perf_counter() - wall_start) / calls
+
+
+def measure_with_peer(
+    variants: list[Variant],
+    peer: tuple[str, Any, Callable[[], object]] | None,
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    rounds: int,
+    calls: int,
+) -> list[Variant]:
+    """Measure ``variants`` and a peer instrumentation ``(name, instrumentor, call)``, if given.
+
+    The peer patches libraries for the whole process, so it takes its turn among the variants with
+    ``instrument()`` before each of its rounds and ``uninstrument()`` after it, when
+    :func:`instrumentor_cycles` shows that works; otherwise it is instrumented once, after the
+    others have been measured, and measured alone (its name then says so). Returns all variants.
+    """
+    separate: Variant | None = None
+    if peer is not None:
+        name, instrumentor, call = peer
+        if instrumentor_cycles(instrumentor, call):
+            session = partial(
+                instrumented, instrumentor, tracer_provider=tracer_provider, meter_provider=meter_provider
+            )
+            variants = [*variants, Variant(name, call, session=session)]
+        else:
+            separate = Variant(f"{name} (own phase)", call)
+    measure_interleaved(variants, tracer_provider, rounds=rounds, calls=calls)
+    if separate is None or peer is None:
+        return variants
+    peer[1].instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    measure_interleaved([separate], tracer_provider, rounds=rounds, calls=calls)
+    return [*variants, separate]
+
+
+def instrumentor_cycles(instrumentor: Any, call: Callable[[], object]) -> bool:
+    """Whether ``instrumentor`` can be instrumented and uninstrumented around each round.
+
+    True when ``call`` writes spans while instrumented, none after ``uninstrument()``, and spans
+    again after a second ``instrument()``: then its patches come and go cleanly.
+    """
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    meter_provider = MeterProvider()
+    counts = []
+    for _ in range(2):
+        instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+        try:
+            call()
+        finally:
+            instrumentor.uninstrument()
+        counts.append(len(exporter.get_finished_spans()))
+        call()
+        counts.append(len(exporter.get_finished_spans()))
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
+    return 0 < counts[0] == counts[1] < counts[2] == counts[3]
+
+
+@contextmanager
+def instrumented(instrumentor: Any, **providers: object) -> Iterator[None]:
+    """``instrumentor.instrument(**providers)`` for the block, ``uninstrument()`` after it."""
+    instrumentor.instrument(**providers)
     try:
         yield
     finally:
-        _worker._DRAIN_INTERVAL_S = saved
-        llmmeter.flush()
+        instrumentor.uninstrument()
+
+
+# --- Reporting ------------------------------------------------------------------------------------
+
+
+def versions(*names: str) -> str:
+    """Python's version and those of the named distributions that are installed."""
+    found = [f"python {sys.version.split()[0]}"]
+    for name in names:
+        with suppress(importlib.metadata.PackageNotFoundError):
+            found.append(f"{name} {importlib.metadata.version(name)}")
+    return ", ".join(found)
+
+
+def variants_table(title: str, variants: Sequence[Variant]) -> Table:
+    """CPU and wall time per call of each variant, and what each adds to the first (the bare one)."""
+    bare = variants[0]
+    table = Table(title=title, title_justify="left")
+    for column in ("variant", "CPU µs/call", "added CPU µs", "wall µs/call", "added wall µs"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for variant in variants:
+        table.add_row(
+            variant.name,
+            f"{variant.cpu_us:.1f}",
+            f"{variant.cpu_us - bare.cpu_us:+.1f}",
+            f"{variant.wall_us:.1f}",
+            f"{variant.wall_us - bare.wall_us:+.1f}",
+        )
+    return table
+
+
+def targets_table(title: str) -> Table:
+    """An empty table for measures held against their targets: add rows with :func:`target_row`."""
+    table = Table(title=title, title_justify="left")
+    for column in ("measure", "value", "target", ""):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    return table
+
+
+def target_row(table: Table, measure: str, value: float, target: float | None, text: str = "") -> None:
+    """A row: the measure, its value (``text`` if given), the target and whether it is met."""
+    shown = text or f"{value:.2f}"
+    if target is None:
+        table.add_row(measure, shown, "", "")
+    else:
+        table.add_row(measure, shown, f"<= {target:g}", "met" if value <= target else "MISSED")

@@ -1,38 +1,66 @@
-"""How much the LangChain handler adds to a ChatOpenAI.invoke, measured against the bare call in one run.
+"""What the LangChain handler costs a ChatOpenAI.invoke, against a bare invoke, the OpenTelemetry floor
+and OpenLLMetry's LangChain instrumentation, all measured in one run.
 
     .venv/bin/python -m benchmarks.bench_langchain
 
-langchain-openai's ChatOpenAI talks to an in-process httpx2 MockTransport, so the numbers are the
-handler's cost, not the network's. Printed, as medians per call over interleaved rounds:
+langchain-openai's ChatOpenAI talks to an in-process ``httpx2.MockTransport`` (its client is not
+metered: the handler alone writes the telemetry), so the figures are the instrumentation's cost, not
+the network's. Variants, interleaved round by round (ROUNDS rounds of CALLS invokes, the order
+rotating each round):
 
-* bare: ChatOpenAI.invoke with no callbacks;
-* noop handler: with a do-nothing callback handler (what LangChain itself adds for any handler);
-* llmmeter: with ``LLMMeterCallbackHandler`` (the caller's path; spans and metric points are written
-  on llmmeter's telemetry thread, flushed between rounds, as in ``bench_transport.py``);
-* llmmeter incl. telemetry: the same, with the telemetry thread's work included (calls + flush, per call);
-* opentelemetry-instrumentation-langchain (OpenLLMetry), when it can be imported, side by side.
+* ``bare``: no callbacks;
+* ``noop handler``: a do-nothing callback handler (what LangChain itself spends on any handler);
+* ``llmmeter``: ``LLMMeterCallbackHandler`` in the invoke's callbacks;
+* ``OpenTelemetry floor``: a minimal callback handler writing, directly through the SDK, exactly the
+  spans, span attributes and synchronous metric points the llmmeter handler writes for one invoke
+  (read from one handler invoke at start-up, see ``benchmarks._common.probe_telemetry``): LangChain's
+  callback cost plus the SDK's cost, the least a handler can spend;
+* ``OpenLLMetry``: ``opentelemetry-instrumentation-langchain``'s ``LangchainInstrumentor``. It patches
+  LangChain for the whole process, so it is instrumented before each of its rounds and uninstrumented
+  after it (untimed), once a start-up check has shown that its patches come and go cleanly; should
+  that check fail, it is measured in a phase of its own after the others.
+
+Same providers and measurement as ``bench_transport.py``: CPU (``time.process_time()``, all threads,
+each round's span export included) and wall time per invoke, medians over rounds, and the added
+time against ``bare``.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import statistics
-import sys
-import time
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 import httpx2
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import LLMResult
 from langchain_openai import ChatOpenAI
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Span
 from pydantic import SecretStr
+from rich.console import Console
 
 import llmmeter
-from benchmarks._common import chat_handler, providers, telemetry_thread_paused
+from benchmarks._common import (
+    FloorWriter,
+    Variant,
+    chat_handler,
+    measure_with_peer,
+    probe_telemetry,
+    providers,
+    target_row,
+    targets_table,
+    variants_table,
+    versions,
+)
+from llmmeter._pricing import get_table
 from llmmeter_langchain import LLMMeterCallbackHandler
 
-TARGET_US = 60.0
+ROUNDS = 15
+CALLS = 200
+OPENLLMETRY_TARGET = 0.5
 
 
 class NoopHandler(BaseCallbackHandler):
@@ -41,107 +69,111 @@ class NoopHandler(BaseCallbackHandler):
     run_inline = True
 
 
+class FloorHandler(BaseCallbackHandler):
+    """Writes the probed telemetry from the model run's callbacks: spans started when the run starts
+    (explicit parent, no context attached), attributes, points and ends when it ends."""
+
+    run_inline = True
+
+    def __init__(self, floor: FloorWriter) -> None:
+        self._floor = floor
+        self._runs: dict[UUID, list[Span]] = {}
+
+    def on_chat_model_start(
+        self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any
+    ) -> None:
+        self._runs[run_id] = self._floor.start()
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        spans = self._runs.pop(run_id, None)
+        if spans is not None:
+            self._floor.finish(spans)
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        for span in reversed(self._runs.pop(run_id, [])):
+            span.end()
+
+
 def chat_model() -> ChatOpenAI:
-    transport = httpx2.MockTransport(chat_handler)
     return ChatOpenAI(
         model="gpt-4o",
         api_key=SecretStr("sk-bench"),
         base_url="https://api.openai.com/v1",
-        http_client=httpx2.Client(transport=transport),
+        http_client=httpx2.Client(transport=httpx2.MockTransport(chat_handler)),
         max_retries=0,
     )
 
 
-Invoke = Callable[[], object]
-
-
-def interleaved_medians(invokes: dict[str, Invoke], rounds: int = 20, calls: int = 250) -> dict[str, float]:
-    """Median per-call time of each variant, taking turns call by call so that noise from other
-    processes on the machine hits every variant alike."""
-    samples: dict[str, list[float]] = {name: [] for name in invokes}
-    for invoke in invokes.values():
-        for _ in range(200):  # warm up
-            invoke()
-    timer = time.perf_counter
-    for _ in range(rounds):
-        for _ in range(calls):
-            for name, invoke in invokes.items():
-                start = timer()
-                invoke()
-                samples[name].append(timer() - start)
-        llmmeter.flush()  # write the queued telemetry outside the timed calls
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
-def with_telemetry_per_call(
-    invokes: dict[str, Invoke], rounds: int = 15, calls: int = 200
-) -> dict[str, float]:
-    """Median over rounds of (``calls`` invokes + flushing their telemetry) / ``calls``, per variant,
-    the variants taking turns round by round."""
-    results: dict[str, list[float]] = {name: [] for name in invokes}
-    for _ in range(rounds):
-        for name, invoke in invokes.items():
-            llmmeter.flush()
-            start = time.perf_counter()
-            for _ in range(calls):
-                invoke()
-            llmmeter.flush()
-            results[name].append((time.perf_counter() - start) / calls)
-    return {name: statistics.median(values) for name, values in results.items()}
-
-
 def openllmetry_instrumentor() -> Any | None:
-    """OpenLLMetry's LangChain instrumentor, if it can be imported (it is not a dependency)."""
-    if importlib.util.find_spec("opentelemetry.instrumentation.langchain") is None:
+    """OpenLLMetry's LangChain instrumentor, if installed (see benchmarks/requirements.txt)."""
+    try:
+        from opentelemetry.instrumentation.langchain import LangchainInstrumentor
+    except ImportError:
         return None
-    from opentelemetry.instrumentation.langchain import LangchainInstrumentor  # type: ignore[import-not-found]
-
     return LangchainInstrumentor()
 
 
-def openllmetry_median(instrumentor: Any, tracer_provider: TracerProvider, invoke: Invoke) -> float:
-    """Median per-call time with OpenLLMetry on. It patches LangChain for the whole process (and
-    uninstrument() does not undo it), so it is timed last, after the interleaved variants."""
-    instrumentor.instrument(tracer_provider=tracer_provider)
-    return interleaved_medians({"openllmetry": invoke})["openllmetry"]
-
-
 def main() -> None:
+    console = Console(width=130)
     tracer_provider, meter_provider = providers()
-    model = chat_model()
+    get_table().price_usage(
+        "gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1)
+    )  # resolved, as in steady state
+
+    def probe(probe_tracer: TracerProvider, probe_meter: MeterProvider) -> object:
+        handler = LLMMeterCallbackHandler(tracer_provider=probe_tracer, meter_provider=probe_meter)
+        return chat_model().invoke("Say hi", config={"callbacks": [handler]})
+
+    telemetry = probe_telemetry(probe)
+    floor = FloorHandler(FloorWriter(telemetry, tracer_provider, meter_provider))
+    console.print(
+        versions(
+            "langchain-core",
+            "langchain-openai",
+            "opentelemetry-sdk",
+            "opentelemetry-instrumentation-langchain",
+        )
+    )
+    console.print(f"llmmeter handler writes per invoke: {telemetry.summary()}")
+
+    def invoke(*callbacks: BaseCallbackHandler) -> Callable[[], object]:
+        model = chat_model()
+        return lambda: model.invoke("Say hi", config={"callbacks": list(callbacks)})
+
     handler = LLMMeterCallbackHandler(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    noop = NoopHandler()
-    invokes: dict[str, Invoke] = {
-        "bare": lambda: model.invoke("Say hi"),
-        "noop handler": lambda: model.invoke("Say hi", config={"callbacks": [noop]}),
-        "llmmeter": lambda: model.invoke("Say hi", config={"callbacks": [handler]}),
-    }
-    with telemetry_thread_paused():
-        medians = interleaved_medians(invokes)
-    bare = medians["bare"]
-    full = with_telemetry_per_call({"bare": invokes["bare"], "llmmeter": invokes["llmmeter"]})
-    full_bare, full_llmmeter = full["bare"], full["llmmeter"]
-
-    print(f"ChatOpenAI.invoke over an httpx2 MockTransport (python {sys.version.split()[0]})")
-    print(f"  bare                          {bare * 1e6:8.1f} µs per call (median)")
-    for name in ("noop handler", "llmmeter"):
-        added, ratio = (medians[name] - bare) * 1e6, medians[name] / bare
-        print(f"  {name:29s} {medians[name] * 1e6:8.1f} µs per call, +{added:6.1f} µs ({ratio:.2f}x)")
-    added_full = (full_llmmeter - full_bare) * 1e6
-    print(f"  llmmeter incl. telemetry      {full_llmmeter * 1e6:8.1f} µs per call, +{added_full:6.1f} µs")
-
     instrumentor = openllmetry_instrumentor()
-    if instrumentor is None:
-        print("  opentelemetry-instrumentation-langchain: not installed, not measured")
-    else:
-        otel = openllmetry_median(instrumentor, tracer_provider, invokes["bare"])
-        added, ratio = (otel - bare) * 1e6, otel / bare
-        name = "openllmetry (timed after)"
-        print(f"  {name:29s} {otel * 1e6:8.1f} µs per call, +{added:6.1f} µs ({ratio:.2f}x)")
+    variants = measure_with_peer(
+        [
+            Variant("bare", invoke()),
+            Variant("noop handler", invoke(NoopHandler())),
+            Variant("llmmeter", invoke(handler)),
+            Variant("OpenTelemetry floor", invoke(floor)),
+        ],
+        None if instrumentor is None else ("OpenLLMetry", instrumentor, invoke()),
+        tracer_provider,
+        meter_provider,
+        rounds=ROUNDS,
+        calls=CALLS,
+    )
+    console.print(
+        variants_table(
+            f"ChatOpenAI.invoke, MockTransport: median of {ROUNDS} rounds x {CALLS} invokes", variants
+        )
+    )
 
-    added = (medians["llmmeter"] - bare) * 1e6
-    verdict = "within" if added <= TARGET_US else "OVER"
-    print(f"llmmeter adds {added:.1f} µs per invoke: {verdict} the {TARGET_US:.0f} µs target")
+    added = {variant.name: variant.cpu_us - variants[0].cpu_us for variant in variants}
+    ratios = targets_table("Targets (issue 10): added CPU per invoke")
+    target_row(
+        ratios, "llmmeter / OpenTelemetry floor", added["llmmeter"] / added["OpenTelemetry floor"], None
+    )
+    peer = next((name for name in added if name.startswith("OpenLLMetry")), None)
+    if peer is None:
+        ratios.caption = "opentelemetry-instrumentation-langchain not installed: not measured"
+    else:
+        target_row(ratios, f"llmmeter / {peer}", added["llmmeter"] / added[peer], OPENLLMETRY_TARGET)
+    console.print(ratios)
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
 
 
 if __name__ == "__main__":

@@ -1,38 +1,76 @@
-"""How much llmmeter's transport adds to an openai SDK call, measured against the bare call in one run.
+"""What llmmeter's transport costs an openai SDK call, against a bare call, the OpenTelemetry floor and
+OpenLLMetry, all measured in one run.
 
     .venv/bin/python -m benchmarks.bench_transport
 
-Prints the median added time per non-streaming chat call, the added time per streamed chunk, and
-the memory growth across a 100,000-chunk stream (content capture off). The SDK talks to an
-in-process MockTransport, so the numbers are llmmeter's own cost, not the network's. If
-``opentelemetry-instrumentation-openai`` is installed it is measured the same way, side by side.
+``client.chat.completions.create`` (non-streamed) talks to an in-process ``httpx2.MockTransport``
+answering a fixed chat body, so the figures are the instrumentation's cost, not the network's.
+Variants, interleaved round by round (ROUNDS rounds of CALLS calls, the order rotating each round):
+
+* ``bare``: a plain client;
+* ``llmmeter``: the client's transport is ``llmmeter.MeteredTransport``;
+* ``OpenTelemetry floor``: a plain client, each call wrapped in exactly the spans, span attributes
+  and synchronous metric points llmmeter writes for it, written directly through the SDK (read from
+  one llmmeter call at start-up, see ``benchmarks._common.probe_telemetry``);
+* ``OpenLLMetry``: ``opentelemetry-instrumentation-openai`` on a plain client. It patches the openai
+  module for the whole process, so it is instrumented before each of its rounds and uninstrumented
+  after it (untimed), once a start-up check has shown that the patches come and go cleanly; should
+  that check fail, it is measured in a phase of its own after the others.
+
+Every variant uses the same providers: a BatchSpanProcessor exporting to a drop exporter (its thread's
+CPU counts: ``time.process_time()`` covers all threads) and an InMemoryMetricReader collected only
+at the end. A round is everything: its calls and the ``force_flush()`` exporting its spans. Printed
+per variant: CPU µs and wall µs per call (medians over rounds) and what each adds to ``bare``; then
+the targets' ratios, the added time per streamed chunk and the memory growth over many calls.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import statistics
-import subprocess
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 import openai
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from rich.console import Console
-from rich.table import Table
 
 import llmmeter
-from benchmarks._common import CHAT_BODY, chat_handler, providers, telemetry_thread_paused
+from benchmarks._common import (
+    FloorWriter,
+    Variant,
+    chat_handler,
+    measure_with_peer,
+    probe_telemetry,
+    providers,
+    target_row,
+    targets_table,
+    variants_table,
+    versions,
+)
 from llmmeter._pricing import get_table
 
+ROUNDS = 15
+CALLS = 300
+STREAM_CHUNKS = 20_000
+MEMORY_CALLS = 20_000
 
-def sdk_client(transport: Any) -> openai.OpenAI:
+FLOOR_TARGET = 1.3
+OPENLLMETRY_TARGET = 0.2
+CHUNK_TARGET_US = 2.0
+FLAT_BYTES_PER_CALL = 10.0
+"""Growth over the second half of the memory run below this many bytes per call counts as flat."""
+
+MESSAGES: Any = [{"role": "user", "content": "Say hi"}]
+
+
+def sdk_client(transport: httpx2.BaseTransport) -> openai.OpenAI:
     return openai.OpenAI(
         api_key="sk-bench",
         base_url="https://api.openai.com/v1",
@@ -40,66 +78,73 @@ def sdk_client(transport: Any) -> openai.OpenAI:
     )
 
 
-def per_call_times(client: openai.OpenAI, calls: int) -> list[float]:
-    times = []
-    messages: Any = [{"role": "user", "content": "Say hi"}]
-    for _ in range(calls):
-        start = time.perf_counter()
-        client.chat.completions.create(model="gpt-4o", messages=messages)
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def interleaved_medians(
-    clients: dict[str, openai.OpenAI],
-    rounds: int = 20,
-    calls: int = 250,
-    between: Callable[[], object] | None = None,
-) -> dict[str, float]:
-    """Median per-call time of each client, the clients taking turns call by call.
-
-    Taking turns on every call makes the machine's drift (other processes, frequency changes) hit
-    every client alike. ``between`` runs after each round, outside the timed calls.
-    """
-    samples: dict[str, list[float]] = {name: [] for name in clients}
-    messages: Any = [{"role": "user", "content": "Say hi"}]
-    for client in clients.values():
-        per_call_times(client, 200)  # warm up
-    timer = time.perf_counter
-    for _ in range(rounds):
-        for _ in range(calls):
-            for name, client in clients.items():
-                start = timer()
-                client.chat.completions.create(model="gpt-4o", messages=messages)
-                samples[name].append(timer() - start)
-        if between is not None:
-            between()
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
-def sse_chunks(count: int) -> Iterator[bytes]:
-    head = b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}],"usage":null}\n\n'  # noqa: E501
-    for _ in range(count):
-        yield head
-    yield b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}\n\n'  # noqa: E501
-    usage = {"prompt_tokens": 10, "completion_tokens": count, "total_tokens": 10 + count}
-    yield (
-        b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],"usage":'
-        + json.dumps(usage).encode()
-        + b"}\n\n"
+def metered(
+    inner: httpx2.BaseTransport, tracer_provider: TracerProvider, meter_provider: MeterProvider
+) -> httpx2.BaseTransport:
+    transport = llmmeter.MeteredTransport(
+        inner, tracer_provider=tracer_provider, meter_provider=meter_provider
     )
-    yield b"data: [DONE]\n\n"
+    return cast(httpx2.BaseTransport, transport)  # it is one: the wrapped library's BaseTransport
+
+
+def chat_call(client: openai.OpenAI) -> Callable[[], object]:
+    return lambda: client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+
+def floor_call(client: openai.OpenAI, floor: FloorWriter) -> Callable[[], object]:
+    """A bare call inside the floor's telemetry, its span current while the request is sent."""
+    create = chat_call(client)
+
+    def call() -> object:
+        spans = floor.start()
+        token = otel_context.attach(trace.set_span_in_context(floor.carrier(spans)))
+        try:
+            result = create()
+        finally:
+            otel_context.detach(token)
+        floor.finish(spans)
+        return result
+
+    return call
+
+
+def openllmetry_instrumentor() -> Any | None:
+    """OpenLLMetry's openai instrumentor, if installed (see benchmarks/requirements.txt)."""
+    try:
+        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+    except ImportError:
+        return None
+    return OpenAIInstrumentor()
+
+
+# --- Streaming and memory -------------------------------------------------------------------------
+
+CHUNK = (
+    b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o",'
+    b'"choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}],"usage":null}\n\n'
+)
+LAST_CHUNKS = (
+    b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o",'
+    b'"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}\n\n'
+    b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],'
+    b'"usage":{"prompt_tokens":10,"completion_tokens":%d,"total_tokens":%d}}\n\n'
+    b"data: [DONE]\n\n"
+)
 
 
 class ChunkStream(httpx2.SyncByteStream):
+    """A chat completion SSE stream of ``count`` content chunks, then the finish and usage chunks."""
+
     def __init__(self, count: int) -> None:
         self._count = count
 
     def __iter__(self) -> Iterator[bytes]:
-        return sse_chunks(self._count)
+        for _ in range(self._count):
+            yield CHUNK
+        yield LAST_CHUNKS % (self._count, 10 + self._count)
 
 
-def stream_client(count: int, wrap: Callable[[Any], Any]) -> httpx2.Client:
+def stream_client(count: int, wrap: Callable[[httpx2.BaseTransport], httpx2.BaseTransport]) -> httpx2.Client:
     def handler(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=ChunkStream(count))
 
@@ -113,201 +158,169 @@ def read_stream(client: httpx2.Client) -> None:
             pass
 
 
-def per_chunk_added(
-    tracer_provider: TracerProvider, meter_provider: MeterProvider, chunks: int = 20_000
-) -> tuple[float, float]:
-    """(bare µs per chunk, added µs per chunk), medians over interleaved runs."""
-    bare = stream_client(chunks, lambda t: t)
-    metered = stream_client(
-        chunks,
-        lambda t: llmmeter.MeteredTransport(
-            t, tracer_provider=tracer_provider, meter_provider=meter_provider
-        ),
-    )
-    bare_times: list[float] = []
-    metered_times: list[float] = []
-    for _ in range(2):
-        read_stream(bare)
-        read_stream(metered)
-    for _ in range(9):
-        for client, times in ((bare, bare_times), (metered, metered_times)):
-            start = time.perf_counter()
+def per_chunk(
+    tracer_provider: TracerProvider, meter_provider: MeterProvider, runs: int = 9
+) -> dict[str, tuple[float, float]]:
+    """(CPU µs, wall µs) per chunk of a bare and a metered raw httpx2 client reading a long stream,
+    medians over interleaved runs."""
+    clients = {
+        "bare": stream_client(STREAM_CHUNKS, lambda t: t),
+        "llmmeter": stream_client(STREAM_CHUNKS, lambda t: metered(t, tracer_provider, meter_provider)),
+    }
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
+    for client in clients.values():
+        read_stream(client)
+    for _ in range(runs):
+        for name, client in clients.items():
+            gc.collect()
+            cpu, wall = time.process_time(), time.perf_counter()
             read_stream(client)
-            times.append(time.perf_counter() - start)
-    bare_us = statistics.median(bare_times) / chunks * 1e6
-    metered_us = statistics.median(metered_times) / chunks * 1e6
-    return bare_us, metered_us - bare_us
+            tracer_provider.force_flush()
+            samples[name].append((time.process_time() - cpu, time.perf_counter() - wall))
+    return {
+        name: (
+            statistics.median(cpu for cpu, _ in values) / STREAM_CHUNKS * 1e6,
+            statistics.median(wall for _, wall in values) / STREAM_CHUNKS * 1e6,
+        )
+        for name, values in samples.items()
+    }
 
 
-def stream_memory_growth(
-    tracer_provider: TracerProvider, meter_provider: MeterProvider, chunks: int = 100_000
-) -> int:
-    """Peak traced memory above the baseline while reading one metered stream of ``chunks`` chunks."""
-    client = stream_client(
-        chunks,
-        lambda t: llmmeter.MeteredTransport(
-            t, tracer_provider=tracer_provider, meter_provider=meter_provider
-        ),
-    )
-    read_stream(client)  # warm up imports and caches
+def memory_growth(call: Callable[[], object], tracer_provider: TracerProvider) -> tuple[int, int]:
+    """Traced memory growth (bytes) over MEMORY_CALLS calls, and over their second half, after a
+    warm-up; spans exported and garbage collected before each reading."""
+    for _ in range(1_000):
+        call()
+
+    def settled() -> int:
+        tracer_provider.force_flush()
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0]
+
+    tracemalloc.start()
+    try:
+        start = settled()
+        for _ in range(MEMORY_CALLS // 2):
+            call()
+        half = settled()
+        for _ in range(MEMORY_CALLS - MEMORY_CALLS // 2):
+            call()
+        end = settled()
+    finally:
+        tracemalloc.stop()
+    return end - start, end - half
+
+
+def stream_memory_peak(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> int:
+    """Peak traced memory above the baseline while reading one metered stream of 100,000 chunks."""
+    client = stream_client(100_000, lambda t: metered(t, tracer_provider, meter_provider))
+    read_stream(client)
     gc.collect()
     tracemalloc.start()
-    baseline = tracemalloc.get_traced_memory()[0]
-    read_stream(client)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        read_stream(client)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     return peak - baseline
 
 
-SERVER = """
-import socket, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-BODY = sys.stdin.buffer.read()
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def setup(self):
-        super().setup()
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("content-length") or 0))
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(BODY)))
-        self.end_headers()
-        self.wfile.write(BODY)
-    def log_message(self, *args):
-        pass
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"""
-
-
-def loopback_server() -> tuple[subprocess.Popen[bytes], str]:
-    """A provider in another process, so the client really waits on a socket as in production."""
-    process = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert process.stdin is not None
-    assert process.stdout is not None
-    process.stdin.write(CHAT_BODY)
-    process.stdin.close()
-    port = int(process.stdout.readline())
-    return process, f"http://127.0.0.1:{port}/v1"
-
-
-def cpu_per_call(clients: dict[str, openai.OpenAI], rounds: int = 10, calls: int = 300) -> dict[str, float]:
-    """Median process CPU time per call of each client, the telemetry thread's work included.
-
-    Clients take turns round by round; each round ends with a flush, inside the measurement.
-    """
-    samples: dict[str, list[float]] = {name: [] for name in clients}
-    for _ in range(rounds):
-        for name, client in clients.items():
-            llmmeter.flush()
-            start = time.process_time()
-            per_call_times(client, calls)
-            llmmeter.flush()
-            samples[name].append((time.process_time() - start) / calls)
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
-def otel_openai_instrumentor() -> Any:
-    try:
-        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
-    except ImportError:
-        return None
-    return OpenAIInstrumentor()
-
-
-def row(table: Table, name: str, value: float, bare: float) -> None:
-    table.add_row(name, f"{value * 1e6:.1f}", f"{(value - bare) * 1e6:+.1f}", f"{value / bare:.3f}")
+# --- Report ---------------------------------------------------------------------------------------
 
 
 def main() -> None:
-    console = Console()
+    console = Console(width=130)
     tracer_provider, meter_provider = providers()
     get_table().price_usage(
         "gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1)
-    )  # resolve once, as in steady state
+    )  # resolved, as in steady state
 
-    def metered(inner: Any) -> Any:
-        return llmmeter.MeteredTransport(
-            inner, tracer_provider=tracer_provider, meter_provider=meter_provider
+    def probe(probe_tracer: TracerProvider, probe_meter: MeterProvider) -> object:
+        client = sdk_client(metered(httpx2.MockTransport(chat_handler), probe_tracer, probe_meter))
+        return chat_call(client)()
+
+    telemetry = probe_telemetry(probe)
+    floor = FloorWriter(telemetry, tracer_provider, meter_provider)
+    console.print(versions("openai", "opentelemetry-sdk", "opentelemetry-instrumentation-openai"))
+    console.print(f"llmmeter writes per call: {telemetry.summary()}")
+
+    def plain() -> openai.OpenAI:
+        return sdk_client(httpx2.MockTransport(chat_handler))
+
+    metered_call = chat_call(
+        sdk_client(metered(httpx2.MockTransport(chat_handler), tracer_provider, meter_provider))
+    )
+    instrumentor = openllmetry_instrumentor()
+    variants = measure_with_peer(
+        [
+            Variant("bare", chat_call(plain())),
+            Variant("llmmeter", metered_call),
+            Variant("OpenTelemetry floor", floor_call(plain(), floor)),
+        ],
+        None if instrumentor is None else ("OpenLLMetry", instrumentor, chat_call(plain())),
+        tracer_provider,
+        meter_provider,
+        rounds=ROUNDS,
+        calls=CALLS,
+    )
+    console.print(
+        variants_table(
+            f"openai SDK chat.completions.create, MockTransport: median of {ROUNDS} rounds x {CALLS} calls",
+            variants,
         )
+    )
 
-    mock_clients = {
-        "bare": sdk_client(httpx2.MockTransport(chat_handler)),
-        "llmmeter": sdk_client(metered(httpx2.MockTransport(chat_handler))),
-    }
-
-    # 1. The caller's path: what a call waits for (telemetry thread written between rounds).
-    with telemetry_thread_paused():
-        caller = interleaved_medians(mock_clients, between=llmmeter.flush)
-    # 2. All the work, the telemetry thread's included (before anything else has run).
-    cpu = cpu_per_call(mock_clients)
-    table = Table(title="openai SDK chat.completions.create, MockTransport: time on the caller's path")
-    for column in ("client", "median µs / call", "added µs", "ratio"):
-        table.add_column(column, justify="left" if column == "client" else "right")
-    for name, value in caller.items():
-        row(table, name, value, caller["bare"])
-    instrumentor = otel_openai_instrumentor()
-    if instrumentor is not None:
-        instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-        try:
-            other = interleaved_medians({"bare": sdk_client(httpx2.MockTransport(chat_handler))}, rounds=8)[
-                "bare"
-            ]
-        finally:
-            instrumentor.uninstrument()
-        row(table, "opentelemetry-instrumentation-openai (OpenLLMetry)", other, caller["bare"])
+    added = {variant.name: variant.cpu_us - variants[0].cpu_us for variant in variants}
+    ratios = targets_table("Targets (issue 10): added CPU per call")
+    target_row(
+        ratios,
+        "llmmeter / OpenTelemetry floor",
+        added["llmmeter"] / added["OpenTelemetry floor"],
+        FLOOR_TARGET,
+    )
+    peer = next((name for name in added if name.startswith("OpenLLMetry")), None)
+    if peer is None:
+        ratios.caption = "opentelemetry-instrumentation-openai not installed: not measured"
     else:
-        table.caption = "opentelemetry-instrumentation-openai not installed: not measured side by side"
-    console.print(table)
+        target_row(ratios, f"llmmeter / {peer}", added["llmmeter"] / added[peer], OPENLLMETRY_TARGET)
+    console.print(ratios)
 
-    # 3. A real socket, the telemetry thread running as in production.
-    process, base_url = loopback_server()
-    try:
-
-        def socket_client(transport: Any) -> openai.OpenAI:
-            return openai.OpenAI(
-                api_key="sk-bench", base_url=base_url, http_client=httpx2.Client(transport=transport)
-            )
-
-        real = interleaved_medians(
-            {
-                "bare": socket_client(httpx2.HTTPTransport()),
-                "llmmeter": socket_client(metered(httpx2.HTTPTransport())),
-            },
-            rounds=10,
-            calls=100,
-        )
-    finally:
-        process.terminate()
-        process.wait()
-    whole = Table(title="Over a real loopback socket (provider in another process), and total CPU")
-    for column in ("measure", "bare", "llmmeter", "added"):
-        whole.add_column(column, justify="left" if column == "measure" else "right")
-    for label, values in (
-        ("median µs per call over a socket (telemetry thread running)", real),
-        ("CPU µs per call, telemetry thread included", cpu),
-    ):
-        whole.add_row(
-            label,
-            f"{values['bare'] * 1e6:.1f}",
-            f"{values['llmmeter'] * 1e6:.1f}",
-            f"{(values['llmmeter'] - values['bare']) * 1e6:+.1f}",
-        )
-    console.print(whole)
-
-    bare_chunk, added_chunk = per_chunk_added(tracer_provider, meter_provider)
-    growth = stream_memory_growth(tracer_provider, meter_provider)
-    streams = Table(title="Streaming (raw httpx2 client, chat SSE chunks)")
-    streams.add_column("measure")
-    streams.add_column("value", justify="right")
-    streams.add_row("bare µs per chunk", f"{bare_chunk:.2f}")
-    streams.add_row("added µs per chunk", f"{added_chunk:.2f}")
-    streams.add_row("memory growth over 100,000 chunks", f"{growth / 1024:.1f} KiB")
-    console.print(streams)
+    chunks = per_chunk(tracer_provider, meter_provider)
+    growth, second_half = memory_growth(metered_call, tracer_provider)
+    stream_peak = stream_memory_peak(tracer_provider, meter_provider)
+    half = MEMORY_CALLS - MEMORY_CALLS // 2
+    other = targets_table("Streaming (raw httpx2 client, chat SSE) and memory")
+    bare_cpu, bare_wall = chunks["bare"]
+    target_row(
+        other,
+        f"bare CPU / wall µs per chunk ({STREAM_CHUNKS:,} chunks)",
+        0,
+        None,
+        f"{bare_cpu:.2f} / {bare_wall:.2f}",
+    )
+    target_row(other, "llmmeter added CPU µs per chunk", chunks["llmmeter"][0] - bare_cpu, CHUNK_TARGET_US)
+    target_row(other, "llmmeter added wall µs per chunk", chunks["llmmeter"][1] - bare_wall, None)
+    target_row(
+        other,
+        f"memory growth over {MEMORY_CALLS:,} metered calls, KiB",
+        growth / 1024,
+        None,
+        f"{growth / 1024:+.1f} KiB ({growth / MEMORY_CALLS:+.1f} B/call)",
+    )
+    target_row(
+        other,
+        f"  of which over the last {half:,} calls, B/call",
+        second_half / half,
+        FLAT_BYTES_PER_CALL,
+        f"{second_half / 1024:+.1f} KiB ({second_half / half:+.1f} B/call)",
+    )
+    target_row(
+        other, "peak memory reading a 100,000-chunk metered stream", 0, None, f"{stream_peak / 1024:.1f} KiB"
+    )
+    console.print(other)
     tracer_provider.shutdown()
+    meter_provider.shutdown()
 
 
 if __name__ == "__main__":

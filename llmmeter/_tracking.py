@@ -30,7 +30,6 @@ __all__ = ["ModelSpend", "Spend", "attributes", "budget", "check_budgets", "curr
 logger = logging.getLogger("llmmeter")
 
 
-
 @dataclass(slots=True)
 class ModelSpend:
     """What one model cost inside a :func:`track` block."""

@@ -14,7 +14,6 @@ from langchain_core.runnables import RunnableLambda
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
-import llmmeter
 from llmmeter.testing import record_calls
 from llmmeter_langchain import LLMMeterCallbackHandler
 from llmmeter_langchain._runs import claimed_runs

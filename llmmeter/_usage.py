@@ -110,7 +110,9 @@ def _count(source: Any, *path: str) -> int:
     """The count at ``path`` in ``source``, or 0 when it is absent or malformed."""
     value = source
     for key in path:
-        value = _get(value, key)
+        value = value.get(key) if type(value) is dict else _get(value, key)
+    if type(value) is int and value >= 0:
+        return value
     return _as_count(value)
 
 

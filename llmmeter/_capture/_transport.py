@@ -196,14 +196,15 @@ def _watch(call: Call, endpoint: Route, response: Any, *, async_body: bool, stre
         headers = response.headers
         # The SDKs read the answer to a streamed request as events and any other answer as JSON,
         # whatever its content-type says; the content-type decides only for an unreadable request.
-        event_stream = "text/event-stream" in headers.get("content-type", "") if stream is None else stream
+        if stream is None:
+            stream = "text/event-stream" in headers.get("content-type", "")
         decoder = make_decoder(headers.get("content-encoding"))
         library = library_of(response)
         if getattr(response, "is_stream_consumed", False):
             # Built from in-memory content (a mock, a cache): the body was read before we saw it.
-            _meter_read_body(BodyMeter(call, endpoint.adapter, decoder, event_stream), response, library)
+            _meter_read_body(BodyMeter(call, endpoint.adapter, decoder, stream), response, library)
             return
-        meter = BodyMeter(call, endpoint.adapter, decoder, event_stream)
+        meter = BodyMeter(call, endpoint.adapter, decoder, stream)
         wrapper = async_stream_class(library) if async_body else sync_stream_class(library)
         response.stream = wrapper(response.stream, meter)
     except Exception as exc:

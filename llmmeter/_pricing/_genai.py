@@ -27,6 +27,17 @@ _TIER_CONTEXTS: dict[str, tuple[Mapping[str, str], ...]] = {
 }
 
 
+def load() -> None:
+    """Import genai-prices and its price data now.
+
+    It imports httpx2 on the way: done lazily on a first call, that import could run while the
+    app's other threads use the same modules and catch them half-initialised.
+    """
+    from genai_prices import data_snapshot
+
+    data_snapshot.get_snapshot()
+
+
 def find(name: str, hints: Hints) -> tuple[Any, Any] | None:
     """genai-prices' (Provider, ModelInfo) for ``name``, trying each provider hint in turn."""
     from genai_prices import data_snapshot

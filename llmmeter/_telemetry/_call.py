@@ -18,7 +18,9 @@ Cost and usage sit on exactly one span per call, the one closest to the wire tha
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 
 from opentelemetry import context as otel_context
@@ -28,8 +30,10 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 
 from llmmeter import __version__
 from llmmeter._context import active_attributes, active_sinks, enclosing_call
+from llmmeter._guard import internal_error
 from llmmeter._pricing import get_table
 from llmmeter._pricing._cost import Cost
+from llmmeter._pricing._genai import load as genai_prices_load
 from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._attributes import (
@@ -64,16 +68,35 @@ def remove_observer(observer: Observer) -> None:
 
 
 class Telemetry:
-    """A tracer and the metric instruments, from explicit providers or the global ones."""
+    """A tracer and the metric instruments, from explicit providers or the global ones.
+
+    Made where metering is set up (``instrument()``, a wrapper transport, a handler), so that is
+    where the price database loads too: never in the middle of the app's first concurrent calls.
+    """
 
     __slots__ = ("instruments", "tracer")
 
     def __init__(
         self, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
     ) -> None:
+        _load_prices()
         self.tracer = trace.get_tracer(n.INSTRUMENTATION_SCOPE, __version__, tracer_provider)
-        meter = metrics.get_meter(n.INSTRUMENTATION_SCOPE, __version__, meter_provider)
-        self.instruments = Instruments.create(meter)
+        self.instruments = _instruments_of(meter_provider or metrics.get_meter_provider())
+
+
+# One set of instruments per meter provider: the SDK keeps the first observable counter of a name
+# and ignores the callbacks of a second, so every Telemetry on a provider must share its totals.
+_instruments: weakref.WeakKeyDictionary[MeterProvider, Instruments] = weakref.WeakKeyDictionary()
+_instruments_lock = threading.Lock()
+
+
+def _instruments_of(provider: MeterProvider) -> Instruments:
+    with _instruments_lock:
+        instruments = _instruments.get(provider)
+        if instruments is None:
+            meter = provider.get_meter(n.INSTRUMENTATION_SCOPE, __version__)
+            instruments = _instruments[provider] = Instruments.create(meter)
+        return instruments
 
 
 _default: Telemetry | None = None
@@ -222,8 +245,9 @@ class Call:
         self._end_span(record, response, exception, attributes)
         if counted:
             self._record_metrics(record)
-        for observer in _observers:
-            observer(record)
+        if _observers:
+            for observer in _observers:
+                observer(record)
 
     def _end_span(
         self,
@@ -263,16 +287,30 @@ class Call:
     def _record_metrics(self, record: CallRecord) -> None:
         instruments = self._telemetry.instruments
         attributes = metric_attributes(record, self.request, self._user_attributes)
+        key = tuple(attributes.items())
         context = self.context
         instruments.duration.record(record.duration_s, attributes, context)
         if record.time_to_first_chunk_s is not None:
             instruments.time_to_first_chunk.record(record.time_to_first_chunk_s, attributes, context)
         total = record.cost.total
         if total is not None:
-            instruments.cost.add(float(total), attributes, context)
+            instruments.cost.add(key, total)
         usage = record.usage
         if usage is not None:
-            instruments.record_tokens(usage, attributes, context)
+            instruments.record_tokens(usage, attributes, key, context)
+
+
+_prices_loaded = False
+
+
+def _load_prices() -> None:
+    global _prices_loaded
+    if not _prices_loaded:
+        _prices_loaded = True
+        try:
+            genai_prices_load()
+        except Exception as exc:
+            internal_error("loading the price database", exc)
 
 
 def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost:

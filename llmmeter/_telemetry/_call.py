@@ -18,6 +18,7 @@ Cost and usage sit on exactly one span per call, the one closest to the wire tha
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
@@ -101,6 +102,18 @@ def _instruments_of(provider: MeterProvider) -> Instruments:
 
 _default: Telemetry | None = None
 
+_fork_generation = 0
+"""Bumped in a forked child: a call started before the fork is the parent's to record."""
+
+
+def _after_fork_in_child() -> None:
+    global _fork_generation
+    _fork_generation += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
 
 def default_telemetry() -> Telemetry:
     """The telemetry on the process's global providers (proxies until the app sets them)."""
@@ -117,6 +130,7 @@ class Call:
         "_context",
         "_counted_with",
         "_first_chunk",
+        "_generation",
         "_inner_calls",
         "_sdk_span",
         "_sinks",
@@ -147,6 +161,7 @@ class Call:
         self.request = request
         self.capture = capture
         self.open = True
+        self._generation = _fork_generation
         self._first_chunk: float | None = None
         self._inner_calls = 0
         self._counted_with: Call | None = None
@@ -209,6 +224,8 @@ class Call:
         if not self.open:
             return
         self.open = False
+        if self._generation != _fork_generation:
+            return  # a copy inherited through fork: the parent records the call
         duration = time.perf_counter() - self._start
         if response is None:
             response = ResponseInfo(complete=False)

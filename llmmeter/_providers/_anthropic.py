@@ -77,8 +77,14 @@ class _MessagesStream:
             if isinstance(message, Mapping):
                 self._merge_usage(message.get("usage"))
         elif kind == "message_delta":
-            _message_fields(self._result, payload.get("delta"))
-            self._merge_usage(payload.get("usage"))
+            delta = payload.get("delta")
+            _message_fields(self._result, delta)
+            usage = payload.get("usage")
+            self._merge_usage(usage)
+            if get_str(delta, "stop_reason") is not None and isinstance(usage, Mapping):
+                # The final usage and the stop reason have come: clients may stop reading here,
+                # before message_stop, with everything received.
+                self._result.complete = True
         elif kind == "message_stop":
             self._result.complete = True
         elif kind == "error":

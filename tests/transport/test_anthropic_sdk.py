@@ -122,3 +122,43 @@ def test_sdk_span_is_parent_and_carries_the_cost_once(tracer_provider, meter_pro
     assert ours.attributes["llmmeter.counted_by"] == "parent"
     assert "gen_ai.usage.cost.amount" not in ours.attributes
     assert "gen_ai.usage.input_tokens" not in ours.attributes
+
+
+def test_stream_read_up_to_its_final_message_delta_is_complete(tracer_provider, meter_provider):
+    """A client that stops after the message_delta carrying the stop reason and final usage (before
+    message_stop) has everything: the record is complete and priced ok, not estimated."""
+    chunks = fakes.anthropic_stream(input_tokens=40, output_tokens=25)
+    transport = llmmeter.MeteredTransport(
+        httpx2.MockTransport(fakes.mock_handler(httpx2, fakes.Reply(chunks=chunks))),
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+    )
+    body = {"model": "claude-sonnet-4-6", "max_tokens": 64, "messages": [], "stream": True}
+    with record_calls() as calls, httpx2.Client(transport=transport) as http:
+        with http.stream("POST", "https://api.anthropic.com/v1/messages", json=body) as response:
+            for chunk in response.iter_raw():
+                if b"message_delta" in chunk:
+                    break
+
+    (record,) = calls
+    assert (record.ending, record.cost.status) == ("complete", "ok")
+    assert record.cost.total == (40 * IN + 25 * OUT) / M
+
+
+def test_stream_cut_before_its_final_message_delta_is_estimated(tracer_provider, meter_provider):
+    """Closed before the final usage came, the same stream stays closed_early and estimated."""
+    chunks = fakes.anthropic_stream(input_tokens=40, output_tokens=25)
+    transport = llmmeter.MeteredTransport(
+        httpx2.MockTransport(fakes.mock_handler(httpx2, fakes.Reply(chunks=chunks))),
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+    )
+    body = {"model": "claude-sonnet-4-6", "max_tokens": 64, "messages": [], "stream": True}
+    with record_calls() as calls, httpx2.Client(transport=transport) as http:
+        with http.stream("POST", "https://api.anthropic.com/v1/messages", json=body) as response:
+            for chunk in response.iter_raw():
+                if b"content_block_delta" in chunk:
+                    break
+
+    (record,) = calls
+    assert (record.ending, record.cost.status) == ("closed_early", "estimated")

@@ -7,13 +7,16 @@ Every count follows one convention, whatever the provider:
 * every other token count is a part of one of those two, never an addition to them.
 
 Converters accept what a provider sends (a mapping decoded from JSON, or an SDK object with the
-same attributes) and never raise on a malformed value: a field that is not a non-negative integer
-is treated as absent.
+same attributes) and never raise on a malformed value: a field of the wrong type (text, a bool)
+is treated as absent, and a number that cannot be a count (negative, NaN, infinite, fractional, or
+beyond a signed 64-bit integer, which no metric exporter can encode) makes the whole usage
+invalid: :attr:`Usage.invalid` names the field, and every count is zero.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -54,6 +57,9 @@ class Usage:
     """Seconds of generated video or processed audio, for models billed by time."""
     images: int = 0
     requests: int = 0
+    invalid: str | None = None
+    """Set when the provider reported a count that cannot be one: the field at fault. Such usage is
+    never priced nor written to a metric; its counts are all zero."""
 
     @property
     def cache_write_total(self) -> int:
@@ -82,7 +88,32 @@ class Usage:
         return {name: value for name in _FIELD_NAMES if (value := getattr(self, name))}
 
 
-_FIELD_NAMES = tuple(f.name for f in fields(Usage))
+_FIELD_NAMES = tuple(f.name for f in fields(Usage) if f.name != "invalid")
+_INT64_MAX = 2**63 - 1
+
+
+class _InvalidCount(Exception):
+    """A reported count that cannot be one; caught by the converter that met it."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _checked(convert: Callable[[Any], Usage]) -> Callable[[Any], Usage]:
+    """Turn a converter's invalid count, or a total beyond int64, into an invalid Usage."""
+
+    @functools.wraps(convert)
+    def checked(usage: Any) -> Usage:
+        try:
+            result = convert(usage)
+        except _InvalidCount as invalid:
+            return Usage(invalid=invalid.key)
+        if result.input_tokens > _INT64_MAX:
+            return Usage(invalid="input_tokens")
+        return result
+
+    return checked
 
 
 def _get(source: Any, key: str) -> Any:
@@ -95,27 +126,31 @@ def _get(source: Any, key: str) -> Any:
     return getattr(source, key, None)
 
 
-def _as_count(value: Any) -> int:
-    """A non-negative integer count, or 0 for anything else (bool, negative, NaN, text...)."""
+def _as_count(value: Any, key: str = "count") -> int:
+    """A count: 0 when absent or of another type (text, bool); raises :class:`_InvalidCount` for a
+    number that cannot be a count (negative, NaN, infinite, fractional, beyond int64)."""
     if type(value) is int:
-        return value if value > 0 else 0
+        if 0 <= value <= _INT64_MAX:
+            return value
+        raise _InvalidCount(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
-    if value != value or value < 0 or value == float("inf"):  # NaN, negative or infinite
-        return 0
+    if value != value or not 0 <= value <= _INT64_MAX or value != int(value):
+        raise _InvalidCount(key)
     return int(value)
 
 
 def _count(source: Any, *path: str) -> int:
-    """The count at ``path`` in ``source``, or 0 when it is absent or malformed."""
+    """The count at ``path`` in ``source``, or 0 when it is absent or of another type."""
     value = source
     for key in path:
         value = value.get(key) if type(value) is dict else _get(value, key)
-    if type(value) is int and value >= 0:
+    if type(value) is int and 0 <= value <= _INT64_MAX:
         return value
-    return _as_count(value)
+    return _as_count(value, path[-1])
 
 
+@_checked
 def from_openai_chat(usage: Any) -> Usage:
     """Convert an OpenAI Chat Completions (or legacy Completions, or embeddings) ``usage`` object.
 
@@ -136,6 +171,7 @@ def from_openai_chat(usage: Any) -> Usage:
     )
 
 
+@_checked
 def from_openai_responses(usage: Any) -> Usage:
     """Convert an OpenAI Responses API (or Realtime) ``usage`` object.
 
@@ -157,6 +193,7 @@ def from_openai_responses(usage: Any) -> Usage:
     )
 
 
+@_checked
 def from_anthropic(usage: Any) -> Usage:
     """Convert an Anthropic Messages ``usage`` object.
 
@@ -189,10 +226,11 @@ def _sum_prefixed(details: Any, suffix: str) -> int:
     total = 0
     for key, value in details.items():
         if isinstance(key, str) and (key == suffix or key.endswith("_" + suffix)):
-            total += _as_count(value)
+            total += _as_count(value, key)
     return total
 
 
+@_checked
 def from_langchain(usage_metadata: Any) -> Usage:
     """Convert a LangChain ``UsageMetadata`` mapping (``AIMessage.usage_metadata``).
 

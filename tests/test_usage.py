@@ -198,16 +198,48 @@ def test_langchain_one_hour_cache_writes() -> None:
     assert (usage.cache_write_tokens, usage.cache_write_1h_tokens) == (500, 300)
 
 
-MALFORMED: list[Any] = ["12", -5, None, True, math.nan, [3], {"x": 1}, 1.5e400 * 0]
+WRONG_TYPES: list[Any] = ["12", None, True, [3], {"x": 1}]
 
 
-@pytest.mark.parametrize("value", MALFORMED, ids=repr)
-def test_malformed_counts_are_ignored(value: Any) -> None:
-    """A count that is not a non-negative number counts as absent, and nothing raises."""
+@pytest.mark.parametrize("value", WRONG_TYPES, ids=repr)
+def test_counts_of_the_wrong_type_are_ignored(value: Any) -> None:
+    """A count that is not a number counts as absent, and nothing raises."""
     usage = from_openai_chat(
         {"prompt_tokens": value, "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": value}}
     )
     assert usage == Usage(output_tokens=7)
+
+
+IMPOSSIBLE: list[Any] = [-5, math.nan, math.inf, 2.5, 2**63, 2**70, 10**400]
+
+
+@pytest.mark.parametrize("value", IMPOSSIBLE, ids=repr)
+@pytest.mark.parametrize(
+    ("convert", "key"),
+    [
+        (from_openai_chat, "prompt_tokens"),
+        (from_openai_responses, "input_tokens"),
+        (from_anthropic, "input_tokens"),
+        (from_langchain, "input_tokens"),
+    ],
+    ids=lambda item: getattr(item, "__name__", item),
+)
+def test_impossible_counts_make_the_usage_invalid(convert: Any, key: str, value: Any) -> None:
+    """A number no count can be (negative, NaN, infinite, fractional, beyond int64) makes the usage
+    invalid, naming the field, with every count zero: it is never priced nor written to a metric."""
+    usage = convert({key: value, "output_tokens": 7, "completion_tokens": 7})
+    assert usage == Usage(invalid=key)
+
+
+def test_a_total_beyond_int64_is_invalid() -> None:
+    """Anthropic's input is a sum of parts: parts that fit but add up beyond int64 are invalid too."""
+    usage = from_anthropic({"input_tokens": 2**62, "cache_read_input_tokens": 2**62})
+    assert usage.invalid == "input_tokens"
+
+
+def test_integral_floats_are_counts() -> None:
+    """A count sent as an integral float (100.0) is that count."""
+    assert from_openai_chat({"prompt_tokens": 100.0}).input_tokens == 100
 
 
 @pytest.mark.parametrize(

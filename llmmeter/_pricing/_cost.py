@@ -9,7 +9,7 @@ from typing import Literal
 
 __all__ = ["Cost", "CostStatus"]
 
-CostStatus = Literal["ok", "unknown_model", "no_usage", "estimated"]
+CostStatus = Literal["ok", "unknown_model", "no_usage", "estimated", "invalid_usage"]
 
 
 @dataclass(slots=True)
@@ -21,8 +21,9 @@ class Cost:
     ``cache_write_1h``, ``output``, ``reasoning``, ``input_audio``, ``output_audio``, ``video``,
     ``training``, ...) to its cost; only the parts that were used appear.
     ``status`` is ``ok``; ``unknown_model``; ``no_usage`` (no usage was reported, so nothing could be
-    priced); or ``estimated`` (priced, but some part fell back to another rate, or the usage itself
-    is incomplete, such as a stream cut short).
+    priced); ``estimated`` (priced, but some part fell back to another rate, or the usage itself
+    is incomplete, such as a stream cut short); or ``invalid_usage`` (the provider reported a count
+    that cannot be one, see :attr:`llmmeter.Usage.invalid`: nothing is priced or written to a metric).
     ``model`` is the price entry used (``gpt-5.4``, ``ft:gpt-4.1``) and ``source`` the layer it came
     from (``user``, ``llmmeter``, ``genai-prices``).
     """

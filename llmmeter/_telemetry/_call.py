@@ -53,6 +53,7 @@ __all__ = ["Call", "Telemetry", "add_observer", "default_telemetry", "remove_obs
 
 _ANTHROPIC_SDK_SCOPE = "com.anthropic.sdk.python"
 _NO_USAGE = Cost(total=None, status="no_usage")
+_INVALID_USAGE = Cost(total=None, status="invalid_usage")
 
 Observer = Callable[[CallRecord], None]
 _observers: list[Observer] = []
@@ -282,8 +283,12 @@ class Call:
                 attributes[n.COUNTED_BY] = n.COUNTED_BY_PARENT
             else:
                 attributes.update(cost_attributes(record.cost))
-                if record.usage is not None:
-                    attributes.update(usage_attributes(record.usage))
+                usage = record.usage
+                if usage is not None:
+                    if usage.invalid is None:
+                        attributes.update(usage_attributes(usage))
+                    else:
+                        attributes[n.USAGE_INVALID] = usage.invalid
             if extra:
                 attributes.update(extra)
             span.set_attributes(attributes)
@@ -313,7 +318,7 @@ class Call:
         if total is not None:
             instruments.cost.add(key, total)
         usage = record.usage
-        if usage is not None:
+        if usage is not None and usage.invalid is None:
             instruments.record_tokens(usage, attributes, key, context)
 
 
@@ -332,7 +337,11 @@ def _load_prices() -> None:
 
 def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost:
     usage = response.usage
-    if usage is None or usage.is_empty:
+    if usage is None:
+        return _NO_USAGE
+    if usage.invalid is not None:
+        return _INVALID_USAGE
+    if usage.is_empty:
         return _NO_USAGE
     model = response.model or request.model
     cost = get_table().price_usage(

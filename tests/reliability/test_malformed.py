@@ -57,9 +57,16 @@ VALID_EVENTS = [(name, payload) for kind in KINDS for name, payload in kind.even
 
 
 def assert_is_usage(usage: Usage) -> None:
-    """Every count of a converted usage is a non-negative int (seconds a non-negative float)."""
+    """Every count of a converted usage is a non-negative int within int64 (seconds a non-negative
+    float); an invalid usage names its field and counts nothing."""
+    if usage.invalid is not None:
+        assert isinstance(usage.invalid, str)
+        assert usage.is_empty
     for field in fields(Usage):
+        if field.name == "invalid":
+            continue
         value = getattr(usage, field.name)
+        assert value <= 2**63 - 1
         assert value >= 0
         assert type(value) is (float if field.name == "seconds" else int)
 

@@ -10,15 +10,17 @@ back what came out (spans, their attributes, the synchronous metric points and t
 from __future__ import annotations
 
 import gc
+import importlib
 import importlib.metadata
 import json
+import multiprocessing
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import partial
+from multiprocessing.connection import Connection
 from typing import Any, Literal
 
 import httpx2
@@ -34,7 +36,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.metrics.export import (
     Histogram as HistogramData,
 )
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     SimpleSpanProcessor,
@@ -80,11 +82,21 @@ class DropExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
+class SpanCounter(SpanProcessor):
+    """Counts the spans that end: a check that each variant writes what it should."""
+
+    def __init__(self) -> None:
+        self.ended = 0
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.ended += 1
+
+
 def providers() -> tuple[TracerProvider, MeterProvider]:
     """SDK providers set up as in production: batched span export, a metric reader.
 
     The BatchSpanProcessor's export thread is part of every variant's cost (``time.process_time()``
-    counts all threads); the InMemoryMetricReader is collected only at the end, outside the timing.
+    counts all threads); the InMemoryMetricReader is never collected during the timed rounds.
     """
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(BatchSpanProcessor(DropExporter()))
@@ -320,17 +332,19 @@ def _create(meter: Any, shape: InstrumentShape) -> Callable[..., None]:
 
 # --- Measuring ----------------------------------------------------------------------------------------
 
+Setup = Callable[[str, Any], tuple[Callable[[], object], TracerProvider]]
+"""A bench module's ``setup(variant, data)``: builds the named variant's call (and the tracer
+provider whose spans a round must have exported) in a worker process."""
+
 
 @dataclass
-class Variant:
-    """One way of making the call. ``session`` is entered around each of its rounds, untimed
-    (for an instrumentor that patches a library: instrument, then uninstrument)."""
+class Measured:
+    """One variant's per-call CPU and wall seconds, one entry per round."""
 
     name: str
-    call: Callable[[], object]
-    session: Callable[[], AbstractContextManager[object]] = nullcontext
     cpu: list[float] = field(default_factory=list)
     wall: list[float] = field(default_factory=list)
+    spans: list[float] = field(default_factory=list)
 
     @property
     def cpu_us(self) -> float:
@@ -344,113 +358,67 @@ class Variant:
 
 
 def measure_interleaved(
-    variants: Sequence[Variant],
-    tracer_provider: TracerProvider,
-    rounds: int = 15,
-    calls: int = 300,
-    warmup: int = 300,
-) -> None:
-    """Time every variant over ``rounds`` rounds of ``calls`` calls, taking turns round by round.
+    module: str, names: Sequence[str], data: Any, rounds: int, calls: int, warmup: int = 500
+) -> list[Measured]:
+    """Time each named variant over ``rounds`` rounds of ``calls`` calls, taking turns round by round.
 
-    Each round is timed with ``time.process_time()`` (all threads, everything included) and
-    ``time.perf_counter()``; it ends with ``tracer_provider.force_flush()``, inside the timing, so
-    each round's spans are exported in that round. The order of the variants rotates each round so
-    that none always runs first. Results land in each variant's ``cpu`` and ``wall`` lists.
+    Each variant lives in a worker process of its own, built by ``module.setup(name, data)``, so
+    that an instrumentation patching libraries for the whole process (OpenLLMetry's, whose
+    ``uninstrument()`` leaves its wrappers in place) touches only its own variant. One worker runs
+    at a time; the order rotates each round so that none always goes first. A round is timed with
+    ``time.process_time()`` (the worker's threads included: the BatchSpanProcessor's export) and
+    ``time.perf_counter()``, and ends with ``force_flush()`` on the tracer provider, inside the
+    timing, so the round's spans are exported in that round.
     """
-    for variant in variants:
-        with variant.session():
-            for _ in range(warmup):
-                variant.call()
-    tracer_provider.force_flush()
-    for number in range(rounds):
-        shift = number % len(variants)
-        for variant in [*variants[shift:], *variants[:shift]]:
-            with variant.session():
-                for _ in range(10):  # after (re-)instrumenting: first calls may import or cache
-                    variant.call()
-                tracer_provider.force_flush()
-                gc.collect()
-                cpu, wall = _timed_round(variant.call, calls, tracer_provider)
-            variant.cpu.append(cpu)
-            variant.wall.append(wall)
-
-
-def _timed_round(
-    call: Callable[[], object], calls: int, tracer_provider: TracerProvider
-) -> tuple[float, float]:
-    cpu_start, wall_start = time.process_time(), time.perf_counter()
-    for _ in range(calls):
-        call()
-    tracer_provider.force_flush()
-    return (time.process_time() - cpu_start) / calls, (time.perf_counter() - wall_start) / calls
-
-
-def measure_with_peer(
-    variants: list[Variant],
-    peer: tuple[str, Any, Callable[[], object]] | None,
-    tracer_provider: TracerProvider,
-    meter_provider: MeterProvider,
-    rounds: int,
-    calls: int,
-) -> list[Variant]:
-    """Measure ``variants`` and a peer instrumentation ``(name, instrumentor, call)``, if given.
-
-    The peer patches libraries for the whole process, so it takes its turn among the variants with
-    ``instrument()`` before each of its rounds and ``uninstrument()`` after it, when
-    :func:`instrumentor_cycles` shows that works; otherwise it is instrumented once, after the
-    others have been measured, and measured alone (its name then says so). Returns all variants.
-    """
-    separate: Variant | None = None
-    if peer is not None:
-        name, instrumentor, call = peer
-        if instrumentor_cycles(instrumentor, call):
-            session = partial(
-                instrumented, instrumentor, tracer_provider=tracer_provider, meter_provider=meter_provider
-            )
-            variants = [*variants, Variant(name, call, session=session)]
-        else:
-            separate = Variant(f"{name} (own phase)", call)
-    measure_interleaved(variants, tracer_provider, rounds=rounds, calls=calls)
-    if separate is None or peer is None:
-        return variants
-    peer[1].instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    measure_interleaved([separate], tracer_provider, rounds=rounds, calls=calls)
-    return [*variants, separate]
-
-
-def instrumentor_cycles(instrumentor: Any, call: Callable[[], object]) -> bool:
-    """Whether ``instrumentor`` can be instrumented and uninstrumented around each round.
-
-    True when ``call`` writes spans while instrumented, none after ``uninstrument()``, and spans
-    again after a second ``instrument()``: then its patches come and go cleanly.
-    """
-    exporter = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    meter_provider = MeterProvider()
-    counts = []
-    for _ in range(2):
-        instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-        try:
-            call()
-        finally:
-            instrumentor.uninstrument()
-        counts.append(len(exporter.get_finished_spans()))
-        call()
-        counts.append(len(exporter.get_finished_spans()))
-    tracer_provider.shutdown()
-    meter_provider.shutdown()
-    return 0 < counts[0] == counts[1] < counts[2] == counts[3]
-
-
-@contextmanager
-def instrumented(instrumentor: Any, **providers: object) -> Iterator[None]:
-    """``instrumentor.instrument(**providers)`` for the block, ``uninstrument()`` after it."""
-    instrumentor.instrument(**providers)
+    spawn = multiprocessing.get_context("spawn")
+    workers = []
+    for name in names:
+        ours, theirs = spawn.Pipe()
+        process = spawn.Process(target=_serve, args=(theirs, module, name, data, warmup), daemon=True)
+        process.start()
+        workers.append((Measured(name), ours, process))
     try:
-        yield
+        for _, connection, _ in workers:
+            connection.recv()  # built and warmed up
+        for number in range(rounds):
+            shift = number % len(workers)
+            for measured, connection, _ in [*workers[shift:], *workers[:shift]]:
+                connection.send(calls)
+                cpu, wall, spans = connection.recv()
+                measured.cpu.append(cpu)
+                measured.wall.append(wall)
+                measured.spans.append(spans)
     finally:
-        instrumentor.uninstrument()
+        for _, connection, process in workers:
+            with suppress(OSError):  # a worker that died has closed its end
+                connection.send(0)
+            process.join(timeout=30)
+    return [measured for measured, _, _ in workers]
+
+
+def _serve(connection: Connection, module: str, name: str, data: Any, warmup: int) -> None:
+    """A worker: build the variant, warm it up, then run a timed round for each request."""
+    setup: Setup = importlib.import_module(module).setup
+    call, tracer_provider = setup(name, data)
+    counter = SpanCounter()
+    tracer_provider.add_span_processor(counter)
+    for _ in range(warmup):
+        call()
+    tracer_provider.force_flush()
+    connection.send("ready")
+    while calls := connection.recv():
+        for _ in range(10):  # back from sleep: warm the caches again, untimed
+            call()
+        tracer_provider.force_flush()
+        gc.collect()
+        spans_start = counter.ended
+        cpu_start, wall_start = time.process_time(), time.perf_counter()
+        for _ in range(calls):
+            call()
+        tracer_provider.force_flush()
+        cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
+        connection.send((cpu / calls, wall / calls, (counter.ended - spans_start) / calls))
+    tracer_provider.shutdown()
 
 
 # --- Reporting ------------------------------------------------------------------------------------
@@ -465,15 +433,17 @@ def versions(*names: str) -> str:
     return ", ".join(found)
 
 
-def variants_table(title: str, variants: Sequence[Variant]) -> Table:
+def variants_table(title: str, variants: Sequence[Measured]) -> Table:
     """CPU and wall time per call of each variant, and what each adds to the first (the bare one)."""
     bare = variants[0]
     table = Table(title=title, title_justify="left")
-    for column in ("variant", "CPU µs/call", "added CPU µs", "wall µs/call", "added wall µs"):
+    columns = ("variant", "spans/call", "CPU µs/call", "added CPU µs", "wall µs/call", "added wall µs")
+    for column in columns:
         table.add_column(column, justify="left" if column == "variant" else "right")
     for variant in variants:
         table.add_row(
             variant.name,
+            f"{statistics.mean(variant.spans):.0f}",
             f"{variant.cpu_us:.1f}",
             f"{variant.cpu_us - bare.cpu_us:+.1f}",
             f"{variant.wall_us:.1f}",

@@ -5,8 +5,8 @@ and OpenLLMetry's LangChain instrumentation, all measured in one run.
 
 langchain-openai's ChatOpenAI talks to an in-process ``httpx2.MockTransport`` (its client is not
 metered: the handler alone writes the telemetry), so the figures are the instrumentation's cost, not
-the network's. Variants, interleaved round by round (ROUNDS rounds of CALLS invokes, the order
-rotating each round):
+the network's. Variants, each in a worker process of its own, interleaved round by round (ROUNDS
+rounds of CALLS invokes, one worker running at a time, the order rotating each round):
 
 * ``bare``: no callbacks;
 * ``noop handler``: a do-nothing callback handler (what LangChain itself spends on any handler);
@@ -16,9 +16,8 @@ rotating each round):
   (read from one handler invoke at start-up, see ``benchmarks._common.probe_telemetry``): LangChain's
   callback cost plus the SDK's cost, the least a handler can spend;
 * ``OpenLLMetry``: ``opentelemetry-instrumentation-langchain``'s ``LangchainInstrumentor``. It patches
-  LangChain for the whole process, so it is instrumented before each of its rounds and uninstrumented
-  after it (untimed), once a start-up check has shown that its patches come and go cleanly; should
-  that check fail, it is measured in a phase of its own after the others.
+  LangChain for the whole process and its ``uninstrument()`` leaves the patches in place, so it is
+  instrumented once, in its own worker process, and takes its turn with the others.
 
 Same providers and measurement as ``bench_transport.py``: CPU (``time.process_time()``, all threads,
 each round's span export included) and wall time per invoke, medians over rounds, and the added
@@ -27,6 +26,7 @@ time against ``bare``.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -35,6 +35,7 @@ import httpx2
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
+from langchain_core.runnables import RunnableConfig
 from langchain_openai import ChatOpenAI
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
@@ -45,9 +46,9 @@ from rich.console import Console
 import llmmeter
 from benchmarks._common import (
     FloorWriter,
-    Variant,
+    Telemetry,
     chat_handler,
-    measure_with_peer,
+    measure_interleaved,
     probe_telemetry,
     providers,
     target_row,
@@ -58,6 +59,7 @@ from benchmarks._common import (
 from llmmeter._pricing import get_table
 from llmmeter_langchain import LLMMeterCallbackHandler
 
+MODULE = "benchmarks.bench_langchain"
 ROUNDS = 15
 CALLS = 200
 OPENLLMETRY_TARGET = 0.5
@@ -104,28 +106,50 @@ def chat_model() -> ChatOpenAI:
     )
 
 
-def openllmetry_instrumentor() -> Any | None:
-    """OpenLLMetry's LangChain instrumentor, if installed (see benchmarks/requirements.txt)."""
-    try:
-        from opentelemetry.instrumentation.langchain import LangchainInstrumentor
-    except ImportError:
-        return None
-    return LangchainInstrumentor()
+def invoke(*callbacks: BaseCallbackHandler) -> Callable[[], object]:
+    model = chat_model()
+    config: RunnableConfig = {"callbacks": list(callbacks)}
+    return lambda: model.invoke("Say hi", config=config)
+
+
+def openllmetry_call(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Callable[[], object]:
+    """A plain invoke, with OpenLLMetry's LangChain instrumentation on for the whole process."""
+    from opentelemetry.instrumentation.langchain import LangchainInstrumentor
+
+    LangchainInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    return invoke()
+
+
+def setup(name: str, telemetry: Telemetry) -> tuple[Callable[[], object], TracerProvider]:
+    """The named variant's call, built in its worker process with providers of its own."""
+    tracer_provider, meter_provider = providers()
+    # Resolve the model once, as in steady state.
+    get_table().price_usage("gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1))
+    if name == "bare":
+        call = invoke()
+    elif name == "noop handler":
+        call = invoke(NoopHandler())
+    elif name == "llmmeter":
+        call = invoke(LLMMeterCallbackHandler(tracer_provider=tracer_provider, meter_provider=meter_provider))
+    elif name == "OpenTelemetry floor":
+        call = invoke(FloorHandler(FloorWriter(telemetry, tracer_provider, meter_provider)))
+    elif name == "OpenLLMetry":
+        call = openllmetry_call(tracer_provider, meter_provider)
+    else:
+        raise ValueError(f"no variant {name!r}")
+    return call, tracer_provider
 
 
 def main() -> None:
     console = Console(width=130)
-    tracer_provider, meter_provider = providers()
-    get_table().price_usage(
-        "gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1)
-    )  # resolved, as in steady state
+    # Resolve the model once, as in steady state.
+    get_table().price_usage("gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1))
 
-    def probe(probe_tracer: TracerProvider, probe_meter: MeterProvider) -> object:
-        handler = LLMMeterCallbackHandler(tracer_provider=probe_tracer, meter_provider=probe_meter)
-        return chat_model().invoke("Say hi", config={"callbacks": [handler]})
+    def probe(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
+        handler = LLMMeterCallbackHandler(tracer_provider=tracer_provider, meter_provider=meter_provider)
+        return invoke(handler)()
 
     telemetry = probe_telemetry(probe)
-    floor = FloorHandler(FloorWriter(telemetry, tracer_provider, meter_provider))
     console.print(
         versions(
             "langchain-core",
@@ -136,44 +160,27 @@ def main() -> None:
     )
     console.print(f"llmmeter handler writes per invoke: {telemetry.summary()}")
 
-    def invoke(*callbacks: BaseCallbackHandler) -> Callable[[], object]:
-        model = chat_model()
-        return lambda: model.invoke("Say hi", config={"callbacks": list(callbacks)})
-
-    handler = LLMMeterCallbackHandler(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    instrumentor = openllmetry_instrumentor()
-    variants = measure_with_peer(
-        [
-            Variant("bare", invoke()),
-            Variant("noop handler", invoke(NoopHandler())),
-            Variant("llmmeter", invoke(handler)),
-            Variant("OpenTelemetry floor", invoke(floor)),
-        ],
-        None if instrumentor is None else ("OpenLLMetry", instrumentor, invoke()),
-        tracer_provider,
-        meter_provider,
-        rounds=ROUNDS,
-        calls=CALLS,
-    )
+    names = ["bare", "noop handler", "llmmeter", "OpenTelemetry floor"]
+    if importlib.util.find_spec("opentelemetry.instrumentation.langchain") is not None:
+        names.append("OpenLLMetry")
+    variants = measure_interleaved(MODULE, names, telemetry, rounds=ROUNDS, calls=CALLS)
     console.print(
         variants_table(
             f"ChatOpenAI.invoke, MockTransport: median of {ROUNDS} rounds x {CALLS} invokes", variants
         )
     )
-
     added = {variant.name: variant.cpu_us - variants[0].cpu_us for variant in variants}
     ratios = targets_table("Targets (issue 10): added CPU per invoke")
     target_row(
         ratios, "llmmeter / OpenTelemetry floor", added["llmmeter"] / added["OpenTelemetry floor"], None
     )
-    peer = next((name for name in added if name.startswith("OpenLLMetry")), None)
-    if peer is None:
-        ratios.caption = "opentelemetry-instrumentation-langchain not installed: not measured"
+    if "OpenLLMetry" in added:
+        target_row(
+            ratios, "llmmeter / OpenLLMetry", added["llmmeter"] / added["OpenLLMetry"], OPENLLMETRY_TARGET
+        )
     else:
-        target_row(ratios, f"llmmeter / {peer}", added["llmmeter"] / added[peer], OPENLLMETRY_TARGET)
+        ratios.caption = "opentelemetry-instrumentation-langchain not installed: not measured"
     console.print(ratios)
-    tracer_provider.shutdown()
-    meter_provider.shutdown()
 
 
 if __name__ == "__main__":

@@ -5,28 +5,34 @@ OpenLLMetry, all measured in one run.
 
 ``client.chat.completions.create`` (non-streamed) talks to an in-process ``httpx2.MockTransport``
 answering a fixed chat body, so the figures are the instrumentation's cost, not the network's.
-Variants, interleaved round by round (ROUNDS rounds of CALLS calls, the order rotating each round):
+Variants, each in a worker process of its own, interleaved round by round (ROUNDS rounds of CALLS
+calls, one worker running at a time, the order rotating each round):
 
 * ``bare``: a plain client;
 * ``llmmeter``: the client's transport is ``llmmeter.MeteredTransport``;
 * ``OpenTelemetry floor``: a plain client, each call wrapped in exactly the spans, span attributes
-  and synchronous metric points llmmeter writes for it, written directly through the SDK (read from
-  one llmmeter call at start-up, see ``benchmarks._common.probe_telemetry``);
-* ``OpenLLMetry``: ``opentelemetry-instrumentation-openai`` on a plain client. It patches the openai
-  module for the whole process, so it is instrumented before each of its rounds and uninstrumented
-  after it (untimed), once a start-up check has shown that the patches come and go cleanly; should
-  that check fail, it is measured in a phase of its own after the others.
+  and synchronous metric points llmmeter writes for it, written directly through the SDK, the span
+  current while the request is sent (read from one llmmeter call at start-up, see
+  ``benchmarks._common.probe_telemetry``);
+* ``OpenLLMetry``: ``opentelemetry-instrumentation-openai`` instrumenting a plain client. It patches
+  the openai module for the whole process and its ``uninstrument()`` does not remove the patches
+  (instrumenting again stacks a second wrapper), so neither instrumenting around its rounds nor a
+  phase in the same process is clean: it is instrumented once, in its own worker process, and takes
+  its turn with the others.
 
-Every variant uses the same providers: a BatchSpanProcessor exporting to a drop exporter (its thread's
-CPU counts: ``time.process_time()`` covers all threads) and an InMemoryMetricReader collected only
-at the end. A round is everything: its calls and the ``force_flush()`` exporting its spans. Printed
-per variant: CPU µs and wall µs per call (medians over rounds) and what each adds to ``bare``; then
-the targets' ratios, the added time per streamed chunk and the memory growth over many calls.
+Every worker has the same providers: a BatchSpanProcessor exporting to a drop exporter (its thread's
+CPU counts: ``time.process_time()`` covers all threads) and an InMemoryMetricReader, never collected
+during the run. A round is everything: its calls and the ``force_flush()`` exporting its spans.
+Printed per variant: CPU µs and wall µs per call (medians over rounds) and what each adds to
+``bare``; then the targets' ratios, the added time per streamed chunk (raw httpx2 client, bare against
+metered) and the memory growth over MEMORY_CALLS calls (tracemalloc, after a warm-up), measured in
+this process.
 """
 
 from __future__ import annotations
 
 import gc
+import importlib.util
 import statistics
 import time
 import tracemalloc
@@ -38,15 +44,18 @@ import openai
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from rich.console import Console
 
 import llmmeter
 from benchmarks._common import (
+    DropExporter,
     FloorWriter,
-    Variant,
+    Telemetry,
     chat_handler,
-    measure_with_peer,
+    measure_interleaved,
     probe_telemetry,
     providers,
     target_row,
@@ -56,6 +65,7 @@ from benchmarks._common import (
 )
 from llmmeter._pricing import get_table
 
+MODULE = "benchmarks.bench_transport"
 ROUNDS = 15
 CALLS = 300
 STREAM_CHUNKS = 20_000
@@ -108,13 +118,36 @@ def floor_call(client: openai.OpenAI, floor: FloorWriter) -> Callable[[], object
     return call
 
 
-def openllmetry_instrumentor() -> Any | None:
-    """OpenLLMetry's openai instrumentor, if installed (see benchmarks/requirements.txt)."""
-    try:
-        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
-    except ImportError:
-        return None
-    return OpenAIInstrumentor()
+def openllmetry_call(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Callable[[], object]:
+    """A plain client's call, with OpenLLMetry's openai instrumentation on for the whole process."""
+    from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+
+    OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    return chat_call(plain())
+
+
+def plain() -> openai.OpenAI:
+    return sdk_client(httpx2.MockTransport(chat_handler))
+
+
+def setup(name: str, telemetry: Telemetry) -> tuple[Callable[[], object], TracerProvider]:
+    """The named variant's call, built in its worker process with providers of its own."""
+    tracer_provider, meter_provider = providers()
+    # Resolve the model once, as in steady state.
+    get_table().price_usage("gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1))
+    if name == "bare":
+        call = chat_call(plain())
+    elif name == "llmmeter":
+        call = chat_call(
+            sdk_client(metered(httpx2.MockTransport(chat_handler), tracer_provider, meter_provider))
+        )
+    elif name == "OpenTelemetry floor":
+        call = floor_call(plain(), FloorWriter(telemetry, tracer_provider, meter_provider))
+    elif name == "OpenLLMetry":
+        call = openllmetry_call(tracer_provider, meter_provider)
+    else:
+        raise ValueError(f"no variant {name!r}")
+    return call, tracer_provider
 
 
 # --- Streaming and memory -------------------------------------------------------------------------
@@ -186,14 +219,21 @@ def per_chunk(
     }
 
 
-def memory_growth(call: Callable[[], object], tracer_provider: TracerProvider) -> tuple[int, int]:
+def memory_growth(build: Callable[[TracerProvider, MeterProvider], Callable[[], object]]) -> tuple[int, int]:
     """Traced memory growth (bytes) over MEMORY_CALLS calls, and over their second half, after a
-    warm-up; spans exported and garbage collected before each reading."""
+    warm-up; garbage collected before each reading.
+
+    Spans go through a SimpleSpanProcessor to a drop exporter: tracemalloc slows the calls enough
+    for a BatchSpanProcessor's queue to overflow, and a queue's content is not a leak.
+    """
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(DropExporter()))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    call = build(tracer_provider, meter_provider)
     for _ in range(1_000):
         call()
 
     def settled() -> int:
-        tracer_provider.force_flush()
         gc.collect()
         return tracemalloc.get_traced_memory()[0]
 
@@ -208,6 +248,8 @@ def memory_growth(call: Callable[[], object], tracer_provider: TracerProvider) -
         end = settled()
     finally:
         tracemalloc.stop()
+        tracer_provider.shutdown()
+        meter_provider.shutdown()
     return end - start, end - half
 
 
@@ -231,46 +273,28 @@ def stream_memory_peak(tracer_provider: TracerProvider, meter_provider: MeterPro
 
 def main() -> None:
     console = Console(width=130)
-    tracer_provider, meter_provider = providers()
-    get_table().price_usage(
-        "gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1)
-    )  # resolved, as in steady state
+    # Resolve the model once, as in steady state.
+    get_table().price_usage("gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1))
 
-    def probe(probe_tracer: TracerProvider, probe_meter: MeterProvider) -> object:
-        client = sdk_client(metered(httpx2.MockTransport(chat_handler), probe_tracer, probe_meter))
-        return chat_call(client)()
+    def probe(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
+        return chat_call(
+            sdk_client(metered(httpx2.MockTransport(chat_handler), tracer_provider, meter_provider))
+        )()
 
     telemetry = probe_telemetry(probe)
-    floor = FloorWriter(telemetry, tracer_provider, meter_provider)
     console.print(versions("openai", "opentelemetry-sdk", "opentelemetry-instrumentation-openai"))
     console.print(f"llmmeter writes per call: {telemetry.summary()}")
 
-    def plain() -> openai.OpenAI:
-        return sdk_client(httpx2.MockTransport(chat_handler))
-
-    metered_call = chat_call(
-        sdk_client(metered(httpx2.MockTransport(chat_handler), tracer_provider, meter_provider))
-    )
-    instrumentor = openllmetry_instrumentor()
-    variants = measure_with_peer(
-        [
-            Variant("bare", chat_call(plain())),
-            Variant("llmmeter", metered_call),
-            Variant("OpenTelemetry floor", floor_call(plain(), floor)),
-        ],
-        None if instrumentor is None else ("OpenLLMetry", instrumentor, chat_call(plain())),
-        tracer_provider,
-        meter_provider,
-        rounds=ROUNDS,
-        calls=CALLS,
-    )
+    names = ["bare", "llmmeter", "OpenTelemetry floor"]
+    if importlib.util.find_spec("opentelemetry.instrumentation.openai") is not None:
+        names.append("OpenLLMetry")
+    variants = measure_interleaved(MODULE, names, telemetry, rounds=ROUNDS, calls=CALLS)
     console.print(
         variants_table(
             f"openai SDK chat.completions.create, MockTransport: median of {ROUNDS} rounds x {CALLS} calls",
             variants,
         )
     )
-
     added = {variant.name: variant.cpu_us - variants[0].cpu_us for variant in variants}
     ratios = targets_table("Targets (issue 10): added CPU per call")
     target_row(
@@ -279,15 +303,22 @@ def main() -> None:
         added["llmmeter"] / added["OpenTelemetry floor"],
         FLOOR_TARGET,
     )
-    peer = next((name for name in added if name.startswith("OpenLLMetry")), None)
-    if peer is None:
-        ratios.caption = "opentelemetry-instrumentation-openai not installed: not measured"
+    if "OpenLLMetry" in added:
+        target_row(
+            ratios, "llmmeter / OpenLLMetry", added["llmmeter"] / added["OpenLLMetry"], OPENLLMETRY_TARGET
+        )
     else:
-        target_row(ratios, f"llmmeter / {peer}", added["llmmeter"] / added[peer], OPENLLMETRY_TARGET)
+        ratios.caption = "opentelemetry-instrumentation-openai not installed: not measured"
     console.print(ratios)
 
+    tracer_provider, meter_provider = providers()
     chunks = per_chunk(tracer_provider, meter_provider)
-    growth, second_half = memory_growth(metered_call, tracer_provider)
+    bare_growth, _ = memory_growth(lambda tracer, meter: chat_call(plain()))
+    growth, second_half = memory_growth(
+        lambda tracer, meter: chat_call(
+            sdk_client(metered(httpx2.MockTransport(chat_handler), tracer, meter))
+        )
+    )
     stream_peak = stream_memory_peak(tracer_provider, meter_provider)
     half = MEMORY_CALLS - MEMORY_CALLS // 2
     other = targets_table("Streaming (raw httpx2 client, chat SSE) and memory")
@@ -303,14 +334,21 @@ def main() -> None:
     target_row(other, "llmmeter added wall µs per chunk", chunks["llmmeter"][1] - bare_wall, None)
     target_row(
         other,
-        f"memory growth over {MEMORY_CALLS:,} metered calls, KiB",
+        f"memory growth over {MEMORY_CALLS:,} bare calls",
+        bare_growth / 1024,
+        None,
+        f"{bare_growth / 1024:+.1f} KiB ({bare_growth / MEMORY_CALLS:+.1f} B/call)",
+    )
+    target_row(
+        other,
+        f"memory growth over {MEMORY_CALLS:,} metered calls",
         growth / 1024,
         None,
         f"{growth / 1024:+.1f} KiB ({growth / MEMORY_CALLS:+.1f} B/call)",
     )
     target_row(
         other,
-        f"  of which over the last {half:,} calls, B/call",
+        f"  of which over the last {half:,} calls",
         second_half / half,
         FLAT_BYTES_PER_CALL,
         f"{second_half / 1024:+.1f} KiB ({second_half / half:+.1f} B/call)",

@@ -147,7 +147,7 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
             return Call(telemetry, info), request, None
         endpoint.adapter.parse_request(info, body, settings.capture_content)
         if settings.include_stream_usage and endpoint.adapter is CHAT and _wants_usage_option(body):
-            request = _with_stream_usage(request, body)
+            request = _with_stream_usage(request, json.loads(content))  # exact, as it will be sent
         return Call(telemetry, info), request, info.stream
     except Exception as exc:
         internal_error("starting a call", exc)

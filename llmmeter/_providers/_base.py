@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from orjson import loads as _fast_loads
+
 from llmmeter._usage import Usage
 
 __all__ = ["Adapter", "RequestInfo", "ResponseInfo", "StreamState", "loads_or_none"]
@@ -83,7 +85,16 @@ class Adapter(Protocol):
 
 
 def loads_or_none(data: str | bytes) -> Any:
-    """``json.loads``, or None for anything that is not valid JSON."""
+    """The decoded JSON value, or None for anything that is not valid JSON.
+
+    orjson parses a body in a fraction of ``json``'s time; what it refuses but ``json`` reads
+    (``NaN``, UTF-16) is read by ``json``. orjson returns an integer beyond 64 bits as a float:
+    no count can be one (see ``_usage``), and a body llmmeter rewrites is parsed with ``json``.
+    """
+    try:
+        return _fast_loads(data)
+    except ValueError:
+        pass
     try:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError):

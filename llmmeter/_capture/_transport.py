@@ -142,7 +142,9 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
             server_port=url.port or (443 if url.scheme == "https" else 80),
         )
         content = _json_content(request)
-        body = None if content is None else loads_or_none(content)
+        if content is None:
+            return Call(telemetry, info), request, None
+        body = loads_or_none(content)
         if not isinstance(body, Mapping):
             return Call(telemetry, info), request, None
         endpoint.adapter.parse_request(info, body, settings.capture_content)

@@ -219,15 +219,25 @@ def from_anthropic(usage: Any) -> Usage:
     )
 
 
-def _sum_prefixed(details: Any, suffix: str) -> int:
-    """Sum detail keys equal to ``suffix`` or ending in ``_{suffix}`` (``priority_cache_read``)."""
+_DETAIL_SUFFIXES = ("cache_creation", "cache_read", "audio", "image", "reasoning")
+
+
+def _detail_sums(details: Any) -> dict[str, int]:
+    """Per suffix of :data:`_DETAIL_SUFFIXES`, the sum of the detail keys equal to it or ending in
+    ``_{suffix}`` (a tier prefix: ``priority_cache_read``), in one pass."""
+    sums = dict.fromkeys(_DETAIL_SUFFIXES, 0)
     if not isinstance(details, Mapping):
-        return 0
-    total = 0
+        return sums
     for key, value in details.items():
-        if isinstance(key, str) and (key == suffix or key.endswith("_" + suffix)):
-            total += _as_count(value, key)
-    return total
+        if not isinstance(key, str):
+            continue
+        suffix = key if key in sums else key.rpartition("_")[2]
+        if suffix not in sums:
+            # Two-word suffixes: ``priority_cache_read`` ends in ``cache_read``, not ``read``.
+            suffix = next((s for s in ("cache_creation", "cache_read") if key.endswith("_" + s)), "")
+        if suffix:
+            sums[suffix] += _as_count(value, key)
+    return sums
 
 
 @_checked
@@ -239,18 +249,19 @@ def from_langchain(usage_metadata: Any) -> Usage:
     Anthropic's ``ephemeral_1h_input_tokens`` inside ``input_token_details`` marks 1-hour writes.
     """
     inputs = _get(usage_metadata, "input_token_details")
-    outputs = _get(usage_metadata, "output_token_details")
-    cache_write = _sum_prefixed(inputs, "cache_creation")
+    ins = _detail_sums(inputs)
+    outs = _detail_sums(_get(usage_metadata, "output_token_details"))
+    cache_write = ins["cache_creation"]
     write_1h = _count(inputs, "ephemeral_1h_input_tokens")
     return Usage(
         input_tokens=_count(usage_metadata, "input_tokens"),
         output_tokens=_count(usage_metadata, "output_tokens"),
-        cache_read_tokens=_sum_prefixed(inputs, "cache_read"),
+        cache_read_tokens=ins["cache_read"],
         cache_write_tokens=max(cache_write - write_1h, 0),
         cache_write_1h_tokens=min(write_1h, cache_write) if cache_write else write_1h,
-        input_audio_tokens=_sum_prefixed(inputs, "audio"),
-        input_image_tokens=_sum_prefixed(inputs, "image"),
-        reasoning_tokens=_sum_prefixed(outputs, "reasoning"),
-        output_audio_tokens=_sum_prefixed(outputs, "audio"),
-        output_image_tokens=_sum_prefixed(outputs, "image"),
+        input_audio_tokens=ins["audio"],
+        input_image_tokens=ins["image"],
+        reasoning_tokens=outs["reasoning"],
+        output_audio_tokens=outs["audio"],
+        output_image_tokens=outs["image"],
     )

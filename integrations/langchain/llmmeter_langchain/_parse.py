@@ -213,7 +213,7 @@ def failed_response(result: LLMResult | None, request: RequestInfo, capture_cont
 
 
 def finished_response(result: LLMResult, request: RequestInfo, capture_content: bool) -> ResponseInfo:
-    """What a finished model run reported (read on the telemetry thread, once the request is filled)."""
+    """What a finished model run reported."""
     return model_response(result, request.provider, capture_content)
 
 

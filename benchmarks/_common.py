@@ -149,6 +149,9 @@ class Telemetry:
     instruments: tuple[InstrumentShape, ...]
     observable: tuple[str, ...]
     on_return: bool
+    every_instrument: tuple[InstrumentShape, ...] = ()
+    """The synchronous instruments and the observable ones, the latter as the counters a
+    conventional instrumentation would add to on every call."""
     """Whether the spans were exported by the time the call returned (no telemetry thread)."""
 
     @property
@@ -191,9 +194,10 @@ def probe_telemetry(call: Callable[[TracerProvider, MeterProvider], object]) -> 
     spans = _span_shapes(exporter.get_finished_spans())
     observable = _observable_names(meter_provider)
     instruments = _instrument_shapes(reader, exclude=set(observable))
+    every_instrument = _instrument_shapes(reader, exclude=set())
     tracer_provider.shutdown()
     meter_provider.shutdown()
-    return Telemetry(spans, instruments, tuple(sorted(observable)), on_return)
+    return Telemetry(spans, instruments, tuple(sorted(observable)), on_return, every_instrument)
 
 
 def _span_shapes(finished: Sequence[ReadableSpan]) -> tuple[SpanShape, ...]:
@@ -274,13 +278,20 @@ class FloorWriter:
     """
 
     def __init__(
-        self, telemetry: Telemetry, tracer_provider: TracerProvider, meter_provider: MeterProvider
+        self,
+        telemetry: Telemetry,
+        tracer_provider: TracerProvider,
+        meter_provider: MeterProvider,
+        *,
+        every_point: bool = False,
     ) -> None:
+        """``every_point=True`` also writes the points of llmmeter's observable counters, one
+        synchronous add per call each, as a conventional instrumentation would."""
         self._spans = telemetry.spans
         self._tracer = tracer_provider.get_tracer("benchmarks.floor")
         meter = meter_provider.get_meter("benchmarks.floor")
         self._records: list[tuple[Callable[..., None], float, Attributes]] = []
-        for shape in telemetry.instruments:
+        for shape in telemetry.every_instrument if every_point else telemetry.instruments:
             record = _create(meter, shape)
             for point in shape.points:
                 self._records.extend((record, point.value, point.attributes) for _ in range(point.records))

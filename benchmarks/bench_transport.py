@@ -14,6 +14,9 @@ calls, one worker running at a time, the order rotating each round):
   and synchronous metric points llmmeter writes for it, written directly through the SDK, the span
   current while the request is sent (read from one llmmeter call at start-up, see
   ``benchmarks._common.probe_telemetry``);
+* ``floor, every point synchronous``: the same, with the points of llmmeter's observable counters
+  (``llmmeter.cost``, ``llmmeter.tokens``, pre-aggregated in process) written as one synchronous add
+  per call each, as a conventional instrumentation reports the same data;
 * ``OpenLLMetry``: ``opentelemetry-instrumentation-openai`` instrumenting a plain client. It patches
   the openai module for the whole process and its ``uninstrument()`` does not remove the patches
   (instrumenting again stacks a second wrapper), so neither instrumenting around its rounds nor a
@@ -72,6 +75,8 @@ STREAM_CHUNKS = 20_000
 MEMORY_CALLS = 20_000
 
 FLOOR_TARGET = 1.3
+EVERY_POINT_FLOOR = "floor, every point synchronous"
+"""The floor with llmmeter's observable counters written as one synchronous add per call each."""
 OPENLLMETRY_TARGET = 0.2
 CHUNK_TARGET_US = 2.0
 FLAT_BYTES_PER_CALL = 10.0
@@ -143,6 +148,9 @@ def setup(name: str, telemetry: Telemetry) -> tuple[Callable[[], object], Tracer
         )
     elif name == "OpenTelemetry floor":
         call = floor_call(plain(), FloorWriter(telemetry, tracer_provider, meter_provider))
+    elif name == EVERY_POINT_FLOOR:
+        writer = FloorWriter(telemetry, tracer_provider, meter_provider, every_point=True)
+        call = floor_call(plain(), writer)
     elif name == "OpenLLMetry":
         call = openllmetry_call(tracer_provider, meter_provider)
     else:
@@ -285,7 +293,7 @@ def main() -> None:
     console.print(versions("openai", "opentelemetry-sdk", "opentelemetry-instrumentation-openai"))
     console.print(f"llmmeter writes per call: {telemetry.summary()}")
 
-    names = ["bare", "llmmeter", "OpenTelemetry floor"]
+    names = ["bare", "llmmeter", "OpenTelemetry floor", EVERY_POINT_FLOOR]
     if importlib.util.find_spec("opentelemetry.instrumentation.openai") is not None:
         names.append("OpenLLMetry")
     variants = measure_interleaved(MODULE, names, telemetry, rounds=ROUNDS, calls=CALLS)
@@ -301,6 +309,12 @@ def main() -> None:
         ratios,
         "llmmeter / OpenTelemetry floor",
         added["llmmeter"] / added["OpenTelemetry floor"],
+        FLOOR_TARGET,
+    )
+    target_row(
+        ratios,
+        "llmmeter / floor with every point synchronous",
+        added["llmmeter"] / added[EVERY_POINT_FLOOR],
         FLOOR_TARGET,
     )
     if "OpenLLMetry" in added:

@@ -18,8 +18,10 @@ from typing import Any
 from opentelemetry import context as otel_context
 
 from llmmeter._capture._body import BodyMeter
+from llmmeter._capture._refusal import refusal_for
 from llmmeter._capture._streams import async_stream_class, sync_stream_class
 from llmmeter._context import sending as _sending
+from llmmeter._errors import BudgetExceeded
 from llmmeter._guard import internal_error
 from llmmeter._providers._base import RequestInfo, loads_or_none
 from llmmeter._providers._decoding import make_decoder
@@ -72,7 +74,7 @@ def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -
     endpoint = _llm_endpoint(request)
     if endpoint is None:
         return send(request)
-    check_budgets()
+    _check_budgets(endpoint)
     call, request, stream = _start(endpoint, request, telemetry)
     tokens = _enter(call)
     try:
@@ -93,7 +95,7 @@ async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telem
     endpoint = _llm_endpoint(request)
     if endpoint is None:
         return await send(request)
-    check_budgets()
+    _check_budgets(endpoint)
     call, request, stream = _start(endpoint, request, telemetry)
     tokens = _enter(call)
     try:
@@ -111,6 +113,13 @@ async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telem
     if call is not None:
         _watch(call, endpoint, response, async_body=True, stream=stream)
     return response
+
+
+def _check_budgets(endpoint: Route) -> None:
+    try:
+        check_budgets()
+    except BudgetExceeded as refusal:
+        raise refusal_for(endpoint.provider, refusal) from None
 
 
 _Tokens = tuple[Token[bool], object | None]

@@ -323,16 +323,20 @@ class Call:
 
 
 _prices_loaded = False
+_prices_lock = threading.Lock()
 
 
 def _load_prices() -> None:
     global _prices_loaded
-    if not _prices_loaded:
-        _prices_loaded = True
-        try:
-            genai_prices_load()
-        except Exception as exc:
-            internal_error("loading the price database", exc)
+    if _prices_loaded:
+        return
+    with _prices_lock:  # a Telemetry made at the same moment waits until the prices are loaded
+        if not _prices_loaded:
+            try:
+                genai_prices_load()
+            except Exception as exc:
+                internal_error("loading the price database", exc)
+            _prices_loaded = True
 
 
 def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost:

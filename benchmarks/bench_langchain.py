@@ -15,6 +15,8 @@ rounds of CALLS invokes, one worker running at a time, the order rotating each r
   spans, span attributes and synchronous metric points the llmmeter handler writes for one invoke
   (read from one handler invoke at start-up, see ``benchmarks._common.probe_telemetry``): LangChain's
   callback cost plus the SDK's cost, the least a handler can spend;
+* ``floor, every point synchronous``: the same, with the points of llmmeter's observable counters
+  written as one synchronous add per call each (see ``bench_transport``);
 * ``OpenLLMetry``: ``opentelemetry-instrumentation-langchain``'s ``LangchainInstrumentor``. It patches
   LangChain for the whole process and its ``uninstrument()`` leaves the patches in place, so it is
   instrumented once, in its own worker process, and takes its turn with the others.
@@ -56,6 +58,7 @@ from benchmarks._common import (
     variants_table,
     versions,
 )
+from benchmarks.bench_transport import EVERY_POINT_FLOOR
 from llmmeter._pricing import get_table
 from llmmeter_langchain import LLMMeterCallbackHandler
 
@@ -133,6 +136,9 @@ def setup(name: str, telemetry: Telemetry) -> tuple[Callable[[], object], Tracer
         call = invoke(LLMMeterCallbackHandler(tracer_provider=tracer_provider, meter_provider=meter_provider))
     elif name == "OpenTelemetry floor":
         call = invoke(FloorHandler(FloorWriter(telemetry, tracer_provider, meter_provider)))
+    elif name == EVERY_POINT_FLOOR:
+        writer = FloorWriter(telemetry, tracer_provider, meter_provider, every_point=True)
+        call = invoke(FloorHandler(writer))
     elif name == "OpenLLMetry":
         call = openllmetry_call(tracer_provider, meter_provider)
     else:
@@ -160,7 +166,7 @@ def main() -> None:
     )
     console.print(f"llmmeter handler writes per invoke: {telemetry.summary()}")
 
-    names = ["bare", "noop handler", "llmmeter", "OpenTelemetry floor"]
+    names = ["bare", "noop handler", "llmmeter", "OpenTelemetry floor", EVERY_POINT_FLOOR]
     if importlib.util.find_spec("opentelemetry.instrumentation.langchain") is not None:
         names.append("OpenLLMetry")
     variants = measure_interleaved(MODULE, names, telemetry, rounds=ROUNDS, calls=CALLS)
@@ -173,6 +179,12 @@ def main() -> None:
     ratios = targets_table("Targets (issue 10): added CPU per invoke")
     target_row(
         ratios, "llmmeter / OpenTelemetry floor", added["llmmeter"] / added["OpenTelemetry floor"], None
+    )
+    target_row(
+        ratios,
+        "llmmeter / floor with every point synchronous",
+        added["llmmeter"] / added[EVERY_POINT_FLOOR],
+        None,
     )
     if "OpenLLMetry" in added:
         target_row(

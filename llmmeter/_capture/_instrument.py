@@ -1,13 +1,17 @@
 """``instrument()`` / ``uninstrument()``: meter every client in the process.
 
-The default transports of httpx and httpx2 (``HTTPTransport``, ``AsyncHTTPTransport``) get their
-request method replaced by one that meters and then calls the original; integrations installed as
+The send path every httpx and httpx2 client passes through (``Client.send``,
+``AsyncClient.send``), whatever its transport (a custom one, aiohttp-backed, a mock), gets replaced
+by one that meters and then calls the original; a metered transport under it passes the call
+through, so it is counted once; integrations installed as
 ``llmmeter.integrations`` entry points (llmmeter-langchain) are switched on too. Both are
-idempotent, and ``uninstrument()`` puts back exactly the methods that were there.
+idempotent, and ``uninstrument()`` puts back exactly the methods that were there, also when other
+instrumentations wrapped the same methods in the meantime (see :class:`_Patch`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import threading
@@ -30,30 +34,87 @@ _LIBRARIES = ("httpx", "httpx2")
 _ENTRY_POINT_GROUP = "llmmeter.integrations"
 
 _lock = threading.Lock()
-_originals: dict[tuple[type, str], Callable[..., Any]] = {}
+_patches: list[_Patch] = []
 _integrations: list[Any] = []
 
 
-def _patched_sync(original: Callable[..., Any], telemetry: Telemetry) -> Callable[..., Any]:
-    def handle_request(self: Any, request: Any) -> Any:
-        return meter_sync(request, lambda r: original(self, r), telemetry)
+class _Patch:
+    """One client's ``send`` replaced by a metering wrapper, and how to take it out again.
 
-    handle_request.__wrapped__ = original  # type: ignore[attr-defined]
-    return handle_request
+    Other instrumentations may wrap the same method,
+    before llmmeter or after it, and unwrap in any order. So the wrapper calls what it replaced
+    through the descriptor protocol (as Python would: a wrapt wrapper needs its instance), and
+    removal never throws away a wrapper installed on top of it: when llmmeter's wrapper is no
+    longer the class attribute, the wrapper that wraps it is pointed past it (``__wrapped__``, which
+    is what a wrapt wrapper calls and what every unwrap restores), and llmmeter's own wrapper
+    turns into a pass-through for the wrappers that call it by closure.
+    """
+
+    __slots__ = ("active", "cls", "method", "original", "wrapper")
+
+    def __init__(self, cls: type, method: str, telemetry: Telemetry, asynchronous: bool) -> None:
+        self.cls = cls
+        self.method = method
+        self.original = cls.__dict__[method]
+        self.active = True
+        self.wrapper = self._async_wrapper(telemetry) if asynchronous else self._sync_wrapper(telemetry)
+        self.wrapper.__wrapped__ = self.original  # type: ignore[attr-defined]
+        setattr(cls, method, self.wrapper)
+
+    def _sync_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
+        def send(client: Any, request: Any, *, stream: bool = False, **options: Any) -> Any:
+            original = self.original.__get__(client, type(client))
+            if not self.active:
+                return original(request, stream=stream, **options)
+            # Sent as a stream, so the body passes through llmmeter's stream wrapper; then read
+            # here when the caller asked for a read body, exactly as Client.send itself does.
+            response = meter_sync(request, lambda r: original(r, stream=True, **options), telemetry)
+            if not stream:
+                try:
+                    response.read()
+                except BaseException:
+                    response.close()
+                    raise
+            return response
+
+        return send
+
+    def _async_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
+        async def send(client: Any, request: Any, *, stream: bool = False, **options: Any) -> Any:
+            original = self.original.__get__(client, type(client))
+            if not self.active:
+                return await original(request, stream=stream, **options)
+            response = await meter_async(request, lambda r: original(r, stream=True, **options), telemetry)
+            if not stream:
+                try:
+                    await response.aread()
+                except BaseException:
+                    await response.aclose()
+                    raise
+            return response
+
+        return send
+
+    def remove(self) -> None:
+        """Take the wrapper out, leaving whatever other libraries wrapped around it working."""
+        self.active = False
+        current = self.cls.__dict__.get(self.method)
+        if current is self.wrapper:
+            setattr(self.cls, self.method, self.original)
+            return
+        outer, node = None, current
+        for _ in range(_MAX_CHAIN):
+            if node is None or node is self.wrapper:
+                break
+            outer, node = node, getattr(node, "__wrapped__", None)
+        if node is self.wrapper and outer is not None:
+            # If the outer wrapper refuses, the inactive wrapper stays in the chain, passing through.
+            with contextlib.suppress(AttributeError, TypeError):
+                outer.__wrapped__ = self.original
 
 
-def _patched_async(original: Callable[..., Any], telemetry: Telemetry) -> Callable[..., Any]:
-    async def handle_async_request(self: Any, request: Any) -> Any:
-        return await meter_async(request, lambda r: original(self, r), telemetry)
-
-    handle_async_request.__wrapped__ = original  # type: ignore[attr-defined]
-    return handle_async_request
-
-
-def _patch(cls: type, method: str, wrap: Callable[..., Callable[..., Any]], telemetry: Telemetry) -> None:
-    original = cls.__dict__[method]
-    _originals[(cls, method)] = original
-    setattr(cls, method, wrap(original, telemetry))
+_MAX_CHAIN = 32
+"""How deep removal looks through other libraries' wrappers for llmmeter's own."""
 
 
 def instrument(
@@ -64,11 +125,11 @@ def instrument(
 ) -> None:
     """Meter every httpx and httpx2 client in the process, and switch on installed integrations.
 
-    Clients created before the call are metered too (the transports' classes are patched). A
-    second call does nothing until :func:`uninstrument`.
+    Clients created before the call are metered too (the clients' classes are patched), whatever
+    their transport. A second call does nothing until :func:`uninstrument`.
     """
     with _lock:
-        if _originals:
+        if _patches:
             return
         if tracer_provider is None and meter_provider is None:
             telemetry = default_telemetry()
@@ -79,8 +140,8 @@ def instrument(
                 library = importlib.import_module(name)
             except ImportError:
                 continue
-            _patch(library.HTTPTransport, "handle_request", _patched_sync, telemetry)
-            _patch(library.AsyncHTTPTransport, "handle_async_request", _patched_async, telemetry)
+            _patches.append(_Patch(library.Client, "send", telemetry, asynchronous=False))
+            _patches.append(_Patch(library.AsyncClient, "send", telemetry, asynchronous=True))
         if integrations:
             _start_integrations(tracer_provider, meter_provider)
 
@@ -88,9 +149,8 @@ def instrument(
 def uninstrument() -> None:
     """Undo :func:`instrument`: restore the original transport methods and switch integrations off."""
     with _lock:
-        for (cls, method), original in _originals.items():
-            setattr(cls, method, original)
-        _originals.clear()
+        while _patches:
+            _patches.pop().remove()
         while _integrations:
             integration = _integrations.pop()
             try:
@@ -101,7 +161,7 @@ def uninstrument() -> None:
 
 def is_instrumented() -> bool:
     """Whether :func:`instrument` is in effect."""
-    return bool(_originals)
+    return bool(_patches)
 
 
 def _start_integrations(tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None) -> None:

@@ -209,22 +209,16 @@ def _watch(call: Call, endpoint: Route, response: Any, *, async_body: bool, stre
         # whatever its content-type says; the content-type decides only for an unreadable request.
         if stream is None:
             stream = "text/event-stream" in headers.get("content-type", "")
-        decoder = make_decoder(headers.get("content-encoding"))
-        library = library_of(response)
         if getattr(response, "is_stream_consumed", False):
-            # Built from in-memory content (a mock, a cache): the body was read before we saw it.
-            _meter_read_body(BodyMeter(call, endpoint.adapter, decoder, stream), response, library)
+            # Built from in-memory content (a mock, a cache): read, and decoded, before we saw it.
+            meter = BodyMeter(call, endpoint.adapter, make_decoder(None), stream)
+            meter.chunk(response.content)
+            meter.end("complete")
             return
-        meter = BodyMeter(call, endpoint.adapter, decoder, stream)
+        library = library_of(response)
+        meter = BodyMeter(call, endpoint.adapter, make_decoder(headers.get("content-encoding")), stream)
         wrapper = async_stream_class(library) if async_body else sync_stream_class(library)
         response.stream = wrapper(response.stream, meter)
     except Exception as exc:
         internal_error("watching a response", exc)
         call.finish(ending="error", error_type="llmmeter_internal")
-
-
-def _meter_read_body(meter: BodyMeter, response: Any, library: ModuleType) -> None:
-    if isinstance(response.stream, library.ByteStream):
-        for raw in response.stream:  # an in-memory stream replays its raw (still encoded) bytes
-            meter.chunk(raw)
-    meter.end("complete")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -111,10 +112,7 @@ def test_instrument_is_idempotent_and_uninstrument_restores_exactly(tracer_provi
     before = {
         (cls, name): cls.__dict__[name]
         for library in (httpx, httpx2)
-        for cls, name in (
-            (library.HTTPTransport, "handle_request"),
-            (library.AsyncHTTPTransport, "handle_async_request"),
-        )
+        for cls, name in ((library.Client, "send"), (library.AsyncClient, "send"))
     }
 
     llmmeter.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, integrations=False)
@@ -142,3 +140,71 @@ def test_instrumented_transport_inside_metered_transport_counts_once(
     client.close()
 
     assert len(calls) == 1
+
+
+class _OwnAsyncTransport(httpx2.AsyncBaseTransport):
+    """A transport of the app's own (as litellm's aiohttp one): it never calls httpx2's transports."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.sent += 1
+        body = json.dumps(fakes.chat_completion(prompt_tokens=300, completion_tokens=30)).encode()
+        return httpx2.Response(200, headers={"content-type": "application/json"}, content=body)
+
+
+class _OwnSyncTransport(httpx.BaseTransport):
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = json.dumps(fakes.chat_completion(prompt_tokens=300, completion_tokens=30)).encode()
+        return httpx.Response(200, headers={"content-type": "application/json"}, content=body)
+
+
+async def test_clients_with_a_transport_of_their_own_are_metered(instrumented):
+    """instrument() meters at the client's send path, so a custom transport is metered too, once."""
+    transport = _OwnAsyncTransport()
+    with record_calls() as calls:
+        async with httpx2.AsyncClient(transport=transport) as client:
+            response = await client.post(
+                "https://api.openai.com/v1/chat/completions", json={"model": "gpt-4o", "messages": []}
+            )
+        with httpx.Client(transport=_OwnSyncTransport()) as client:
+            client.post(
+                "https://api.openai.com/v1/chat/completions", json={"model": "gpt-4o", "messages": []}
+            )
+
+    assert response.json()["usage"]["prompt_tokens"] == 300
+    assert transport.sent == 1
+    assert [(record.usage.input_tokens, record.cost.status) for record in calls] == [(300, "ok")] * 2
+
+
+class _Chunks(httpx2.AsyncByteStream):
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    async def __aiter__(self):  # type: ignore[override]
+        for start in range(0, len(self._data), 64):
+            yield self._data[start : start + 64]
+
+
+class _OwnStreamingTransport(httpx2.AsyncBaseTransport):
+    """A transport of the app's own whose bodies arrive as they are read, like a socket's."""
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        body = json.dumps(fakes.chat_completion()).encode()
+        return httpx2.Response(200, headers={"content-type": "application/json"}, stream=_Chunks(body))
+
+
+async def test_a_streamed_send_is_metered_when_the_caller_reads_it(instrumented):
+    """client.send(stream=True) leaves the body to the caller; the call ends when it is read."""
+    with record_calls() as calls:
+        async with httpx2.AsyncClient(transport=_OwnStreamingTransport()) as client:
+            request = client.build_request(
+                "POST", "https://api.openai.com/v1/chat/completions", json={"model": "gpt-4o", "messages": []}
+            )
+            response = await client.send(request, stream=True)
+            assert calls == []
+            await response.aread()
+            await response.aclose()
+
+    assert [record.ending for record in calls] == ["complete"]

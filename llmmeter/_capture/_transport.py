@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import Token
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -151,18 +152,27 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
             server_port=url.port or (443 if url.scheme == "https" else 80),
         )
         content = _json_content(request)
-        if content is None:
-            return Call(telemetry, info), request, None
-        body = loads_or_none(content)
-        if not isinstance(body, Mapping):
-            return Call(telemetry, info), request, None
-        endpoint.adapter.parse_request(info, body, settings.capture_content)
-        if settings.include_stream_usage and endpoint.adapter is CHAT and _wants_usage_option(body):
-            request = _with_stream_usage(request, json.loads(content))  # exact, as it will be sent
-        return Call(telemetry, info), request, info.stream
+        body = None if content is None else loads_or_none(content)
+        stream = None
+        if content is not None and isinstance(body, Mapping):
+            endpoint.adapter.parse_request(info, body, settings.capture_content)
+            if settings.include_stream_usage and endpoint.adapter is CHAT and _wants_usage_option(body):
+                request = _with_stream_usage(request, json.loads(content))  # exact, as it will be sent
+            stream = info.stream
+        call = Call(telemetry, info)
+        call.credentials = partial(_credentials, request.headers)
+        return call, request, stream
     except Exception as exc:
         internal_error("starting a call", exc)
         return None, request, None
+
+
+_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "api-key", "x-api-key", "x-goog-api-key")
+
+
+def _credentials(headers: Any) -> list[str]:
+    """The values of the credential headers a request carries."""
+    return [value for name in _CREDENTIAL_HEADERS for value in headers.get_list(name)]
 
 
 def _json_content(request: Any) -> bytes | None:

@@ -22,7 +22,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
@@ -46,7 +46,7 @@ from llmmeter._telemetry._attributes import (
 )
 from llmmeter._telemetry._instruments import Instruments
 from llmmeter._telemetry._record import CallRecord, Ending
-from llmmeter._telemetry._scrub import exception_attributes
+from llmmeter._telemetry._scrub import exception_attributes, secret_forms
 
 __all__ = ["Call", "Telemetry", "add_observer", "default_telemetry", "remove_observer"]
 
@@ -139,6 +139,7 @@ class Call:
         "_telemetry",
         "_user_attributes",
         "capture",
+        "credentials",
         "open",
         "request",
         "span",
@@ -170,6 +171,9 @@ class Call:
         self._user_attributes = active_attributes.get()
         self._sdk_span: Span | None = None
         self._context: otel_context.Context | None = None
+        self.credentials: Callable[[], Iterable[str]] | None = None
+        """What the request carried that must never be written (credential header values), read
+        only when an exception is recorded."""
         outer = enclosing_call.get()
         if outer is not None and outer.open:
             outer._inner_calls += 1
@@ -295,7 +299,8 @@ class Call:
             if record.error_type is not None:
                 span.set_status(Status(StatusCode.ERROR, record.error_type))
                 if exception is not None:
-                    span.record_exception(exception, attributes=exception_attributes(exception))
+                    secrets = () if self.credentials is None else secret_forms(self.credentials())
+                    span.record_exception(exception, attributes=exception_attributes(exception, secrets))
         span.end()
 
     def _cost_on_sdk_span(self, cost: Cost) -> bool:

@@ -334,3 +334,90 @@ def test_redact_raising_does_not_break_the_call(tracer_provider, span_exporter, 
     assert "gen_ai.output.messages" not in span.attributes
     assert "private" not in span.to_json() + caplog.text
     assert "ValueError" in caplog.text
+
+
+# --- credential header values in exception text ----------------------------------------------------
+
+NEWLINE_KEY = f"sk-{SECRET}\n"
+"""A key pasted with its line ending: h11 refuses the header and quotes it in its error."""
+
+
+def _sdk_calls(base_url: str, library: Any) -> list[tuple[str, Callable[[Any], object]]]:
+    def openai_call(transport: Any) -> object:
+        client = openai.OpenAI(
+            api_key=NEWLINE_KEY,
+            base_url=f"{base_url}/v1",
+            http_client=library.Client(transport=transport),
+            max_retries=0,
+        )
+        return client.chat.completions.create(model="gpt-4o", messages=[])
+
+    def azure_call(transport: Any) -> object:
+        client = openai.AzureOpenAI(
+            api_key=NEWLINE_KEY,
+            api_version="2024-10-21",
+            azure_endpoint=base_url,
+            http_client=library.Client(transport=transport),
+            max_retries=0,
+        )
+        return client.chat.completions.create(model="prod-gpt4o", messages=[])
+
+    def anthropic_call(transport: Any) -> object:
+        client = anthropic.Anthropic(
+            api_key=NEWLINE_KEY,
+            base_url=base_url,
+            http_client=httpx2.Client(transport=transport),
+            max_retries=0,
+            open_telemetry={"traces": False},
+        )
+        return client.messages.create(model="claude-sonnet-4-6", max_tokens=8, messages=[])
+
+    calls = [("openai", openai_call), ("azure", azure_call)]
+    if library is httpx2:
+        calls.append(("anthropic", anthropic_call))
+    return calls
+
+
+@pytest.mark.parametrize("library", [httpx2, httpx], ids=["httpx2", "httpx"])
+def test_a_key_quoted_by_the_http_library_never_reaches_the_span(library, tracer_provider, span_exporter):
+    """h11 refuses a key with a trailing newline and quotes the header in its error: the caller gets
+    that error as without llmmeter; the span's exception event has the key replaced."""
+    with fakes.LoopbackServer(lambda method, path, body: fakes.Reply(fakes.chat_completion())) as server:
+        for name, call in _sdk_calls(server.url, library):
+            span_exporter.clear()
+            transport = llmmeter.MeteredTransport(library.HTTPTransport(), tracer_provider=tracer_provider)
+            with pytest.raises((openai.APIConnectionError, anthropic.APIConnectionError)) as raised:
+                call(transport)
+            cause = raised.value.__cause__ or raised.value
+            assert SECRET in str(cause), name  # the library really quoted it
+            exported = "".join(span.to_json() for span in span_exporter.get_finished_spans())
+            assert "exception.stacktrace" in exported, name
+            assert SECRET not in exported, name
+            assert "[REDACTED]" in exported, name
+
+
+@pytest.mark.parametrize("header", ["x-api-key", "api-key", "authorization"])
+def test_an_inner_error_quoting_the_request_headers_is_scrubbed(header, tracer_provider, span_exporter):
+    """An inner transport whose error quotes the request headers: each credential value is replaced."""
+
+    def handler(request):
+        raise httpx2.ConnectError(f"refused while sending {dict(request.headers)!r}")
+
+    transport = llmmeter.MeteredTransport(httpx2.MockTransport(handler), tracer_provider=tracer_provider)
+    value = f"Bearer {SECRET}" if header == "authorization" else SECRET
+    with httpx2.Client(transport=transport) as client, pytest.raises(httpx2.ConnectError):
+        client.post(
+            "https://api.anthropic.com/v1/messages",
+            headers={header: value},
+            json={"model": "claude-sonnet-4-6", "max_tokens": 8, "messages": []},
+        )
+
+    (span,) = llm_spans(span_exporter.get_finished_spans())
+    assert SECRET not in span.to_json()
+    assert "[REDACTED]" in span.events[0].attributes["exception.message"]
+
+
+def test_a_relative_path_with_a_key_loses_its_query():
+    """``/path?key=...`` without a scheme or host loses its query too; file paths are left alone."""
+    text = f'GET /v1beta/models?key={SECRET} failed in File "/app/main.py", line 3'
+    assert without_url_secrets(text) == 'GET /v1beta/models failed in File "/app/main.py", line 3'

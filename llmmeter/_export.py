@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from opentelemetry import metrics, trace
 
 from llmmeter._errors import ConfigurationError
+from llmmeter._settings import sdk_disabled
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics.export import MetricReader
@@ -125,6 +126,8 @@ def configure_export(request: ExportRequest) -> None:
         ConfigurationError: an exporter package is missing, the OTLP protocol asked for by the
             environment is not http/protobuf, or the Prometheus port cannot be opened.
     """
+    if sdk_disabled():
+        return  # the app switched OpenTelemetry off: no exporter, no provider, nothing logged
     if request.otlp:
         _check_otlp_protocol()
     with _state.lock:

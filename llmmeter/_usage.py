@@ -147,6 +147,8 @@ def _count(source: Any, *path: str) -> int:
         value = value.get(key) if type(value) is dict else _get(value, key)
     if type(value) is int and 0 <= value <= _INT64_MAX:
         return value
+    if value is None:
+        return 0
     return _as_count(value, path[-1])
 
 

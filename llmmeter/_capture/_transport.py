@@ -24,7 +24,7 @@ from llmmeter._capture._streams import async_stream_class, sync_stream_class
 from llmmeter._context import sending as _sending
 from llmmeter._errors import BudgetExceeded
 from llmmeter._guard import internal_error
-from llmmeter._providers._base import RequestInfo, loads_or_none
+from llmmeter._providers._base import RequestInfo, is_object, loads_or_none
 from llmmeter._providers._decoding import make_decoder
 from llmmeter._providers._openai import CHAT
 from llmmeter._providers._routing import Route, route
@@ -154,7 +154,7 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
         content = _json_content(request)
         body = None if content is None else loads_or_none(content)
         stream = None
-        if content is not None and isinstance(body, Mapping):
+        if content is not None and is_object(body):
             endpoint.adapter.parse_request(info, body, settings.capture_content)
             if settings.include_stream_usage and endpoint.adapter is CHAT and _wants_usage_option(body):
                 request = _with_stream_usage(request, json.loads(content))  # exact, as it will be sent
@@ -190,14 +190,14 @@ def _wants_usage_option(body: Mapping[str, Any]) -> bool:
     if body.get("stream") is not True:
         return False
     options = body.get("stream_options")
-    return not (isinstance(options, Mapping) and "include_usage" in options)
+    return not (is_object(options) and "include_usage" in options)
 
 
 def _with_stream_usage(request: Any, body: Mapping[str, Any]) -> Any:
     options = body.get("stream_options")
     new_body = {
         **body,
-        "stream_options": {**(options if isinstance(options, Mapping) else {}), "include_usage": True},
+        "stream_options": {**(options if is_object(options) else {}), "include_usage": True},
     }
     content = json.dumps(new_body, separators=(",", ":")).encode()
     headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"]

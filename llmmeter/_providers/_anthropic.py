@@ -6,7 +6,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from llmmeter._providers._base import RequestInfo, ResponseInfo, copy_params, get_str, loads_or_none
+from llmmeter._providers._base import (
+    RequestInfo,
+    ResponseInfo,
+    copy_params,
+    get_str,
+    is_object,
+    loads_or_none,
+)
 from llmmeter._telemetry import _names as n
 from llmmeter._usage import from_anthropic
 
@@ -28,7 +35,7 @@ _PARSED_MARKERS = re.compile(
 
 
 def _message_fields(result: ResponseInfo, message: Any) -> None:
-    if not isinstance(message, Mapping):
+    if not is_object(message):
         return
     result.model = get_str(message, "model") or result.model
     result.response_id = get_str(message, "id") or result.response_id
@@ -63,25 +70,25 @@ class _MessagesStream:
         if event and event not in _PARSED_EVENTS:
             if self._capture and event == "content_block_delta":
                 delta = loads_or_none(data)
-                text = get_str(delta.get("delta"), "text") if isinstance(delta, Mapping) else None
+                text = get_str(delta.get("delta"), "text") if is_object(delta) else None
                 if text:
                     self._text.append(text)
             return
         payload = loads_or_none(data)
-        if not isinstance(payload, Mapping):
+        if not is_object(payload):
             return
         kind = event or get_str(payload, "type") or ""
         if kind == "message_start":
             message = payload.get("message")
             _message_fields(self._result, message)
-            if isinstance(message, Mapping):
+            if is_object(message):
                 self._merge_usage(message.get("usage"))
         elif kind == "message_delta":
             delta = payload.get("delta")
             _message_fields(self._result, delta)
             usage = payload.get("usage")
             self._merge_usage(usage)
-            if get_str(delta, "stop_reason") is not None and isinstance(usage, Mapping):
+            if get_str(delta, "stop_reason") is not None and is_object(usage):
                 # The final usage and the stop reason have come: clients may stop reading here,
                 # before message_stop, with everything received.
                 self._result.complete = True
@@ -91,7 +98,7 @@ class _MessagesStream:
             self._result.error_type = _error_type(payload)
 
     def _merge_usage(self, usage: Any) -> None:
-        if isinstance(usage, Mapping):
+        if is_object(usage):
             self._usage.update((k, v) for k, v in usage.items() if v is not None)
             self._result.usage = from_anthropic(self._usage)
 
@@ -117,10 +124,10 @@ class MessagesAdapter:
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo()
         _message_fields(result, body)
-        if not isinstance(body, Mapping):
+        if not is_object(body):
             return result
         usage = body.get("usage")
-        if isinstance(usage, Mapping):
+        if is_object(usage):
             result.usage = from_anthropic(usage)
             result.service_tier = get_str(usage, "service_tier")
         if get_str(body, "type") == "error":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from orjson import loads as _fast_loads
 
@@ -101,9 +101,14 @@ def loads_or_none(data: str | bytes) -> Any:
         return None
 
 
+def is_object(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """Whether ``value`` is a JSON object: a dict, or any mapping (cheaper than an ABC check for dicts)."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def get_str(body: Any, key: str) -> str | None:
     """``body[key]`` when ``body`` is a mapping and the value is a non-empty string."""
-    if isinstance(body, Mapping):
+    if is_object(body):
         value = body.get(key)
         if isinstance(value, str) and value:
             return value

@@ -15,6 +15,7 @@ from llmmeter._providers._base import (
     ResponseInfo,
     copy_params,
     get_str,
+    is_object,
     loads_or_none,
 )
 from llmmeter._telemetry import _names as n
@@ -85,7 +86,7 @@ class _ChatStream:
         if self._seen_first and not self._capture and _MEANINGFUL_CHUNK.search(data) is None:
             return  # most chunks carry only a content delta: skip them without parsing
         chunk = loads_or_none(data)
-        if not isinstance(chunk, Mapping):
+        if not is_object(chunk):
             return
         self._seen_first = True
         result = self._result
@@ -95,7 +96,7 @@ class _ChatStream:
         if chunk.get("error") is not None:
             result.error_type = _error_type(chunk.get("error"))
         usage = chunk.get("usage")
-        if isinstance(usage, Mapping):
+        if is_object(usage):
             result.usage = from_openai_chat(usage)  # the last usage wins: never summed
         choices = chunk.get("choices")
         if isinstance(choices, list):
@@ -103,7 +104,7 @@ class _ChatStream:
                 self._record_choice(choice)
 
     def _record_choice(self, choice: Any) -> None:
-        if not isinstance(choice, Mapping):
+        if not is_object(choice):
             return
         index = choice.get("index", 0)
         index = index if isinstance(index, int) else 0
@@ -129,7 +130,7 @@ class _ChatStream:
 
 
 def _error_type(error: Any) -> str:
-    if isinstance(error, Mapping):
+    if is_object(error):
         for key in ("type", "code"):
             value = error.get(key)
             if isinstance(value, str) and value:
@@ -154,9 +155,9 @@ class ChatAdapter:
             response_id=get_str(body, "id"),
             service_tier=get_str(body, "service_tier"),
         )
-        if not isinstance(body, Mapping):
+        if not is_object(body):
             return result
-        if isinstance(body.get("usage"), Mapping):
+        if is_object(body.get("usage")):
             result.usage = from_openai_chat(body["usage"])
         choices = body.get("choices")
         if isinstance(choices, list):
@@ -167,7 +168,7 @@ class ChatAdapter:
                 result.output_messages = [
                     choice.get("message", {"content": choice.get("text")})
                     for choice in choices
-                    if isinstance(choice, Mapping)
+                    if is_object(choice)
                 ]
         return result
 
@@ -182,12 +183,12 @@ _RESPONSE_EVENTS = _RESPONSE_FINAL_EVENTS | {"response.created", "response.in_pr
 
 
 def _read_response_object(result: ResponseInfo, response: Any, capture_content: bool) -> None:
-    if not isinstance(response, Mapping):
+    if not is_object(response):
         return
     result.model = get_str(response, "model") or result.model
     result.response_id = get_str(response, "id") or result.response_id
     result.service_tier = get_str(response, "service_tier") or result.service_tier
-    if isinstance(response.get("usage"), Mapping):
+    if is_object(response.get("usage")):
         result.usage = from_openai_responses(response["usage"])
     status = get_str(response, "status")
     if status == "completed":
@@ -246,7 +247,7 @@ class _ResponsesStream:
                     self._text.append(delta)
             return
         payload = loads_or_none(data)
-        if not isinstance(payload, Mapping):
+        if not is_object(payload):
             return
         if kind == "error":
             self._result.error_type = _error_type(payload.get("error", payload))
@@ -295,7 +296,7 @@ class EmbeddingsAdapter(ChatAdapter):
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo(model=get_str(body, "model"))
-        if isinstance(body, Mapping) and isinstance(body.get("usage"), Mapping):
+        if is_object(body) and is_object(body.get("usage")):
             result.usage = from_openai_chat(body["usage"])
         return result
 

@@ -7,6 +7,7 @@ an LLM call costs a few string comparisons and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from llmmeter._providers._anthropic import MESSAGES
 from llmmeter._providers._base import Adapter
@@ -71,8 +72,10 @@ def _azure_deployment(path: str) -> str | None:
     return rest.split("/", 1)[0] or None
 
 
+@lru_cache(maxsize=1024)
 def route(method: str, host: str, path: str) -> Route | None:
-    """The route for an LLM call, or None for any other request."""
+    """The route for an LLM call, or None for any other request (remembered: an app talks to few
+    endpoints, and this runs for every request its clients send)."""
     if method != "POST":
         return None
     path = path.rstrip("/")

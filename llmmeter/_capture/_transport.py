@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import Token
-from functools import partial
+from functools import cache, partial
 from types import ModuleType
 from typing import Any
 
@@ -56,6 +56,13 @@ def library_of(obj: Any) -> ModuleType:
         else:
             raise TypeError(f"{cls.__qualname__} is neither an httpx nor an httpx2 object")
     return library
+
+
+@cache
+def _decoded_by(library: ModuleType) -> frozenset[str] | None:
+    """The content encodings ``library`` decodes for its callers (None when it does not say)."""
+    supported = getattr(getattr(library, "_decoders", None), "SUPPORTED_DECODERS", None)
+    return None if supported is None else frozenset(supported)
 
 
 def _llm_endpoint(request: Any) -> Route | None:
@@ -226,7 +233,8 @@ def _watch(call: Call, endpoint: Route, response: Any, *, async_body: bool, stre
             meter.end("complete")
             return
         library = library_of(response)
-        meter = BodyMeter(call, endpoint.adapter, make_decoder(headers.get("content-encoding")), stream)
+        decoder = make_decoder(headers.get("content-encoding"), _decoded_by(library))
+        meter = BodyMeter(call, endpoint.adapter, decoder, stream)
         wrapper = async_stream_class(library) if async_body else sync_stream_class(library)
         response.stream = wrapper(response.stream, meter)
     except Exception as exc:

@@ -8,6 +8,7 @@ gzip and deflate use the standard library; br and zstd need the optional ``brotl
 from __future__ import annotations
 
 import zlib
+from collections.abc import Container
 from typing import Any, Protocol
 
 __all__ = ["Decoder", "make_decoder"]
@@ -115,11 +116,20 @@ def _one(encoding: str) -> Decoder | None:
     return None
 
 
-def make_decoder(content_encoding: str | None) -> Decoder | None:
-    """A decoder for the header's value, or None when an encoding cannot be decoded here."""
+def make_decoder(
+    content_encoding: str | None, client_decodes: Container[str] | None = None
+) -> Decoder | None:
+    """A decoder for the header's value, or None when an encoding cannot be decoded here.
+
+    ``client_decodes`` is the set of encodings the caller's HTTP library decodes: it skips every
+    other token (``none``, ``utf-8``, ``br`` without a brotli decoder), handing the bytes on as they
+    are, and so does this decoder, so the body is read exactly as the caller reads it.
+    """
     if not content_encoding:
         return _Identity()
     names = [part.strip().lower() for part in content_encoding.split(",") if part.strip()]
+    if client_decodes is not None:
+        names = [name for name in names if name in client_decodes]
     decoders: list[Decoder] = []
     for name in reversed(names):
         decoder = _one(name)

@@ -288,3 +288,26 @@ def test_wrapping_something_that_is_not_a_transport_fails_clearly():
     """A wrapper around a non-transport raises a ConfigurationError naming the method it needs."""
     with pytest.raises(llmmeter.ConfigurationError, match="handle_request"):
         llmmeter.MeteredTransport(object())
+
+
+@pytest.mark.parametrize("library", LIBRARIES, ids=["httpx2", "httpx"])
+@pytest.mark.parametrize("token", ["none", "utf-8", "text", "identity, none"])
+def test_encoding_tokens_the_client_skips_are_skipped_too(library, token, tracer_provider, meter_provider):
+    """A Content-Encoding token the client does not decode leaves the body as it is for the caller
+    (readable JSON), and llmmeter reads it the same way: priced, not no_usage."""
+    body = json.dumps(fakes.chat_completion(prompt_tokens=1000, completion_tokens=10)).encode()
+
+    def handler(request):
+        return library.Response(
+            200,
+            headers={"content-encoding": token, "content-type": "application/json"},
+            stream=fakes._ChunkStream(library, [body[:40], body[40:]]),
+        )
+
+    client = metered(library, handler, tracer_provider, meter_provider)
+    with record_calls() as calls:
+        response = client.post(CHAT_URL, json=REQUEST)
+
+    assert response.json()["usage"]["prompt_tokens"] == 1000
+    (record,) = calls
+    assert record.cost.total == gpt4o(1000, 10)

@@ -265,6 +265,9 @@ def _instrument_shape(name: str, unit: str, data: object) -> InstrumentShape | N
 
 # --- The OpenTelemetry floor ------------------------------------------------------------------------
 
+EVERY_POINT_FLOOR = "floor, every point synchronous"
+"""The floor with llmmeter's observable counters written as one synchronous add per call each."""
+
 Instrument = Counter | UpDownCounter | Histogram | _Gauge
 
 

@@ -47,6 +47,7 @@ from rich.console import Console
 
 import llmmeter
 from benchmarks._common import (
+    EVERY_POINT_FLOOR,
     FloorWriter,
     Telemetry,
     chat_handler,
@@ -58,7 +59,6 @@ from benchmarks._common import (
     variants_table,
     versions,
 )
-from benchmarks.bench_transport import EVERY_POINT_FLOOR
 from llmmeter._pricing import get_table
 from llmmeter_langchain import LLMMeterCallbackHandler
 

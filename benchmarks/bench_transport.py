@@ -54,6 +54,7 @@ from rich.console import Console
 
 import llmmeter
 from benchmarks._common import (
+    EVERY_POINT_FLOOR,
     DropExporter,
     FloorWriter,
     Telemetry,
@@ -75,8 +76,6 @@ STREAM_CHUNKS = 20_000
 MEMORY_CALLS = 20_000
 
 FLOOR_TARGET = 1.3
-EVERY_POINT_FLOOR = "floor, every point synchronous"
-"""The floor with llmmeter's observable counters written as one synchronous add per call each."""
 OPENLLMETRY_TARGET = 0.2
 CHUNK_TARGET_US = 2.0
 FLAT_BYTES_PER_CALL = 10.0

@@ -49,10 +49,9 @@ class Step:
     @property
     def context(self) -> otel_context.Context:
         """A context whose current span is this step's, for its children's ``parent``."""
-        context = self._context
-        if context is None:
-            context = self._context = trace.set_span_in_context(self.span)
-        return context
+        if self._context is None:
+            self._context = trace.set_span_in_context(self.span)
+        return self._context
 
     def rename(self, name: str, attributes: Mapping[str, AttributeValue]) -> None:
         """Give the step a new name and more attributes (a chain found to be an agent)."""

@@ -127,18 +127,7 @@ def test_sdk_span_is_parent_and_carries_the_cost_once(tracer_provider, meter_pro
 def test_stream_read_up_to_its_final_message_delta_is_complete(tracer_provider, meter_provider):
     """A client that stops after the message_delta carrying the stop reason and final usage (before
     message_stop) has everything: the record is complete and priced ok, not estimated."""
-    chunks = fakes.anthropic_stream(input_tokens=40, output_tokens=25)
-    transport = llmmeter.MeteredTransport(
-        httpx2.MockTransport(fakes.mock_handler(httpx2, fakes.Reply(chunks=chunks))),
-        tracer_provider=tracer_provider,
-        meter_provider=meter_provider,
-    )
-    body = {"model": "claude-sonnet-4-6", "max_tokens": 64, "messages": [], "stream": True}
-    with record_calls() as calls, httpx2.Client(transport=transport) as http:
-        with http.stream("POST", "https://api.anthropic.com/v1/messages", json=body) as response:
-            for chunk in response.iter_raw():
-                if b"message_delta" in chunk:
-                    break
+    calls = _read_stream_until(b"message_delta", tracer_provider, meter_provider)
 
     (record,) = calls
     assert (record.ending, record.cost.status) == ("complete", "ok")
@@ -147,6 +136,14 @@ def test_stream_read_up_to_its_final_message_delta_is_complete(tracer_provider, 
 
 def test_stream_cut_before_its_final_message_delta_is_estimated(tracer_provider, meter_provider):
     """Closed before the final usage came, the same stream stays closed_early and estimated."""
+    calls = _read_stream_until(b"content_block_delta", tracer_provider, meter_provider)
+
+    (record,) = calls
+    assert (record.ending, record.cost.status) == ("closed_early", "estimated")
+
+
+def _read_stream_until(marker: bytes, tracer_provider: Any, meter_provider: Any) -> list[Any]:
+    """Stream an Anthropic message over a metered raw client, closing it at the chunk holding ``marker``."""
     chunks = fakes.anthropic_stream(input_tokens=40, output_tokens=25)
     transport = llmmeter.MeteredTransport(
         httpx2.MockTransport(fakes.mock_handler(httpx2, fakes.Reply(chunks=chunks))),
@@ -157,8 +154,6 @@ def test_stream_cut_before_its_final_message_delta_is_estimated(tracer_provider,
     with record_calls() as calls, httpx2.Client(transport=transport) as http:
         with http.stream("POST", "https://api.anthropic.com/v1/messages", json=body) as response:
             for chunk in response.iter_raw():
-                if b"content_block_delta" in chunk:
+                if marker in chunk:
                     break
-
-    (record,) = calls
-    assert (record.ending, record.cost.status) == ("closed_early", "estimated")
+    return calls

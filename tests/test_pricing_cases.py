@@ -523,6 +523,32 @@ CASES = [
         "claude-sonnet-4-5",
         id="claude-sonnet-4-5 long context over 200K",
     ),
+    # --- Names that need no provider hint (openai.com/api/pricing: embeddings $0.02 and $0.13 per
+    # 1M tokens; codex-mini-latest $1.50 input, $6.00 output) -------------------------------------
+    pytest.param(
+        "text-embedding-3-small",
+        {"input_tokens": 2_500_000},
+        per_m("0.02", 2_500_000),
+        "ok",
+        "text-embedding-3-small",
+        id="bare text-embedding-3-small resolves without a provider hint",
+    ),
+    pytest.param(
+        "text-embedding-3-large",
+        {"input_tokens": 40_000},
+        per_m("0.13", 40_000),
+        "ok",
+        "text-embedding-3-large",
+        id="bare text-embedding-3-large resolves without a provider hint",
+    ),
+    pytest.param(
+        "codex-mini-latest",
+        {"input_tokens": 10_000, "output_tokens": 2_000},
+        per_m("1.50", 10_000) + per_m("6.00", 2_000),
+        "ok",
+        "codex-mini",
+        id="bare codex-mini-latest resolves without a provider hint",
+    ),
 ]
 
 

@@ -48,7 +48,30 @@ def find(name: str, hints: Hints) -> tuple[Any, Any] | None:
             return snapshot.find_provider_model(name, None, hint, None)
         except LookupError:
             continue
+    if hints[-1:] == (None,):
+        return _sole_maker(snapshot, name)
     return None
+
+
+# Providers that resell other makers' models (Azure serves OpenAI's): with no provider named, a
+# model they list beside its maker is the maker's.
+_RESELLERS = frozenset({"azure", "aws", "openrouter", "github-copilot", "cloudflare", "databricks", "modal"})
+
+
+def _sole_maker(snapshot: Any, name: str) -> tuple[Any, Any] | None:
+    """The (Provider, ModelInfo) for ``name`` when, resellers aside, one provider alone lists it.
+
+    genai-prices finds some names only with a provider hint (``text-embedding-3-small``,
+    ``codex-mini-latest``); an unambiguous name should not need one.
+    """
+    found = [
+        (provider, model)
+        for provider in snapshot.providers
+        for model in provider.models
+        if model.is_match(name)
+    ]
+    makers = [match for match in found if match[0].id not in _RESELLERS]
+    return makers[0] if len({provider.id for provider, _ in makers}) == 1 else None
 
 
 def iter_models() -> Iterator[tuple[Any, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,74 @@ from llmmeter._errors import ConfigurationError
 from llmmeter._settings import settings
 
 __all__ = ["configure"]
+
+_DEFAULT_PROMETHEUS_HOST = "127.0.0.1"
+
+
+class _PricingLayers:
+    """The pricing options configured so far: each configure() call changes only those it is given."""
+
+    def __init__(self) -> None:
+        self.files: list[str | Path] | None = None
+        """None until configured: then the files named by ``LLMMETER_PRICING_FILE``."""
+        self.overrides: dict[str, Mapping[str, Any]] = {}
+        self.deployments: dict[str, str] = {}
+
+
+_layers = _PricingLayers()
+
+
+def _configure_pricing(
+    files: Sequence[str | Path] | None,
+    overrides: Mapping[str, Mapping[str, Any]] | None,
+    deployments: Mapping[str, str] | None,
+) -> None:
+    """Rebuild the pricing table from every layer configured so far, plus the new ones; nothing
+    changes unless all of it loads (a bad file or option raises here, naming it)."""
+    from llmmeter._pricing import PRICING_FILE_ENV, PricingTable, set_table
+
+    new_files = _layers.files
+    if files is not None:
+        new_files = _checked_files(files)
+    elif new_files is None:
+        new_files = [path for path in os.environ.get(PRICING_FILE_ENV, "").split(os.pathsep) if path]
+    new_overrides = _layers.overrides if overrides is None else _checked_overrides(overrides)
+    new_deployments = _layers.deployments if deployments is None else _checked_deployments(deployments)
+    set_table(PricingTable(overrides=new_overrides, files=new_files, deployments=new_deployments))
+    _layers.files, _layers.overrides, _layers.deployments = new_files, new_overrides, new_deployments
+
+
+def _checked_files(files: object) -> list[str | Path]:
+    if isinstance(files, str | Path):
+        return [files]
+    if isinstance(files, Iterable) and not isinstance(files, bytes | Mapping):
+        paths = list(files)
+        if all(isinstance(path, str | Path) for path in paths):
+            return paths
+    raise ConfigurationError(f"configure(pricing_files=...) takes a path or a list of paths, not {files!r}")
+
+
+def _checked_overrides(overrides: object) -> dict[str, Mapping[str, Any]]:
+    if isinstance(overrides, Mapping) and all(
+        isinstance(model, str) and isinstance(entry, Mapping) for model, entry in overrides.items()
+    ):
+        return dict(overrides)
+    raise ConfigurationError(
+        "configure(pricing_overrides=...) takes {model id: {field: price}}, "
+        f"e.g. {{'gpt-4o': {{'input_mtok': 2, 'output_mtok': 8}}}}; got {overrides!r}"
+    )
+
+
+def _checked_deployments(deployments: object) -> dict[str, str]:
+    if isinstance(deployments, Mapping) and all(
+        isinstance(name, str) and name and isinstance(model, str) and model
+        for name, model in deployments.items()
+    ):
+        return dict(deployments)
+    raise ConfigurationError(
+        "configure(azure_deployments=...) takes {deployment name: model name}, both strings; "
+        f"got {deployments!r}"
+    )
 
 
 def configure(
@@ -23,7 +92,7 @@ def configure(
     azure_deployments: Mapping[str, str] | None = None,
     otlp: bool | None = None,
     prometheus_port: int | None = None,
-    prometheus_host: str = "127.0.0.1",
+    prometheus_host: str = _DEFAULT_PROMETHEUS_HOST,
     console: bool | None = None,
     service_name: str | None = None,
     export_to_existing: bool = False,
@@ -75,14 +144,11 @@ def configure(
             raise ConfigurationError("configure(metric_attributes=...) takes attribute names (strings)")
         settings.metric_attributes = frozenset(keys)
     if pricing_files is not None or pricing_overrides is not None or azure_deployments is not None:
-        from llmmeter._pricing import PricingTable, set_table
-
-        set_table(
-            PricingTable(
-                overrides=pricing_overrides,
-                files=[pricing_files] if isinstance(pricing_files, str | Path) else list(pricing_files or ()),
-                deployments=azure_deployments,
-            )
+        _configure_pricing(pricing_files, pricing_overrides, azure_deployments)
+    if prometheus_host != _DEFAULT_PROMETHEUS_HOST and prometheus_port is None:
+        raise ConfigurationError(
+            f"configure(prometheus_host={prometheus_host!r}) needs prometheus_port=...: "
+            "without a port no Prometheus endpoint is started"
         )
     exporting = (otlp, console, prometheus_port, service_name)
     if any(option is not None for option in exporting) or export_to_existing:

@@ -55,6 +55,8 @@ def _clean_settings() -> Iterator[None]:
     yield
     for name, value in saved.items():
         setattr(settings, name, value)
+    from llmmeter import _config
     from llmmeter._pricing import set_table
 
     set_table(None)
+    _config._layers = _config._PricingLayers()

@@ -158,6 +158,22 @@ def load_mapping(raw: Any, origin: str = OVERRIDES_ORIGIN, source: str = "user")
     return PricingData(entries, deployments)
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 def _parse(path: Path, origin: str) -> Any:
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".json"):
@@ -171,7 +187,10 @@ def _parse(path: Path, origin: str) -> Any:
     try:
         if suffix == ".toml":
             return tomllib.loads(text, parse_float=Decimal)
-        return json.loads(text, parse_float=Decimal)
+        return json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as duplicate:
+        # TOML refuses a key defined twice; JSON would keep the last one silently.
+        raise PricingFileError(origin, duplicate.key, None, f"{duplicate.key!r} is defined twice") from None
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         kind = "TOML" if suffix == ".toml" else "JSON"
         raise PricingFileError(origin, None, None, f"not valid {kind}: {exc}") from None

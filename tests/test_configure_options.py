@@ -11,6 +11,7 @@ import pytest
 import llmmeter
 from llmmeter import ConfigurationError, PricingFileError
 from llmmeter._pricing import PRICING_FILE_ENV
+from tests.export.conftest import clean_env, run_python
 
 M = Decimal(1_000_000)
 
@@ -86,3 +87,28 @@ def test_a_json_file_defining_a_model_twice_fails_naming_file_and_entry(tmp_path
     with pytest.raises(PricingFileError) as raised:
         llmmeter.configure(pricing_files=[path])
     assert (raised.value.path.endswith("prices.json"), raised.value.entry) == (True, "house-model")
+
+
+def test_a_broken_environment_pricing_file_loses_no_call(tmp_path):
+    """A typo in LLMMETER_PRICING_FILE: calls are still recorded with their tokens and a cost status
+    saying pricing failed, and one error names the file, entry and field."""
+    bad = tmp_path / "prices.toml"
+    bad.write_text('[models."house-model"]\ninput_mtok = "cheap"\noutput_mtok = 1\n', encoding="utf-8")
+    script = """
+        import llmmeter
+        from llmmeter.testing import record_calls
+        from tests.export.workload import raw_chat_call
+
+        with llmmeter.track() as spend, record_calls() as calls:
+            raw_chat_call("gpt-4o-2024-08-06", prompt_tokens=100, completion_tokens=20)
+            raw_chat_call("gpt-4o-2024-08-06", prompt_tokens=100, completion_tokens=20)
+        print(spend.calls, spend.input_tokens, spend.unpriced_calls, [c.cost.status for c in calls])
+    """
+    result = run_python(script, env=clean_env(LLMMETER_PRICING_FILE=str(bad)))
+
+    assert result.stdout.strip() == "2 200 2 ['pricing_error', 'pricing_error']"
+    errors = [line for line in result.stderr.splitlines() if "invalid pricing file" in line]
+    assert len(errors) == 1
+    assert "prices.toml" in errors[0]
+    assert "'house-model'" in errors[0]
+    assert "'input_mtok'" in errors[0]

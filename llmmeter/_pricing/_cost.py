@@ -9,7 +9,7 @@ from typing import Literal
 
 __all__ = ["Cost", "CostStatus"]
 
-CostStatus = Literal["ok", "unknown_model", "no_usage", "estimated", "invalid_usage"]
+CostStatus = Literal["ok", "unknown_model", "no_usage", "estimated", "invalid_usage", "pricing_error"]
 
 
 @dataclass(slots=True)
@@ -23,7 +23,9 @@ class Cost:
     ``status`` is ``ok``; ``unknown_model``; ``no_usage`` (no usage was reported, so nothing could be
     priced); ``estimated`` (priced, but some part fell back to another rate, or the usage itself
     is incomplete, such as a stream cut short); or ``invalid_usage`` (the provider reported a count
-    that cannot be one, see :attr:`llmmeter.Usage.invalid`: nothing is priced or written to a metric).
+    that cannot be one, see :attr:`llmmeter.Usage.invalid`: nothing is priced or written to a metric);
+    or ``pricing_error`` (the pricing table could not be loaded: a malformed ``LLMMETER_PRICING_FILE``;
+    the call is recorded with its tokens, and the error is logged once, naming file, entry and field).
     ``model`` is the price entry used (``gpt-5.4``, ``ft:gpt-4.1``) and ``source`` the layer it came
     from (``user``, ``llmmeter``, ``genai-prices``).
     """

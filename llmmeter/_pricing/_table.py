@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from llmmeter._errors import PricingFileError
 from llmmeter._pricing import _genai
 from llmmeter._pricing._cost import Cost
 from llmmeter._pricing._entry import PriceEntry
@@ -186,11 +187,19 @@ def _matcher(pattern: str | None) -> Callable[[str], bool]:
 
 
 _default: PricingTable | None = None
+_default_error: PricingFileError | None = None
+"""Why the default table could not be built (a broken ``LLMMETER_PRICING_FILE``), kept so each
+call does not parse the broken file again."""
 _default_lock = threading.Lock()
 
 
 def get_table() -> PricingTable:
-    """The process-wide table, built on first use (with the files named by ``LLMMETER_PRICING_FILE``)."""
+    """The process-wide table, built on first use (with the files named by ``LLMMETER_PRICING_FILE``).
+
+    Raises:
+        PricingFileError: a file named by ``LLMMETER_PRICING_FILE`` is malformed (every time,
+            without reading it again, until :func:`set_table` or ``configure()`` replaces it).
+    """
     table = _default
     if table is None:
         table = _build_default()
@@ -198,19 +207,26 @@ def get_table() -> PricingTable:
 
 
 def _build_default() -> PricingTable:
-    global _default
+    global _default, _default_error
     with _default_lock:
+        if _default_error is not None:
+            raise _default_error
         if _default is None:
             files = [path for path in os.environ.get(PRICING_FILE_ENV, "").split(os.pathsep) if path]
-            _default = PricingTable(files=files)
+            try:
+                _default = PricingTable(files=files)
+            except PricingFileError as error:
+                _default_error = error
+                raise
         return _default
 
 
 def set_table(table: PricingTable | None) -> None:
     """Replace the process-wide table; None rebuilds the default on next use."""
-    global _default
+    global _default, _default_error
     with _default_lock:
         _default = table
+        _default_error = None
 
 
 def price(

@@ -18,6 +18,7 @@ Cost and usage sit on exactly one span per call, the one closest to the wire tha
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -31,6 +32,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 
 from llmmeter import __version__
 from llmmeter._context import active_attributes, active_sinks, enclosing_call
+from llmmeter._errors import PricingFileError
 from llmmeter._guard import internal_error
 from llmmeter._pricing import get_table
 from llmmeter._pricing._cost import Cost
@@ -52,8 +54,10 @@ __all__ = ["Call", "Telemetry", "add_observer", "default_telemetry", "remove_obs
 
 
 _ANTHROPIC_SDK_SCOPE = "com.anthropic.sdk.python"
+logger = logging.getLogger("llmmeter")
 _NO_USAGE = Cost(total=None, status="no_usage")
 _INVALID_USAGE = Cost(total=None, status="invalid_usage")
+_PRICING_ERROR = Cost(total=None, status="pricing_error")
 
 Observer = Callable[[CallRecord], None]
 _observers: list[Observer] = []
@@ -327,6 +331,19 @@ class Call:
             instruments.record_tokens(usage, attributes, key, context)
 
 
+_reported_pricing_error: PricingFileError | None = None
+
+
+def _pricing_failed(error: PricingFileError) -> None:
+    """Log, once per broken file, why calls are recorded unpriced."""
+    global _reported_pricing_error
+    if _reported_pricing_error is not error:
+        _reported_pricing_error = error
+        logger.error(
+            "llmmeter: %s; calls are recorded with their tokens but no cost until it is fixed", error
+        )
+
+
 _prices_loaded = False
 _prices_lock = threading.Lock()
 
@@ -353,7 +370,12 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
     if usage.is_empty:
         return _NO_USAGE
     model = response.model or request.model
-    cost = get_table().price_usage(
+    try:
+        table = get_table()
+    except PricingFileError as error:
+        _pricing_failed(error)
+        return _PRICING_ERROR
+    cost = table.price_usage(
         model,
         usage,
         provider=request.provider,

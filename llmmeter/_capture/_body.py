@@ -8,6 +8,7 @@ from typing import Any
 from llmmeter._guard import internal_error
 from llmmeter._providers._base import Adapter, RequestInfo, ResponseInfo, StreamState, loads_or_none
 from llmmeter._providers._decoding import Decoder
+from llmmeter._providers._large import BodyWindow
 from llmmeter._providers._sse import SSEParser
 from llmmeter._settings import settings
 from llmmeter._telemetry._call import Call
@@ -20,7 +21,8 @@ class BodyMeter:
     """Sees each chunk of one response body exactly as the caller receives it.
 
     A streamed body (``text/event-stream``) is parsed event by event and nothing is kept beyond the
-    stream state; any other body is collected and parsed as JSON once it ends. The call is finished
+    stream state; any other body is collected and parsed as JSON once it ends (a large one, unless
+    content is captured, only by its two ends: see ``_providers._large``). The call is finished
     exactly once: at the end of the body, when it is closed, on a read error, or when the stream
     is garbage-collected unread.
     """
@@ -45,7 +47,7 @@ class BodyMeter:
         self._undecodable = False
         self._first = True
         self.done = False
-        self._chunks: list[bytes] | None = None
+        self._chunks: BodyWindow | list[bytes] | None = None
         self._state: StreamState | None = None
         self._parser: SSEParser | None = None
         self._skips: Callable[[bytes], bool] | None = None
@@ -53,8 +55,10 @@ class BodyMeter:
             self._state = adapter.new_stream(call.request, settings.capture_content)
             self._parser = SSEParser(self._state.record_event)
             self._skips = getattr(self._state, "skips", None)
+        elif settings.capture_content:
+            self._chunks = []  # the content is reported: the whole body is read
         else:
-            self._chunks = []
+            self._chunks = BodyWindow()
 
     def chunk(self, data: bytes) -> None:
         """Take the next raw (still encoded) chunk of the body."""
@@ -83,6 +87,8 @@ class BodyMeter:
                 ):
                     return
                 parser.feed(decoded)
+            elif isinstance(self._chunks, BodyWindow):
+                self._chunks.add(decoded)
             elif self._chunks is not None:
                 self._chunks.append(decoded)
         except Exception as exc:
@@ -122,6 +128,12 @@ class BodyMeter:
             return self._state.result()
         if not whole or self._decoder is None or self._chunks is None:
             return ResponseInfo(complete=False)
-        body: Any = loads_or_none(b"".join(self._chunks) + tail)
-        self._chunks = None
+        chunks, self._chunks = self._chunks, None
+        body: Any
+        if isinstance(chunks, BodyWindow):
+            if tail:
+                chunks.add(tail)
+            body = chunks.value()
+        else:
+            body = loads_or_none(b"".join(chunks) + tail)
         return self._adapter.parse_response(request, body, settings.capture_content)

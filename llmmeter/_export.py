@@ -109,9 +109,23 @@ class _State:
     span_kinds: set[str] = field(default_factory=set)
     metric_kinds: set[str] = field(default_factory=set)
     prometheus: tuple[str, int] | None = None
+    pid: int | None = None
+    """The process that started the exporters."""
 
 
 _state = _State()
+
+
+def _refuse_inherited_exporters() -> None:
+    """A pre-fork master's exporters serve its workers badly: their cumulative sums start from the
+    master's, and every worker reports the same instance. Say so, with the recipe, at the call."""
+    if _state.pid is not None and _state.pid != os.getpid():
+        raise ConfigurationError(
+            f"llmmeter.configure() started exporters in the parent process (pid {_state.pid}) before this "
+            "worker was forked: the worker would report the parent's cumulative metrics as its own. Call "
+            "configure() in each worker after the fork instead (gunicorn: a post_fork hook; uvicorn "
+            "--workers: at app startup), not in the master."
+        )
 
 
 def prometheus_address() -> tuple[str, int] | None:
@@ -128,6 +142,7 @@ def configure_export(request: ExportRequest) -> None:
     """
     if sdk_disabled():
         return  # the app switched OpenTelemetry off: no exporter, no provider, nothing logged
+    _refuse_inherited_exporters()
     if request.otlp:
         _check_otlp_protocol()
     with _state.lock:
@@ -156,6 +171,7 @@ def configure_export(request: ExportRequest) -> None:
                 tracer_provider.add_span_processor(make())
         if span_plan in ("install", "extend"):
             _state.span_kinds.update(span_kinds)
+            _state.pid = os.getpid()
 
         if metric_plan == "install":
             _install_meter_provider(readers, request.service_name)
@@ -164,6 +180,7 @@ def configure_export(request: ExportRequest) -> None:
                 meter_provider.add_metric_reader(reader)
         if metric_plan in ("install", "extend"):
             _state.metric_kinds.update(metric_kinds)
+            _state.pid = os.getpid()
 
         left_alone = [
             f"{signal} provider ({type(provider).__name__})"

@@ -85,3 +85,33 @@ def test_cost_counter_starts_from_zero_in_a_forked_child(tracer_provider, meter_
     result = _in_child(child)
     assert result == {"before": 0.0, "after": pytest.approx(float(COST))}
     assert metric_total(metric_reader, "llmmeter.cost") == pytest.approx(float(COST))
+
+
+def test_configure_in_a_worker_of_a_configured_master_says_how_to_fix_it():
+    """A pre-fork master that ran configure(): a worker's own configure() is refused with the recipe,
+    instead of silently reusing the master's exporters and cumulative sums."""
+    from tests.export.conftest import clean_env, run_python
+
+    script = """
+        import os, json
+        import llmmeter
+
+        llmmeter.configure(console=True)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                llmmeter.configure(console=True)
+                message = "accepted"
+            except llmmeter.ConfigurationError as error:
+                message = str(error)
+            os.write(write, message.encode())
+            os._exit(0)
+        os.close(write)
+        print(json.dumps(os.read(read, 4096).decode()))
+        os.waitpid(pid, 0)
+    """
+    result = run_python(script, env=clean_env())
+    message = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "before this worker was forked" in message
+    assert "post_fork" in message

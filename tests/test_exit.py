@@ -107,3 +107,38 @@ with multiprocessing.get_context("fork").Pool(2) as pool:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines().count("SPAN chat gpt-4o None") == 1 + 4
+
+
+def test_a_warm_up_call_before_the_providers_are_set_loses_nothing_at_exit():
+    """A call made before the app sets its providers, then the app's BatchSpanProcessor: the last
+    call's span is exported at exit (llmmeter has no exit hook whose order could lose it)."""
+    script = """
+import sys
+import httpx2, llmmeter
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from tests import fakes
+
+def call():
+    handler = fakes.mock_handler(httpx2, fakes.Reply(fakes.chat_completion()))
+    client = httpx2.Client(transport=llmmeter.MeteredTransport(httpx2.MockTransport(handler)))
+    client.post("https://api.openai.com/v1/chat/completions", json={"model": "gpt-4o", "messages": []})
+
+class Lines(SpanExporter):
+    def export(self, spans):
+        for span in spans:
+            sys.stdout.write(f"SPAN {span.name}\\n")
+        sys.stdout.flush()
+        return SpanExportResult.SUCCESS
+
+call()  # warm-up, on the API's stand-in providers
+provider = TracerProvider()
+provider.add_span_processor(BatchSpanProcessor(Lines(), schedule_delay_millis=60_000))
+trace.set_tracer_provider(provider)
+call()
+"""
+    result = run(script)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["SPAN chat gpt-4o"]

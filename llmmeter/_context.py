@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from llmmeter._telemetry._call import Call
@@ -37,7 +37,7 @@ class Sink(Protocol):
 
 NO_ATTRIBUTES: UserAttributes = MappingProxyType({})
 
-active_sinks: ContextVar[tuple[Any, ...]] = ContextVar("llmmeter_spends", default=())
+active_sinks: ContextVar[tuple[Sink, ...]] = ContextVar("llmmeter_spends", default=())
 """The spends of the ``track()``/``budget()`` blocks enclosing the context, outermost first."""
 
 active_attributes: ContextVar[UserAttributes] = ContextVar("llmmeter_attributes", default=NO_ATTRIBUTES)
@@ -50,4 +50,5 @@ Set, never reset: a finished call is simply no longer open, so no context is att
 """
 
 sending: ContextVar[bool] = ContextVar("llmmeter_sending", default=False)
-"""True while a metered transport sends, so nested metered transports meter a call once."""
+"""True while llmmeter meters a request being sent (a patched ``send`` or a metered transport), so a
+metered transport under it passes the call through: counted once."""

@@ -17,7 +17,7 @@ from llmmeter._pricing._cost import Cost
 from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
 from llmmeter._settings import settings
 from llmmeter._telemetry import _names as names
-from llmmeter._telemetry._call import Call, Telemetry, default_telemetry
+from llmmeter._telemetry._call import Call, Telemetry, telemetry_for
 from llmmeter._telemetry._record import Ending
 from llmmeter._telemetry._step import Step
 from llmmeter._usage import Usage, from_anthropic, from_langchain, from_openai_chat, from_openai_responses
@@ -33,7 +33,6 @@ __all__ = [
     "Step",
     "Telemetry",
     "Usage",
-    "default_telemetry",
     "enclosing_call",
     "from_anthropic",
     "from_langchain",
@@ -42,4 +41,5 @@ __all__ = [
     "internal_error",
     "names",
     "settings",
+    "telemetry_for",
 ]

@@ -15,9 +15,9 @@ from contextvars import Token
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from llmmeter._context import UserAttributes
+from llmmeter._context import Sink, UserAttributes
 from llmmeter._context import active_attributes as _active_attributes
 from llmmeter._context import active_sinks as _active_spends
 from llmmeter._errors import BudgetExceeded, ConfigurationError
@@ -25,7 +25,7 @@ from llmmeter._errors import BudgetExceeded, ConfigurationError
 if TYPE_CHECKING:
     from llmmeter._telemetry._record import CallRecord
 
-__all__ = ["ModelSpend", "Spend", "attributes", "budget", "check_budgets", "current_attributes", "track"]
+__all__ = ["ModelSpend", "Spend", "attributes", "budget", "check_budgets", "track"]
 
 logger = logging.getLogger("llmmeter")
 
@@ -147,7 +147,7 @@ class _Block:
     spend: Spend
 
     def __init__(self) -> None:
-        self._tokens: list[Token[tuple[Any, ...]]] = []
+        self._tokens: list[Token[tuple[Sink, ...]]] = []
 
     def __enter__(self) -> Spend:
         self._tokens.append(_active_spends.set((*_active_spends.get(), self.spend)))
@@ -233,11 +233,6 @@ def check_budgets() -> None:
                 )
 
 
-def active_spends() -> tuple[Spend, ...]:
-    """The spends of the blocks enclosing the current context, outermost first."""
-    return _active_spends.get()
-
-
 class attributes:
     """Attach attributes (tenant, feature, ...) to every span made inside the block.
 
@@ -272,8 +267,3 @@ class attributes:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.__exit__(exc_type, exc, tb)
-
-
-def current_attributes() -> UserAttributes:
-    """The attributes of the blocks enclosing the current context."""
-    return _active_attributes.get()

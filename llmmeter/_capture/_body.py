@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from llmmeter._guard import internal_error
-from llmmeter._providers._base import Adapter, RequestInfo, ResponseInfo, StreamState, loads_or_none
+from llmmeter._providers._base import Adapter, RequestInfo, ResponseInfo, StreamState
 from llmmeter._providers._decoding import Decoder
 from llmmeter._providers._large import BodyWindow
 from llmmeter._providers._sse import SSEParser
@@ -47,7 +47,7 @@ class BodyMeter:
         self._undecodable = False
         self._first = True
         self.done = False
-        self._chunks: BodyWindow | list[bytes] | None = None
+        self._chunks: BodyWindow | None = None
         self._state: StreamState | None = None
         self._parser: SSEParser | None = None
         self._skips: Callable[[bytes], bool] | None = None
@@ -55,10 +55,8 @@ class BodyMeter:
             self._state = adapter.new_stream(call.request, settings.capture_content)
             self._parser = SSEParser(self._state.record_event)
             self._skips = getattr(self._state, "skips", None)
-        elif settings.capture_content:
-            self._chunks = []  # the content is reported: the whole body is read
         else:
-            self._chunks = BodyWindow()
+            self._chunks = BodyWindow(whole=settings.capture_content)  # reported content is read whole
 
     def chunk(self, data: bytes) -> None:
         """Take the next raw (still encoded) chunk of the body."""
@@ -87,10 +85,8 @@ class BodyMeter:
                 ):
                     return
                 parser.feed(decoded)
-            elif isinstance(self._chunks, BodyWindow):
-                self._chunks.add(decoded)
             elif self._chunks is not None:
-                self._chunks.append(decoded)
+                self._chunks.add(decoded)
         except Exception as exc:
             self._decoder = None
             internal_error("parsing a response body", exc)
@@ -129,11 +125,7 @@ class BodyMeter:
         if not whole or self._decoder is None or self._chunks is None:
             return ResponseInfo(complete=False)
         chunks, self._chunks = self._chunks, None
-        body: Any
-        if isinstance(chunks, BodyWindow):
-            if tail:
-                chunks.add(tail)
-            body = chunks.value()
-        else:
-            body = loads_or_none(b"".join(chunks) + tail)
+        if tail:
+            chunks.add(tail)
+        body: Any = chunks.value()
         return self._adapter.parse_response(request, body, settings.capture_content)

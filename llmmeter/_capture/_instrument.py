@@ -24,7 +24,7 @@ from opentelemetry.trace import TracerProvider
 
 from llmmeter._capture._transport import meter_async, meter_sync
 from llmmeter._guard import internal_error
-from llmmeter._telemetry._call import Telemetry, default_telemetry
+from llmmeter._telemetry._call import Telemetry, telemetry_for
 
 __all__ = ["instrument", "is_instrumented", "uninstrument"]
 
@@ -131,10 +131,7 @@ def instrument(
     with _lock:
         if _patches:
             return
-        if tracer_provider is None and meter_provider is None:
-            telemetry = default_telemetry()
-        else:
-            telemetry = Telemetry(tracer_provider, meter_provider)
+        telemetry = telemetry_for(tracer_provider, meter_provider)
         for name in _LIBRARIES:
             try:
                 library = importlib.import_module(name)
@@ -147,7 +144,7 @@ def instrument(
 
 
 def uninstrument() -> None:
-    """Undo :func:`instrument`: restore the original transport methods and switch integrations off."""
+    """Undo :func:`instrument`: restore the clients' original ``send`` and switch integrations off."""
     with _lock:
         while _patches:
             _patches.pop().remove()

@@ -130,7 +130,7 @@ def _check_budgets(endpoint: Route) -> None:
         raise refusal_for(endpoint.provider, refusal) from None
 
 
-_Tokens = tuple[Token[bool], object | None]
+_Tokens = tuple[Token[bool], Token[otel_context.Context] | None]
 
 
 def _enter(call: Call | None) -> _Tokens:
@@ -142,7 +142,7 @@ def _enter(call: Call | None) -> _Tokens:
 def _leave(tokens: _Tokens) -> None:
     sending, attached = tokens
     if attached is not None:
-        otel_context.detach(attached)  # type: ignore[arg-type]
+        otel_context.detach(attached)
     _sending.reset(sending)
 
 

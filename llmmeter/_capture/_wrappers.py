@@ -11,15 +11,9 @@ from opentelemetry.trace import TracerProvider
 
 from llmmeter._capture._transport import library_of, meter_async, meter_sync
 from llmmeter._errors import ConfigurationError
-from llmmeter._telemetry._call import Telemetry, default_telemetry
+from llmmeter._telemetry._call import Telemetry, telemetry_for
 
 __all__ = ["AsyncMeteredTransport", "MeteredTransport", "meter_client"]
-
-
-def _telemetry(tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None) -> Telemetry:
-    if tracer_provider is None and meter_provider is None:
-        return default_telemetry()
-    return Telemetry(tracer_provider, meter_provider)
 
 
 class MeteredTransport:
@@ -45,7 +39,7 @@ class MeteredTransport:
         meter_provider: MeterProvider | None = None,
     ) -> None:
         self._inner = inner
-        self._telemetry = _telemetry(tracer_provider, meter_provider)
+        self._telemetry = telemetry_for(tracer_provider, meter_provider)
 
     @property
     def inner(self) -> Any:
@@ -89,7 +83,7 @@ class AsyncMeteredTransport:
         meter_provider: MeterProvider | None = None,
     ) -> None:
         self._inner = inner
-        self._telemetry = _telemetry(tracer_provider, meter_provider)
+        self._telemetry = telemetry_for(tracer_provider, meter_provider)
 
     @property
     def inner(self) -> Any:

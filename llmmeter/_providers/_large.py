@@ -36,11 +36,13 @@ _TAIL_PATTERNS = {name: _string_field(name) for name in _TAIL_FIELDS}
 
 
 class BodyWindow:
-    """Collects a JSON body chunk by chunk; a large one is kept by its two ends only."""
+    """Collects a JSON body chunk by chunk; a large one is kept by its two ends only, unless
+    ``whole`` (its content is to be reported)."""
 
-    __slots__ = ("_chunks", "_head", "_size", "_tail")
+    __slots__ = ("_chunks", "_head", "_limit", "_size", "_tail")
 
-    def __init__(self) -> None:
+    def __init__(self, *, whole: bool = False) -> None:
+        self._limit = None if whole else LARGE_BODY_BYTES
         self._chunks: list[bytes] | None = []
         self._size = 0
         self._head = b""
@@ -52,7 +54,7 @@ class BodyWindow:
         chunks = self._chunks
         if chunks is not None:
             chunks.append(data)
-            if self._size <= LARGE_BODY_BYTES:
+            if self._limit is None or self._size <= self._limit:
                 return
             whole = b"".join(chunks)
             self._chunks = None

@@ -50,7 +50,7 @@ from llmmeter._telemetry._instruments import Instruments
 from llmmeter._telemetry._record import CallRecord, Ending
 from llmmeter._telemetry._scrub import exception_attributes, secret_forms
 
-__all__ = ["Call", "Telemetry", "add_observer", "default_telemetry", "remove_observer"]
+__all__ = ["Call", "Telemetry", "add_observer", "remove_observer", "telemetry_for"]
 
 
 _ANTHROPIC_SDK_SCOPE = "com.anthropic.sdk.python"
@@ -120,9 +120,14 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def default_telemetry() -> Telemetry:
-    """The telemetry on the process's global providers (proxies until the app sets them)."""
+def telemetry_for(
+    tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
+) -> Telemetry:
+    """The telemetry on the given providers; with none, the shared one on the process's global
+    providers (proxies until the app sets them)."""
     global _default
+    if tracer_provider is not None or meter_provider is not None:
+        return Telemetry(tracer_provider, meter_provider)
     if _default is None:
         _default = Telemetry()
     return _default

@@ -24,11 +24,10 @@ from llmmeter._integration import (
     Ending,
     RequestInfo,
     Step,
-    Telemetry,
-    default_telemetry,
     enclosing_call,
     internal_error,
     settings,
+    telemetry_for,
 )
 from llmmeter._integration import names as n
 from llmmeter_langchain import _parse
@@ -82,10 +81,7 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
     def __init__(
         self, *, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
     ) -> None:
-        if tracer_provider is None and meter_provider is None:
-            self._telemetry = default_telemetry()
-        else:
-            self._telemetry = Telemetry(tracer_provider, meter_provider)
+        self._telemetry = telemetry_for(tracer_provider, meter_provider)
         self._runs = Runs(self, self._end_orphan)
         # LangChain logs and swallows handler errors; the project's own tests must see them.
         self.raise_error = os.environ.get("LLMMETER_STRICT") == "1"

@@ -361,6 +361,9 @@ def _load_prices() -> None:
         if not _prices_loaded:
             try:
                 genai_prices_load()
+                get_table()  # reads the supplement and LLMMETER_PRICING_FILE: no file I/O on a call
+            except PricingFileError:
+                pass  # kept by the table; each call then records pricing_error, logged once
             except Exception as exc:
                 internal_error("loading the price database", exc)
             _prices_loaded = True

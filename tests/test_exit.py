@@ -81,6 +81,15 @@ def test_every_exit_is_prompt_with_the_finished_call_exported(ending):
     assert result.returncode == expected.get(ending, 0), result.stderr
 
 
+@pytest.mark.parametrize("ending", ["normal end", "sys.exit", "unhandled exception"])
+def test_a_stream_still_open_at_exit_is_recorded_abandoned(ending):
+    """The stream the app left half-read is recorded, once, as abandoned, when the interpreter runs
+    its exit hooks (the ways out that run none, a signal or os._exit, cannot record it)."""
+    result = run(PRELUDE + ENDINGS[ending])
+
+    assert result.stdout.splitlines().count("SPAN chat gpt-4o abandoned") == 1, result.stderr
+
+
 def test_a_stream_closed_before_exit_is_recorded_closed_early():
     """A stream the app closes before leaving is recorded at once, how it ended."""
     result = run(PRELUDE + "stream.close()\nsys.exit(0)")
@@ -111,7 +120,7 @@ with multiprocessing.get_context("fork").Pool(2) as pool:
 
 def test_a_warm_up_call_before_the_providers_are_set_loses_nothing_at_exit():
     """A call made before the app sets its providers, then the app's BatchSpanProcessor: the last
-    call's span is exported at exit (llmmeter has no exit hook whose order could lose it)."""
+    call's span is exported at exit (llmmeter's exit hook runs only for streams left open)."""
     script = """
 import sys
 import httpx2, llmmeter

@@ -28,6 +28,7 @@ class BodyMeter:
     """
 
     __slots__ = (
+        "__weakref__",
         "_adapter",
         "_call",
         "_chunks",

@@ -20,7 +20,7 @@ from opentelemetry import context as otel_context
 
 from llmmeter._capture._body import BodyMeter
 from llmmeter._capture._refusal import refusal_for
-from llmmeter._capture._streams import async_stream_class, sync_stream_class
+from llmmeter._capture._streams import async_stream_class, end_at_exit, sync_stream_class
 from llmmeter._context import sending as _sending
 from llmmeter._errors import BudgetExceeded
 from llmmeter._guard import internal_error
@@ -235,6 +235,8 @@ def _watch(call: Call, endpoint: Route, response: Any, *, async_body: bool, stre
         library = library_of(response)
         decoder = make_decoder(headers.get("content-encoding"), _decoded_by(library))
         meter = BodyMeter(call, endpoint.adapter, decoder, stream)
+        if stream:
+            end_at_exit(meter)
         wrapper = async_stream_class(library) if async_body else sync_stream_class(library)
         response.stream = wrapper(response.stream, meter)
     except Exception as exc:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
 AUDIO_DELTA = base64.b64encode(bytes(range(256)) * 24).decode()
@@ -47,11 +48,17 @@ class Seen:
 class RealtimeServer:
     """A Realtime API stand-in on a free 127.0.0.1 port, serving in a thread."""
 
-    def __init__(self, turns: list[Turn] | None = None, session_model: str = "gpt-realtime-2025-08-28") -> None:
+    def __init__(
+        self,
+        turns: list[Turn] | None = None,
+        session_model: str = "gpt-realtime-2025-08-28",
+        reject_status: int | None = None,
+    ) -> None:
         self.turns = list(turns or [])
         self.session_model = session_model
+        self.reject_status = reject_status
         self.connections: list[Seen] = []
-        self._server: Server = serve(self._handle, "127.0.0.1", 0)
+        self._server: Server = serve(self._handle, "127.0.0.1", 0, process_request=self._process_request)
         self.port = self._server.socket.getsockname()[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -72,6 +79,11 @@ class RealtimeServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._thread.join(5)
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if self.reject_status is None:
+            return None
+        return connection.respond(self.reject_status, "Incorrect API key provided\n")
 
     def _handle(self, connection: ServerConnection) -> None:
         request = connection.request

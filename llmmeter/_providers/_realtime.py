@@ -74,6 +74,16 @@ def event_type(message: str | bytes) -> str | None:
     A ``"type"`` followed by a colon, before any nested object or array, is a top-level key:
     inside a JSON string its quotes would be escaped.
     """
+    # OpenAI's own form, tried first: the type is the first key, written without spaces.
+    if type(message) is str:
+        if message.startswith('{"type":"'):
+            end = message.find('"', 9, _HEAD)
+            if end > 0 and "\\" not in (value := message[9:end]):
+                return value
+    elif type(message) is bytes and message.startswith(b'{"type":"'):
+        end = message.find(b'"', 9, _HEAD)
+        if end > 0 and b"\\" not in (raw := message[9:end]):
+            return raw.decode("latin-1")
     head = message[:_HEAD]
     if type(head) is bytes:
         head = head.decode("latin-1")

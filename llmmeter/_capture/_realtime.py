@@ -134,7 +134,11 @@ def _check_budgets(provider: str) -> None:
 def _failed(session: Session, connection: Any, exc: BaseException) -> None:
     """End the session of a handshake that failed (refused, redirected, timed out, cancelled)."""
     session.credentials = _credentials(connection)
-    status = getattr(getattr(exc, "response", None), "status_code", None) if isinstance(exc, InvalidStatus) else None
+    status = (
+        getattr(getattr(exc, "response", None), "status_code", None)
+        if isinstance(exc, InvalidStatus)
+        else None
+    )
     session.end("error", str(status) if status else None, exc)
 
 

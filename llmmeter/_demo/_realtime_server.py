@@ -57,7 +57,11 @@ class FakeRealtimeServer:
 
     def _handle(self, connection: Any) -> None:
         state = _Session()
-        connection.send(_event("session.created", session={"id": "sess_demo", "type": "realtime", "model": _SESSION_MODEL}))
+        connection.send(
+            _event(
+                "session.created", session={"id": "sess_demo", "type": "realtime", "model": _SESSION_MODEL}
+            )
+        )
         for message in connection:
             try:
                 event = json.loads(message)
@@ -83,7 +87,12 @@ class _Session:
         if kind == "session.update":
             session = event.get("session") or {}
             self.instructions = str(session.get("instructions") or "")
-            return [_event("session.updated", session={"id": "sess_demo", "type": "realtime", "model": _SESSION_MODEL})]
+            return [
+                _event(
+                    "session.updated",
+                    session={"id": "sess_demo", "type": "realtime", "model": _SESSION_MODEL},
+                )
+            ]
         if kind == "input_audio_buffer.append":
             try:
                 self.audio_bytes += len(base64.b64decode(str(event.get("audio", "")), validate=True))
@@ -115,7 +124,11 @@ class _Session:
                 "audio_tokens": audio_in,
                 "image_tokens": 0,
                 "cached_tokens": cached,
-                "cached_tokens_details": {"text_tokens": cached - cached_audio, "audio_tokens": cached_audio, "image_tokens": 0},
+                "cached_tokens_details": {
+                    "text_tokens": cached - cached_audio,
+                    "audio_tokens": cached_audio,
+                    "image_tokens": 0,
+                },
             },
             "output_token_details": {"text_tokens": text_out, "audio_tokens": _REPLY_AUDIO_TOKENS},
         }
@@ -124,15 +137,38 @@ class _Session:
         audio = base64.b64encode(bytes(4800)).decode()
         events = [_event("response.created", response={**base, "status": "in_progress", "output": []})]
         events += [
-            _event("response.output_audio.delta", response_id=response_id, item_id="item_out", output_index=0, content_index=0, delta=audio)
+            _event(
+                "response.output_audio.delta",
+                response_id=response_id,
+                item_id="item_out",
+                output_index=0,
+                content_index=0,
+                delta=audio,
+            )
             for _ in range(3)
         ]
         events += [
-            _event("response.output_audio_transcript.delta", response_id=response_id, item_id="item_out", output_index=0, content_index=0, delta=word + " ")
+            _event(
+                "response.output_audio_transcript.delta",
+                response_id=response_id,
+                item_id="item_out",
+                output_index=0,
+                content_index=0,
+                delta=word + " ",
+            )
             for word in _REPLY.split()
         ]
-        events.append(_event("response.output_audio_transcript.done", response_id=response_id, item_id="item_out", transcript=_REPLY))
-        events.append(_event("response.done", response={**base, "status": "completed", "output": [], "usage": usage}))
+        events.append(
+            _event(
+                "response.output_audio_transcript.done",
+                response_id=response_id,
+                item_id="item_out",
+                transcript=_REPLY,
+            )
+        )
+        events.append(
+            _event("response.done", response={**base, "status": "completed", "output": [], "usage": usage})
+        )
         return events
 
 

@@ -160,7 +160,9 @@ def _realtime_session(target: Target) -> str:
 
     async def session(websocket_base_url: str | None) -> list[str]:
         client = openai.AsyncOpenAI(
-            base_url=target.openai_base_url, api_key=target.openai_api_key, websocket_base_url=websocket_base_url
+            base_url=target.openai_base_url,
+            api_key=target.openai_api_key,
+            websocket_base_url=websocket_base_url,
         )
         transcripts = []
         async with client.realtime.connect(model=target.realtime_model) as connection:
@@ -182,7 +184,11 @@ def _realtime_session(target: Target) -> str:
 
 
 def _realtime_unavailable(target: Target) -> str | None:
-    return None if importlib.util.find_spec("websockets") else "websockets is not installed (pip install llmmeter[realtime])"
+    return (
+        None
+        if importlib.util.find_spec("websockets")
+        else "websockets is not installed (pip install llmmeter[realtime])"
+    )
 
 
 def _anthropic_client(target: Target) -> Any:

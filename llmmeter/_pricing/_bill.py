@@ -104,7 +104,9 @@ class Bill:
         if usage.input_audio_tokens or usage.input_image_tokens:
             audio = usage.input_audio_tokens - audio_cached
             self.tokens("input_audio", audio, rates.input_audio, rates.input)
-            self.tokens("input_image", usage.input_image_tokens - image_cached, rates.input_image, rates.input)
+            self.tokens(
+                "input_image", usage.input_image_tokens - image_cached, rates.input_image, rates.input
+            )
 
     def _cached_audio(self, usage: Usage) -> int:
         """The audio part of the cache reads, which is also a part of the audio input."""

@@ -122,8 +122,6 @@ def parse_event(message: str | bytes, wanted: frozenset[str]) -> dict[str, Any] 
     kind = event_type(message)
     if kind is not None and kind not in wanted:
         return None
-    if not isinstance(message, str | bytes):
-        return None
     event = loads_or_none(message)
     if type(event) is not dict or event.get("type") not in wanted:
         return None

@@ -139,7 +139,10 @@ class Session:
             self._output_tokens += usage.output_tokens
 
     def end(
-        self, ending: Ending = "complete", error_type: str | None = None, exception: BaseException | None = None
+        self,
+        ending: Ending = "complete",
+        error_type: str | None = None,
+        exception: BaseException | None = None,
     ) -> None:
         """End the session and any response still open; later calls do nothing."""
         with self._lock:

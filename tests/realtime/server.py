@@ -93,8 +93,17 @@ class RealtimeServer:
         query = parse_qs(urlsplit(request.path).query)
         model = query.get("model", ["gpt-realtime"])[0]
         send = connection.send
-        send(_event("session.created", session={"id": "sess_test1", "object": "realtime.session", "type": "realtime",
-                                                "model": self.session_model if model == "gpt-realtime" else model}))
+        send(
+            _event(
+                "session.created",
+                session={
+                    "id": "sess_test1",
+                    "object": "realtime.session",
+                    "type": "realtime",
+                    "model": self.session_model if model == "gpt-realtime" else model,
+                },
+            )
+        )
         responses = 0
         for message in connection:
             event = json.loads(message)
@@ -103,15 +112,28 @@ class RealtimeServer:
             if kind == "input_audio_buffer.commit":
                 send(_event("input_audio_buffer.committed", item_id="item_in", previous_item_id=None))
             elif kind == "session.update":
-                send(_event("session.updated", session={"id": "sess_test1", "type": "realtime", "model": model}))
+                send(
+                    _event(
+                        "session.updated", session={"id": "sess_test1", "type": "realtime", "model": model}
+                    )
+                )
             elif kind == "response.create":
                 responses += 1
                 turn = self.turns.pop(0) if self.turns else Turn(usage=None)
                 for out in _response(f"resp_{responses}", turn):
                     send(out)
             elif kind == "test.error":
-                send(_event("error", error={"type": "invalid_request_error", "code": "unknown_parameter",
-                                            "message": "Unknown parameter: 'secret user text'", "event_id": None}))
+                send(
+                    _event(
+                        "error",
+                        error={
+                            "type": "invalid_request_error",
+                            "code": "unknown_parameter",
+                            "message": "Unknown parameter: 'secret user text'",
+                            "event_id": None,
+                        },
+                    )
+                )
             elif kind == "test.garbage":
                 send("this is {not json")
                 send(_event("response.done", response="not an object"))
@@ -131,13 +153,27 @@ def _event(kind: str, **fields: Any) -> str:
 def _response(response_id: str, turn: Turn) -> Iterator[str]:
     base = {"object": "realtime.response", "id": response_id, "conversation_id": "conv_1"}
     yield _event("response.created", response={**base, "status": "in_progress", "output": []})
-    yield _event("response.output_item.added", response_id=response_id, output_index=0, item={"id": "item_out"})
+    yield _event(
+        "response.output_item.added", response_id=response_id, output_index=0, item={"id": "item_out"}
+    )
     for _ in range(turn.audio_deltas):
-        yield _event("response.output_audio.delta", response_id=response_id, item_id="item_out",
-                     output_index=0, content_index=0, delta=AUDIO_DELTA)
+        yield _event(
+            "response.output_audio.delta",
+            response_id=response_id,
+            item_id="item_out",
+            output_index=0,
+            content_index=0,
+            delta=AUDIO_DELTA,
+        )
     for _ in range(turn.text_deltas):
-        yield _event("response.output_audio_transcript.delta", response_id=response_id, item_id="item_out",
-                     output_index=0, content_index=0, delta="Hello ")
+        yield _event(
+            "response.output_audio_transcript.delta",
+            response_id=response_id,
+            item_id="item_out",
+            output_index=0,
+            content_index=0,
+            delta="Hello ",
+        )
     yield _event("response.output_audio.done", response_id=response_id, item_id="item_out")
     done: dict[str, Any] = {**base, "status": turn.status, "output": []}
     if turn.usage is not None:

@@ -48,7 +48,9 @@ def test_uninstrument_restores_the_handshakes_exactly_and_is_idempotent(server: 
 
 @pytest.mark.parametrize("first", ["llmmeter", "other"])
 @pytest.mark.parametrize("undo", ["LIFO", "FIFO"])
-def test_another_wrapper_of_the_handshake_keeps_working(server: RealtimeServer, first: str, undo: str) -> None:
+def test_another_wrapper_of_the_handshake_keeps_working(
+    server: RealtimeServer, first: str, undo: str
+) -> None:
     """A wrapt wrapper of the same handshake (unwrapped as OpenTelemetry's ``unwrap`` does), in any
     order: both run while both are on; llmmeter counts while it is on, and nothing once it is off."""
     seen: list[str] = []
@@ -98,7 +100,9 @@ def test_without_websockets_instrument_imports_nothing_of_it() -> None:
 
 def test_event_type_is_read_from_the_start_without_parsing() -> None:
     """The top-level type is told from the first bytes; anything doubtful asks for a parse (None)."""
-    assert event_type('{"type":"response.output_audio.delta","delta":"AAAA"}') == "response.output_audio.delta"
+    assert (
+        event_type('{"type":"response.output_audio.delta","delta":"AAAA"}') == "response.output_audio.delta"
+    )
     assert event_type(b'{ "type" : "response.done", "response": {}}') == "response.done"
     assert event_type('{"event_id":"e","type":"error"}') == "error"
     assert event_type('{"response":{"type":"x"},"type":"response.done"}') is None

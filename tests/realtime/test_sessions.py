@@ -35,7 +35,9 @@ AUDIO_IN, AUDIO_CACHED, AUDIO_OUT = Decimal("32.00"), Decimal("0.40"), Decimal("
 IMAGE_IN, IMAGE_CACHED = Decimal("5.00"), Decimal("0.50")
 
 
-def usage(text: int, audio: int, image: int, cached: tuple[int, int, int], out: tuple[int, int]) -> dict[str, Any]:
+def usage(
+    text: int, audio: int, image: int, cached: tuple[int, int, int], out: tuple[int, int]
+) -> dict[str, Any]:
     """A ``response.done`` usage object with these counts, as the Realtime API reports it."""
     cached_text, cached_audio, cached_image = cached
     return {
@@ -119,7 +121,9 @@ def test_openai_sdk_session_prices_each_response(
     assert session.attributes["server.port"] == server.port
     assert session.attributes["gen_ai.conversation.id"] == "sess_test1"
     assert session.attributes["llmmeter.realtime.responses"] == 2
-    assert session.attributes["llmmeter.realtime.cost.amount"] == pytest.approx(float(FIRST_COST + SECOND_COST))
+    assert session.attributes["llmmeter.realtime.cost.amount"] == pytest.approx(
+        float(FIRST_COST + SECOND_COST)
+    )
     assert "gen_ai.usage.cost.amount" not in session.attributes
     assert "gen_ai.usage.input_tokens" not in session.attributes
     for response, cost in ((first, FIRST_COST), (second, SECOND_COST)):
@@ -166,7 +170,9 @@ def test_raw_sync_client_imported_before_instrument(instrumented: None, server: 
                 break
     assert spend.calls == 1
     assert spend.cost_usd == FIRST_COST
-    assert spend.by_model["gpt-realtime"].cost_usd == FIRST_COST  # the price entry gpt-realtime-1.5 resolves to
+    assert (
+        spend.by_model["gpt-realtime"].cost_usd == FIRST_COST
+    )  # the price entry gpt-realtime-1.5 resolves to
 
 
 def test_raw_asyncio_client(instrumented: None, server: RealtimeServer, span_exporter: Any) -> None:
@@ -196,7 +202,10 @@ def test_a_spent_budget_refuses_response_create_before_it_leaves(
     """Once the budget is spent, the next response.create raises BudgetExceeded and is never sent."""
     server.turns += [Turn(FIRST), Turn(FIRST)]
     client = openai.OpenAI(api_key="sk-test-secret-key-123", base_url=server.http_url)
-    with llmmeter.budget(usd=FIRST_COST) as spend, client.realtime.connect(model="gpt-realtime") as connection:
+    with (
+        llmmeter.budget(usd=FIRST_COST) as spend,
+        client.realtime.connect(model="gpt-realtime") as connection,
+    ):
         connection.response.create()
         for event in connection:
             if event.type == "response.done":
@@ -230,9 +239,13 @@ def test_server_dropping_the_connection_ends_the_session_once(
     server.turns += [Turn(FIRST)]
     ws = connect(server.ws_url())
     ws.send('{"type":"test.drop"}')
-    with pytest.raises(ConnectionClosedError):
+
+    def read_all() -> None:
         while True:
             ws.recv()
+
+    with pytest.raises(ConnectionClosedError):
+        read_all()
     with pytest.raises(ConnectionClosedError):
         ws.recv()
     ws.close()
@@ -285,11 +298,16 @@ def test_error_events_are_recorded_without_their_message(
     [session] = sessions(span_exporter)
     [event] = session.events
     assert event.name == "llmmeter.realtime.error"
-    assert event.attributes == {"error.type": "invalid_request_error", "llmmeter.realtime.error.code": "unknown_parameter"}
+    assert event.attributes == {
+        "error.type": "invalid_request_error",
+        "llmmeter.realtime.error.code": "unknown_parameter",
+    }
     assert session.attributes["llmmeter.realtime.errors"] == 1
 
 
-def test_a_failed_response_is_an_error(instrumented: None, server: RealtimeServer, span_exporter: Any) -> None:
+def test_a_failed_response_is_an_error(
+    instrumented: None, server: RealtimeServer, span_exporter: Any
+) -> None:
     """A response.done whose status is failed marks its span with the error's type."""
     server.turns += [Turn(FIRST, status="failed")]
     with connect(server.ws_url()) as ws:
@@ -318,7 +336,10 @@ def test_secrets_never_reach_telemetry(instrumented: None, span_exporter: Any) -
         with pytest.raises(InvalidStatus):
             connect(
                 rejecting.ws_url(query="api-key=sk-url-secret-999"),
-                additional_headers={"Authorization": "Bearer sk-header-secret-888", "api-key": "sk-azure-777"},
+                additional_headers={
+                    "Authorization": "Bearer sk-header-secret-888",
+                    "api-key": "sk-azure-777",
+                },
             )
     [session] = sessions(span_exporter)
     assert session.attributes["error.type"] == "401"

@@ -120,3 +120,37 @@ def test_realtime_urls_are_recognised_by_path_with_the_model_from_the_query() ->
     assert azure is not None
     assert (azure.provider, azure.model) == ("azure.ai.openai", "rt")
     assert target("api.openai.com", 443, "/v1/responses", "") is None
+
+
+def test_realtime_usage_converter_keeps_each_cached_modality_and_refuses_bad_counts() -> None:
+    """Cached audio and image are parts of the cache reads and of their modality; a bad count invalidates."""
+    from llmmeter._usage import from_openai_realtime
+
+    converted = from_openai_realtime(
+        {
+            "input_tokens": 30,
+            "output_tokens": 7,
+            "input_token_details": {
+                "audio_tokens": 10,
+                "image_tokens": 5,
+                "cached_tokens": 9,
+                "cached_tokens_details": {"text_tokens": 2, "audio_tokens": 4, "image_tokens": 3},
+            },
+            "output_token_details": {"text_tokens": 2, "audio_tokens": 5},
+        }
+    )
+    assert (
+        converted.cache_read_tokens,
+        converted.cache_read_audio_tokens,
+        converted.cache_read_image_tokens,
+    ) == (
+        9,
+        4,
+        3,
+    )
+    assert (converted.input_audio_tokens, converted.input_image_tokens, converted.output_audio_tokens) == (
+        10,
+        5,
+        5,
+    )
+    assert from_openai_realtime({"input_tokens": -1}).invalid == "input_tokens"

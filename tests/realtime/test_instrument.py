@@ -154,3 +154,42 @@ def test_realtime_usage_converter_keeps_each_cached_modality_and_refuses_bad_cou
         5,
     )
     assert from_openai_realtime({"input_tokens": -1}).invalid == "input_tokens"
+
+
+EXIT_SCRIPT = """
+import sys
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+class Printer(SpanExporter):
+    def export(self, spans):
+        for span in spans:
+            print("SPAN", span.name, span.attributes.get("llmmeter.stream.ending"), flush=True)
+        return SpanExportResult.SUCCESS
+
+provider = TracerProvider()
+provider.add_span_processor(BatchSpanProcessor(Printer()))
+import llmmeter
+from websockets.sync.client import connect
+from tests.realtime.server import RealtimeServer
+llmmeter.instrument(tracer_provider=provider, integrations=False)
+server = RealtimeServer().__enter__()
+ws = connect(server.ws_url(), legacy=True)
+ws.recv()
+sys.exit(0)
+"""
+
+
+def test_a_session_still_open_at_exit_is_recorded_abandoned() -> None:
+    """A session the app never closes is recorded once, as abandoned, when the interpreter exits."""
+    result = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=clean_env(),
+        timeout=60,
+    )
+    assert result.stdout.splitlines().count("SPAN chat gpt-realtime abandoned") == 1, (
+        result.stdout + result.stderr
+    )

@@ -25,6 +25,7 @@ from the client, but are counted.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -134,11 +135,11 @@ def _check_budgets(provider: str) -> None:
 def _failed(session: Session, connection: Any, exc: BaseException) -> None:
     """End the session of a handshake that failed (refused, redirected, timed out, cancelled)."""
     session.credentials = _credentials(connection)
-    status = (
-        getattr(getattr(exc, "response", None), "status_code", None)
-        if isinstance(exc, InvalidStatus)
-        else None
-    )
+    if isinstance(exc, asyncio.CancelledError):
+        session.end("cancelled", exception=exc)
+        return
+    response = getattr(exc, "response", None) if isinstance(exc, InvalidStatus) else None
+    status = getattr(response, "status_code", None)
     session.end("error", str(status) if status else None, exc)
 
 

@@ -8,6 +8,12 @@ spans; the session's span says ``llmmeter.counted_by="responses"`` and carries a
 ``llmmeter.realtime.*`` names (responses, tokens, cost), which a sum of ``gen_ai.usage.*`` over the
 trace does not count twice.
 
+Names: the GenAI conventions (v1.41.1, and semantic-conventions-genai since) define no Realtime
+operation; a Realtime response is the model's turn in a multi-turn conversation, so both spans are
+``chat`` (as a Responses API call is), named ``"chat {model}"``, and the session id is
+``gen_ai.conversation.id``, which the conventions define as the id of a "conversation (session,
+thread)".
+
 The session ends exactly once, whichever comes first: the connection is closed, the server drops
 it, the handshake fails, or the connection is garbage collected unclosed (``abandoned``). A
 response still open then ends with the session (``closed_early`` or ``error``), unpriced.

@@ -356,3 +356,17 @@ def test_other_websocket_connections_are_untouched(instrumented: None, span_expo
             assert "recv" not in vars(ws)
             ws.recv()
     assert llm_spans(span_exporter.get_finished_spans()) == []
+
+
+def test_user_attributes_reach_the_session_and_its_responses(
+    instrumented: None, server: RealtimeServer, span_exporter: Any
+) -> None:
+    """attributes() around a session lands on its span and on every response span."""
+    server.turns += [Turn(FIRST)]
+    with llmmeter.attributes(tenant="acme"), connect(server.ws_url()) as ws:
+        ws.send('{"type":"response.create"}')
+        while '"response.done"' not in ws.recv()[:40]:
+            pass
+    spans = llm_spans(span_exporter.get_finished_spans())
+    assert len(spans) == 2
+    assert all(span.attributes["tenant"] == "acme" for span in spans)

@@ -39,6 +39,7 @@ from llmmeter._providers import _realtime as protocol
 from llmmeter._providers._base import RequestInfo
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._call import Telemetry
+from llmmeter._telemetry._record import Ending
 from llmmeter._telemetry._session import Session
 from llmmeter._tracking import check_budgets
 
@@ -186,9 +187,17 @@ class _Events:
     def closed(self, exc: ConnectionClosed) -> None:
         """The connection is closed: normally (``ConnectionClosedOK``), or not."""
         if isinstance(exc, ConnectionClosedOK):
-            self.session.end()
+            _end(self.session)
         else:
-            self.session.end("error", exception=exc)
+            _end(self.session, "error", exc)
+
+
+def _end(session: Session, ending: Ending = "complete", exception: BaseException | None = None) -> None:
+    """End ``session``; an llmmeter bug there never replaces what the application is raising."""
+    try:
+        session.end(ending, exception=exception)
+    except Exception as exc:
+        internal_error("ending a realtime session", exc)
 
 
 def _dispatch(session: Session, event: dict[str, Any]) -> None:
@@ -231,7 +240,7 @@ def _meter_sync(connection: Any, session: Session) -> None:
             try:
                 return close(*args, **kwargs)
             finally:
-                session.end()
+                _end(session)
 
         connection.recv, connection.send, connection.close = metered_recv, metered_send, metered_close
     except Exception as exc:
@@ -267,7 +276,7 @@ def _meter_async(connection: Any, session: Session) -> None:
             try:
                 return await close(*args, **kwargs)
             finally:
-                session.end()
+                _end(session)
 
         connection.recv, connection.send, connection.close = metered_recv, metered_send, metered_close
     except Exception as exc:

@@ -165,9 +165,10 @@ class Session:
         if error_type is None and exception is not None:
             error_type = type(exception).__name__
         unfinished: Ending = "closed_early" if ending == "complete" else ending
-        for call in self.calls.values():
-            call.finish(ending=unfinished)
+        unfinished_calls = list(self.calls.values())  # one step: the reading thread may still add one
         self.calls.clear()
+        for call in unfinished_calls:
+            call.finish(ending=unfinished)
         span = self.span
         if span.is_recording():
             span.set_attributes(self._summary(ending, error_type))

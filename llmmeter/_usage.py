@@ -25,6 +25,7 @@ __all__ = [
     "from_anthropic",
     "from_langchain",
     "from_openai_chat",
+    "from_openai_realtime",
     "from_openai_responses",
 ]
 
@@ -49,6 +50,8 @@ class Usage:
     input_audio_tokens: int = 0
     cache_read_audio_tokens: int = 0
     """The audio part of ``cache_read_tokens``."""
+    cache_read_image_tokens: int = 0
+    """The image part of ``cache_read_tokens``."""
     output_audio_tokens: int = 0
     input_image_tokens: int = 0
     output_image_tokens: int = 0
@@ -192,6 +195,28 @@ def from_openai_responses(usage: Any) -> Usage:
         reasoning_tokens=_count(output_details, "reasoning_tokens"),
         output_audio_tokens=_count(output_details, "audio_tokens"),
         output_image_tokens=_count(output_details, "image_tokens"),
+    )
+
+
+@_checked
+def from_openai_realtime(usage: Any) -> Usage:
+    """Convert the ``usage`` of an OpenAI Realtime ``response.done`` event.
+
+    ``input_tokens`` includes cached tokens, and each modality's count (``audio_tokens``,
+    ``image_tokens``) includes its cached part (``cached_tokens_details``).
+    """
+    input_details = _get(usage, "input_token_details")
+    output_details = _get(usage, "output_token_details")
+    cached_details = _get(input_details, "cached_tokens_details")
+    return Usage(
+        input_tokens=_count(usage, "input_tokens"),
+        output_tokens=_count(usage, "output_tokens"),
+        cache_read_tokens=_count(input_details, "cached_tokens"),
+        cache_read_audio_tokens=_count(cached_details, "audio_tokens"),
+        cache_read_image_tokens=_count(cached_details, "image_tokens"),
+        input_audio_tokens=_count(input_details, "audio_tokens"),
+        input_image_tokens=_count(input_details, "image_tokens"),
+        output_audio_tokens=_count(output_details, "audio_tokens"),
     )
 
 

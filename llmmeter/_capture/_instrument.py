@@ -126,7 +126,9 @@ def instrument(
     """Meter every httpx and httpx2 client in the process, and switch on installed integrations.
 
     Clients created before the call are metered too (the clients' classes are patched), whatever
-    their transport. A second call does nothing until :func:`uninstrument`.
+    their transport. OpenAI Realtime sessions over WebSocket opened after the call are metered
+    too, when ``websockets`` is installed (see :mod:`llmmeter._capture._realtime` for what is
+    covered). A second call does nothing until :func:`uninstrument`.
     """
     with _lock:
         if _patches:
@@ -139,8 +141,20 @@ def instrument(
                 continue
             _patches.append(_Patch(library.Client, "send", telemetry, asynchronous=False))
             _patches.append(_Patch(library.AsyncClient, "send", telemetry, asynchronous=True))
+        _patches.extend(_realtime_patches(telemetry))
         if integrations:
             _start_integrations(tracer_provider, meter_provider)
+
+
+def _realtime_patches(telemetry: Telemetry) -> list[_Patch]:
+    """The Realtime capture point's patches; none when ``websockets`` is not installed."""
+    try:
+        from llmmeter._capture._realtime import realtime_patches
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.partition(".")[0] != "websockets":
+            raise
+        return []
+    return realtime_patches(telemetry)
 
 
 def uninstrument() -> None:

@@ -86,7 +86,12 @@ def _label(span: ReadableSpan) -> Text:
         label.append(f"  {money(cost)}", style="green")
     elif attributes.get(n.COST_STATUS) not in (None, "ok"):
         label.append(f"  cost {attributes[n.COST_STATUS]}", style="yellow")
-    if attributes.get(n.COUNTED_BY):
+    if attributes.get(n.COUNTED_BY) == n.COUNTED_BY_RESPONSES:
+        session_cost = attributes.get(n.REALTIME_COST)
+        label.append(f"  session of {attributes.get(n.REALTIME_RESPONSES, 0)} response(s)", style="cyan")
+        if session_cost is not None:
+            label.append(f"  {money(session_cost)} in all, on the response spans", style="green")
+    elif attributes.get(n.COUNTED_BY):
         label.append(f"  (counted by its {attributes[n.COUNTED_BY]} call)", style="dim")
     if attributes.get(n.ERROR_TYPE):
         label.append(f"  error {attributes[n.ERROR_TYPE]}", style="red")

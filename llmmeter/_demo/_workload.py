@@ -31,6 +31,7 @@ class Target:
     responses_model: str = "gpt-5.4"
     embeddings_model: str = "text-embedding-3-small"
     anthropic_model: str = "claude-sonnet-4-6"
+    realtime_model: str = "gpt-realtime"
 
 
 def local_target(openai_base_url: str, anthropic_base_url: str) -> Target:
@@ -148,6 +149,48 @@ def _embeddings(target: Target) -> str:
     return f"{len(response.data)} vectors of {len(response.data[0].embedding)} dimensions"
 
 
+def _realtime_session(target: Target) -> str:
+    """Two spoken turns over the Realtime API (WebSocket, AsyncOpenAI); locally against a fake server."""
+    import asyncio
+    from contextlib import nullcontext
+
+    import openai
+
+    from llmmeter._demo._realtime_server import FakeRealtimeServer
+
+    async def session(websocket_base_url: str | None) -> list[str]:
+        client = openai.AsyncOpenAI(
+            base_url=target.openai_base_url,
+            api_key=target.openai_api_key,
+            websocket_base_url=websocket_base_url,
+        )
+        transcripts = []
+        async with client.realtime.connect(model=target.realtime_model) as connection:
+            await connection.session.update(session={"type": "realtime", "instructions": _SYSTEM})
+            for _ in range(2):
+                await connection.input_audio_buffer.append(audio="AAAA" * 6400)  # 0.4 s of PCM16 silence
+                await connection.input_audio_buffer.commit()
+                await connection.response.create()
+                async for event in connection:
+                    if event.type == "response.output_audio_transcript.done":
+                        transcripts.append(event.transcript)
+                    if event.type == "response.done":
+                        break
+        return transcripts
+
+    with FakeRealtimeServer() if target.openai_base_url is not None else nullcontext() as server:
+        transcripts = asyncio.run(session(server.websocket_base_url if server is not None else None))
+    return " / ".join(transcripts)
+
+
+def _realtime_unavailable(target: Target) -> str | None:
+    return (
+        None
+        if importlib.util.find_spec("websockets")
+        else "websockets is not installed (pip install llmmeter[realtime])"
+    )
+
+
 def _anthropic_client(target: Target) -> Any:
     import anthropic
 
@@ -219,6 +262,7 @@ def steps() -> list[Step]:
         Step("OpenAI tool call round trip", _tool_round_trip),
         Step("OpenAI Responses API", _responses),
         Step("OpenAI embeddings", _embeddings),
+        Step("OpenAI Realtime session over WebSocket", _realtime_session, _realtime_unavailable),
         Step("Anthropic messages, plain then streamed", _anthropic_calls, _no_anthropic_key),
         Step("LangChain chain (prompt | ChatOpenAI | parser)", _langchain_chain, langchain_unavailable),
     ]

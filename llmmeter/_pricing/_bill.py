@@ -1,6 +1,6 @@
 """The cost arithmetic: usage split into disjoint parts, each billed once at its rate.
 
-    input  = uncached text + cache reads (text, audio) + cache writes (5 min, 1 h) + audio + image
+    input  = uncached text + cache reads (text, audio, image) + cache writes (5 min, 1 h) + audio + image
     output = text (reasoning included) + reasoning with a rate of its own + audio + image
 
 A part without a rate of its own falls back to the closest rate that exists (cached audio to the
@@ -69,11 +69,15 @@ class Bill:
         audio_cached = usage.cache_read_audio_tokens
         if audio_cached:
             audio_cached = min(audio_cached, usage.cache_read_tokens, usage.input_audio_tokens)
+        image_cached = usage.cache_read_image_tokens
+        if image_cached:
+            image_cached = min(image_cached, usage.cache_read_tokens - audio_cached, usage.input_image_tokens)
         return (
             usage.cache_read_tokens
             + usage.input_audio_tokens
             - audio_cached
             + usage.input_image_tokens
+            - image_cached
             + usage.cache_write_tokens
             + usage.cache_write_1h_tokens
         )
@@ -81,11 +85,16 @@ class Bill:
     def _input(self, usage: Usage, rates: Rates, parts_total: int) -> None:
         self.tokens("input", self._remainder(usage.input_tokens, parts_total), rates.input)
         audio_cached = self._cached_audio(usage) if usage.cache_read_audio_tokens else 0
+        image_cached = self._cached_image(usage, audio_cached) if usage.cache_read_image_tokens else 0
         if usage.cache_read_tokens:
-            self.tokens("cache_read", usage.cache_read_tokens - audio_cached, rates.cache_read, rates.input)
+            text_cached = usage.cache_read_tokens - audio_cached - image_cached
+            self.tokens("cache_read", text_cached, rates.cache_read, rates.input)
         if audio_cached:
             cached_audio_rates = (rates.cache_read, rates.input_audio, rates.input)
             self.tokens("cache_read_audio", audio_cached, rates.cache_audio_read, *cached_audio_rates)
+        if image_cached:
+            cached_image_rates = (rates.cache_read, rates.input_image, rates.input)
+            self.tokens("cache_read_image", image_cached, rates.cache_image_read, *cached_image_rates)
         if usage.cache_write_tokens or usage.cache_write_1h_tokens:
             # Writes cost the input rate unless the entry says otherwise (OpenAI): not an estimate.
             write_rate = rates.cache_write if rates.cache_write is not None else rates.input
@@ -95,7 +104,9 @@ class Bill:
         if usage.input_audio_tokens or usage.input_image_tokens:
             audio = usage.input_audio_tokens - audio_cached
             self.tokens("input_audio", audio, rates.input_audio, rates.input)
-            self.tokens("input_image", usage.input_image_tokens, rates.input_image, rates.input)
+            self.tokens(
+                "input_image", usage.input_image_tokens - image_cached, rates.input_image, rates.input
+            )
 
     def _cached_audio(self, usage: Usage) -> int:
         """The audio part of the cache reads, which is also a part of the audio input."""
@@ -105,6 +116,15 @@ class Bill:
             self.estimated = True
             return limit
         return audio_cached
+
+    def _cached_image(self, usage: Usage, audio_cached: int) -> int:
+        """The image part of the cache reads, which is also a part of the image input."""
+        image_cached = usage.cache_read_image_tokens
+        limit = min(usage.cache_read_tokens - audio_cached, usage.input_image_tokens)
+        if image_cached > limit:
+            self.estimated = True
+            return limit
+        return image_cached
 
     def _output(self, usage: Usage, rates: Rates) -> None:
         reasoning = usage.reasoning_tokens if rates.output_reasoning is not None else 0

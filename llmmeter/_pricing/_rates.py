@@ -34,6 +34,7 @@ _PER_MILLION = {
     "cache_audio_read_mtok": "cache_audio_read",
     "output_audio_mtok": "output_audio",
     "input_image_mtok": "input_image",
+    "cache_image_read_mtok": "cache_image_read",
     "output_image_mtok": "output_image",
     "training_mtok": "training",
 }
@@ -82,6 +83,7 @@ class Rates:
     cache_audio_read: Decimal | None = None
     output_audio: Decimal | None = None
     input_image: Decimal | None = None
+    cache_image_read: Decimal | None = None
     output_image: Decimal | None = None
     training: Decimal | None = None
     request: Decimal | None = None

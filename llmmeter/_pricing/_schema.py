@@ -85,6 +85,7 @@ class _Prices(_Strict):
     cache_audio_read_mtok: Price | None = None
     output_audio_mtok: Price | None = None
     input_image_mtok: Price | None = None
+    cache_image_read_mtok: Price | None = None
     output_image_mtok: Price | None = None
     requests_kcount: Price | None = None
     training_mtok: Price | None = None

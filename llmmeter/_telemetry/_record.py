@@ -18,7 +18,7 @@ class CallRecord:
     """One LLM call as llmmeter saw it, made exactly once per call. Read it; never change it."""
 
     capture: str
-    """``http`` or ``langchain``."""
+    """``http``, ``langchain`` or ``realtime``."""
     provider: str
     operation: str
     request_model: str | None

@@ -51,6 +51,7 @@ def test_demo_runs_every_step(demo):
         "OpenAI tool call round trip: 2 call(s)",
         "OpenAI Responses API:",
         "OpenAI embeddings:",
+        "OpenAI Realtime session over WebSocket: 2 call(s)",
         "Anthropic messages, plain then streamed: 2 call(s)",
         "LangChain chain",
     ):
@@ -65,13 +66,13 @@ def test_demo_prints_a_cost_table_per_model(demo):
     assert re.search(r"┃ Model\s+┃ Calls ┃ Input tokens ┃ Output tokens ┃\s+Cost \(USD\) ┃", output)
     for model in ("gpt-4o-mini", "gpt-4o", "gpt-5.4", "text-embedding-3-small", "claude-sonnet-4-6"):
         assert re.search(rf"│ {re.escape(model)}\s+│\s+\d+ │", output), model
-    assert re.search(r"│ Total\s+│\s+9 │", output)
+    assert re.search(r"│ Total\s+│\s+11 │", output)
 
 
 def test_demo_totals_agree_with_the_exported_metric(demo):
     """The track() total and the sum of the llmmeter.cost metric are the same amount."""
     output = demo[0].stdout
-    tracked = re.search(r"llmmeter\.track\(\): 9 calls.*?\$(\d+\.\d+)", output, re.S)
+    tracked = re.search(r"llmmeter\.track\(\): 11 calls.*?\$(\d+\.\d+)", output, re.S)
     exported = re.search(r"metric llmmeter\.cost: \$(\d+\.\d+)", output)
     assert tracked, output
     assert exported, output
@@ -107,3 +108,20 @@ def test_live_without_a_key_refuses_before_any_call():
     )
     assert result.returncode == 2
     assert "OPENAI_API_KEY" in result.stdout
+
+
+def test_demo_prices_its_realtime_session_exactly(demo):
+    """The Realtime session's two responses cost what gpt-realtime's published rates say.
+
+    The fake server reports, per response, 17 text and 4 (then 8: the audio accumulates) audio input
+    tokens, 14 text and 60 audio output tokens. Rates, USD per 1M tokens (OpenAI pricing page,
+    Realtime API; genai-prices ``gpt-realtime``): text $4.00 in / $16.00 out, audio $32.00 in /
+    $64.00 out.
+    """
+    text_in, text_out, audio_in, audio_out = Decimal("4"), Decimal("16"), Decimal("32"), Decimal("64")
+    per_response = [17 * text_in + audio * audio_in + 14 * text_out + 60 * audio_out for audio in (4, 8)]
+    cost = sum(per_response) / Decimal(1_000_000)
+    output = demo[0].stdout
+    assert f"OpenAI Realtime session over WebSocket: 2 call(s), ${cost:.6f}" in output
+    assert re.search(rf"│ gpt-realtime\s+│\s+2 │.*\${cost:.6f}", output)
+    assert "session of 2 response(s)" in output

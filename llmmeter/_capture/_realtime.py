@@ -1,0 +1,284 @@
+"""The Realtime capture point: OpenAI Realtime sessions over WebSocket, through ``websockets``.
+
+``instrument()`` replaces the opening handshake of the ``websockets`` client connections, sync
+(``websockets.sync.client.ClientConnection``) and asyncio
+(``websockets.asyncio.client.ClientConnection``). Every ``connect()`` of that library performs it,
+so this covers connections opened after ``instrument()``:
+
+* by the openai SDK's ``client.realtime.connect(...)``, on ``OpenAI`` and ``AsyncOpenAI`` (and Azure);
+* by a raw ``websockets`` client, sync or asyncio, however ``connect`` was imported, before
+  ``instrument()`` or after it, and through subclasses of ``connect`` or of ``ClientConnection``
+  (``create_connection=``) that keep the base handshake.
+
+A connection whose URL path ends in ``/realtime`` (any host) becomes a session: at the handshake
+its own ``recv``, ``send`` and ``close`` are wrapped (instance attributes, so other WebSocket
+connections in the process are not touched at all). Not covered: connections opened before
+``instrument()``, messages read with ``recv_streaming()`` (fragment by fragment), websockets'
+deprecated legacy API, and other WebSocket libraries.
+
+What the application reads (``recv``, iteration, the SDK's events) is metered as it reads it, on its
+path; an event it never reads is not seen. A spent ``budget()`` refuses a new connection and every
+``response.create`` the application sends, raising :class:`llmmeter.BudgetExceeded` before the
+message leaves; responses the server starts on its own (voice activity detection) cannot be refused
+from the client, but are counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
+
+from llmmeter._capture._instrument import _Patch
+from llmmeter._capture._refusal import refusal_for
+from llmmeter._errors import BudgetExceeded
+from llmmeter._guard import internal_error
+from llmmeter._providers import _realtime as protocol
+from llmmeter._providers._base import RequestInfo
+from llmmeter._telemetry import _names as n
+from llmmeter._telemetry._call import Telemetry
+from llmmeter._telemetry._record import Ending
+from llmmeter._telemetry._session import Session
+from llmmeter._tracking import check_budgets
+
+__all__ = ["realtime_patches"]
+
+_CLASSES = ("websockets.sync.client", "websockets.asyncio.client")
+_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "api-key", "x-api-key")
+_CLIENT_EVENTS = frozenset({protocol.RESPONSE_CREATE})
+
+
+def realtime_patches(telemetry: Telemetry) -> list[_Patch]:
+    """Replace the handshake of websockets' sync and asyncio client connections."""
+    from websockets.asyncio.client import ClientConnection as AsyncClientConnection
+    from websockets.sync.client import ClientConnection
+
+    return [
+        _HandshakePatch(ClientConnection, "handshake", telemetry, asynchronous=False),
+        _HandshakePatch(AsyncClientConnection, "handshake", telemetry, asynchronous=True),
+    ]
+
+
+class _HandshakePatch(_Patch):
+    """A client connection's ``handshake``, replaced by one that meters Realtime sessions."""
+
+    __slots__ = ()
+
+    def _sync_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
+        def handshake(connection: Any, *args: Any, **kwargs: Any) -> Any:
+            original = self.original.__get__(connection, type(connection))
+            session = _open(connection, telemetry) if self.active else None
+            if session is None:
+                return original(*args, **kwargs)
+            try:
+                result = original(*args, **kwargs)
+            except BaseException as exc:
+                _failed(session, connection, exc)
+                raise
+            _meter_sync(connection, session)
+            return result
+
+        return handshake
+
+    def _async_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
+        async def handshake(connection: Any, *args: Any, **kwargs: Any) -> Any:
+            original = self.original.__get__(connection, type(connection))
+            session = _open(connection, telemetry) if self.active else None
+            if session is None:
+                return await original(*args, **kwargs)
+            try:
+                result = await original(*args, **kwargs)
+            except BaseException as exc:
+                _failed(session, connection, exc)
+                raise
+            _meter_async(connection, session)
+            return result
+
+        return handshake
+
+
+def _open(connection: Any, telemetry: Telemetry) -> Session | None:
+    """A session for a connection to a Realtime endpoint (refused when a budget is spent), else None."""
+    try:
+        uri = connection.protocol.uri
+        found = protocol.target(uri.host, uri.port, uri.path, uri.query)
+    except Exception as exc:
+        internal_error("reading a WebSocket URL", exc)
+        return None
+    if found is None:
+        return None
+    _check_budgets(found.provider)
+    try:
+        request = RequestInfo(
+            provider=found.provider,
+            operation=n.OP_CHAT,
+            model=found.model,
+            server_address=found.host,
+            server_port=found.port,
+        )
+        session = Session(telemetry, request)
+        session.end_when_collected(connection)
+        return session
+    except Exception as exc:
+        internal_error("starting a realtime session", exc)
+        return None
+
+
+def _check_budgets(provider: str) -> None:
+    try:
+        check_budgets()
+    except BudgetExceeded as refusal:
+        raise refusal_for(provider, refusal) from None
+
+
+def _failed(session: Session, connection: Any, exc: BaseException) -> None:
+    """End the session of a handshake that failed (refused, redirected, timed out, cancelled)."""
+    session.credentials = _credentials(connection)
+    if isinstance(exc, asyncio.CancelledError):
+        session.end("cancelled", exception=exc)
+        return
+    response = getattr(exc, "response", None) if isinstance(exc, InvalidStatus) else None
+    status = getattr(response, "status_code", None)
+    session.end("error", str(status) if status else None, exc)
+
+
+def _credentials(connection: Any) -> Callable[[], list[str]]:
+    """The credential header values the handshake sent, read now (holding no reference to it)."""
+    headers = getattr(getattr(connection, "request", None), "headers", None)
+    values = [] if headers is None else [v for name in _CREDENTIAL_HEADERS for v in headers.get_all(name)]
+    return lambda: values
+
+
+class _Events:
+    """Reads the messages of one session as the application receives and sends them."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def received(self, message: Any) -> None:
+        """Take one received message: most are skipped by a look at their first bytes."""
+        kind = protocol.event_type(message)
+        if kind is not None and kind not in protocol.SERVER_EVENTS:
+            return
+        session = self.session
+        if not session.open:
+            return
+        try:
+            event = protocol.parse_event(message, protocol.SERVER_EVENTS)
+            if event is not None:
+                _dispatch(session, event)
+        except Exception as exc:
+            internal_error("reading a realtime event", exc)
+
+    def sending(self, message: Any) -> None:
+        """Refuse a ``response.create`` when a budget is spent; let everything else through."""
+        if not isinstance(message, str | bytes):
+            return
+        kind = protocol.event_type(message)
+        if kind == protocol.RESPONSE_CREATE or (
+            kind is None and protocol.parse_event(message, _CLIENT_EVENTS) is not None
+        ):
+            _check_budgets(self.session.request.provider)
+
+    def closed(self, exc: ConnectionClosed) -> None:
+        """The connection is closed: normally (``ConnectionClosedOK``), or not."""
+        if isinstance(exc, ConnectionClosedOK):
+            _end(self.session)
+        else:
+            _end(self.session, "error", exc)
+
+
+def _end(session: Session, ending: Ending = "complete", exception: BaseException | None = None) -> None:
+    """End ``session``; an llmmeter bug there never replaces what the application is raising."""
+    try:
+        session.end(ending, exception=exception)
+    except Exception as exc:
+        internal_error("ending a realtime session", exc)
+
+
+def _dispatch(session: Session, event: dict[str, Any]) -> None:
+    kind = event["type"]
+    if kind == protocol.RESPONSE_DONE:
+        session.response_done(protocol.response_id(event), protocol.response_info(event, session.model))
+    elif kind == protocol.RESPONSE_CREATED:
+        session.response_started(protocol.response_id(event))
+    elif kind == protocol.ERROR:
+        session.error(*protocol.error_details(event))
+    else:
+        session.created(protocol.session_id(event), protocol.session_model(event))
+
+
+def _meter_sync(connection: Any, session: Session) -> None:
+    """Wrap a sync connection's ``recv``, ``send`` and ``close`` for its session."""
+    try:
+        session.credentials = _credentials(connection)
+        events = _Events(session)
+        recv, send, close = connection.recv, connection.send, connection.close
+
+        def metered_recv(*args: Any, **kwargs: Any) -> Any:
+            try:
+                message = recv(*args, **kwargs)
+            except ConnectionClosed as exc:
+                events.closed(exc)
+                raise
+            events.received(message)
+            return message
+
+        def metered_send(message: Any, *args: Any, **kwargs: Any) -> Any:
+            events.sending(message)
+            try:
+                return send(message, *args, **kwargs)
+            except ConnectionClosed as exc:
+                events.closed(exc)
+                raise
+
+        def metered_close(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return close(*args, **kwargs)
+            finally:
+                _end(session)
+
+        connection.recv, connection.send, connection.close = metered_recv, metered_send, metered_close
+    except Exception as exc:
+        internal_error("metering a realtime connection", exc)
+        session.end("error", "llmmeter_internal")
+
+
+def _meter_async(connection: Any, session: Session) -> None:
+    """Wrap an asyncio connection's ``recv``, ``send`` and ``close`` for its session."""
+    try:
+        session.credentials = _credentials(connection)
+        events = _Events(session)
+        recv, send, close = connection.recv, connection.send, connection.close
+
+        async def metered_recv(*args: Any, **kwargs: Any) -> Any:
+            try:
+                message = await recv(*args, **kwargs)
+            except ConnectionClosed as exc:
+                events.closed(exc)
+                raise
+            events.received(message)
+            return message
+
+        async def metered_send(message: Any, *args: Any, **kwargs: Any) -> Any:
+            events.sending(message)
+            try:
+                return await send(message, *args, **kwargs)
+            except ConnectionClosed as exc:
+                events.closed(exc)
+                raise
+
+        async def metered_close(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await close(*args, **kwargs)
+            finally:
+                _end(session)
+
+        connection.recv, connection.send, connection.close = metered_recv, metered_send, metered_close
+    except Exception as exc:
+        internal_error("metering a realtime connection", exc)
+        session.end("error", "llmmeter_internal")

@@ -8,8 +8,6 @@ same code (:func:`sync_stream_class`, :func:`async_stream_class`).
 from __future__ import annotations
 
 import asyncio
-import atexit
-import weakref
 from collections.abc import AsyncIterator, Iterator
 from functools import cache
 from types import ModuleType
@@ -17,7 +15,7 @@ from typing import Any
 
 from llmmeter._capture._body import BodyMeter
 
-__all__ = ["async_stream_class", "end_at_exit", "sync_stream_class"]
+__all__ = ["async_stream_class", "sync_stream_class"]
 
 
 class _MeteredSyncStream:
@@ -113,34 +111,3 @@ def async_stream_class(library: ModuleType) -> type:
         (_MeteredAsyncStream, library.AsyncByteStream),
         {"__init__": _init, "__module__": __name__},
     )
-
-
-_open_streams: weakref.WeakSet[BodyMeter] = weakref.WeakSet()
-
-
-def end_at_exit(meter: BodyMeter) -> None:
-    """Record ``meter``'s stream as ``abandoned`` at interpreter exit if it is still open then.
-
-    The exit hook is registered when the first stream starts. atexit runs hooks last-registered
-    first, so it runs before the shutdown hook of any OpenTelemetry provider made before that
-    (the usual order: providers at start-up, calls after), while the provider can still export.
-    (It is registered once: CPython's atexit never frees the slot of an unregistered hook.)
-    """
-    if not _hook_registered:
-        _register_hook()
-    _open_streams.add(meter)
-
-
-_hook_registered = False
-
-
-def _register_hook() -> None:
-    global _hook_registered
-    _hook_registered = True
-    atexit.register(_end_open_streams)
-
-
-def _end_open_streams() -> None:
-    for meter in list(_open_streams):
-        if not meter.done:
-            meter.end("abandoned")

@@ -20,9 +20,10 @@ from opentelemetry import context as otel_context
 
 from llmmeter._capture._body import BodyMeter
 from llmmeter._capture._refusal import refusal_for
-from llmmeter._capture._streams import async_stream_class, end_at_exit, sync_stream_class
+from llmmeter._capture._streams import async_stream_class, sync_stream_class
 from llmmeter._context import sending as _sending
 from llmmeter._errors import BudgetExceeded
+from llmmeter._exit import end_at_exit
 from llmmeter._guard import internal_error
 from llmmeter._providers._base import RequestInfo, is_object, loads_or_none
 from llmmeter._providers._decoding import make_decoder

@@ -21,7 +21,6 @@ response still open then ends with the session (``closed_early`` or ``error``), 
 
 from __future__ import annotations
 
-import atexit
 import threading
 import weakref
 from collections.abc import Callable, Iterable
@@ -32,6 +31,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from llmmeter._context import active_attributes, active_sinks
+from llmmeter._exit import end_at_exit
 from llmmeter._providers._base import RequestInfo, ResponseInfo
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._attributes import request_attributes
@@ -99,7 +99,7 @@ class Session:
         finalizer = weakref.finalize(connection, self.end, "abandoned")
         finalizer.atexit = False  # ended by our own exit hook, in its place among the hooks
         self._finalizer = finalizer
-        _end_at_exit(self)
+        end_at_exit(self)
 
     def created(self, session_id: str | None, model: str | None) -> None:
         """Take what ``session.created`` (or ``session.updated``) says: the session id and model."""
@@ -205,27 +205,3 @@ class Session:
         if error_type is not None:
             attributes[n.ERROR_TYPE] = error_type
         return attributes
-
-
-_open_sessions: weakref.WeakSet[Session] = weakref.WeakSet()
-_hook_registered = False
-
-
-def _end_at_exit(session: Session) -> None:
-    """End ``session`` as ``abandoned`` at interpreter exit if it is still open then.
-
-    The exit hook is registered when the first session starts. atexit runs hooks last-registered
-    first, so it runs before the shutdown hook of any OpenTelemetry provider made before that
-    (providers at start-up, sessions after), while the provider can still export. An open session
-    is kept alive by its connection's finalizer, so the weak set holds every open one.
-    """
-    global _hook_registered
-    if not _hook_registered:
-        _hook_registered = True
-        atexit.register(_end_open_sessions)
-    _open_sessions.add(session)
-
-
-def _end_open_sessions() -> None:
-    for session in list(_open_sessions):
-        session.end("abandoned")

@@ -12,8 +12,12 @@ import fnmatch
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
+from time import time
 from typing import Any
 
 from llmmeter._errors import PricingFileError
@@ -21,6 +25,7 @@ from llmmeter._pricing import _genai
 from llmmeter._pricing._cost import Cost
 from llmmeter._pricing._entry import PriceEntry
 from llmmeter._pricing._names import Hints, candidates, genai_provider_hints, is_fine_tune
+from llmmeter._pricing._patch import GenaiPatch
 from llmmeter._usage import Usage
 
 __all__ = ["PRICING_FILE_ENV", "PricingTable", "get_table", "price", "set_table"]
@@ -34,6 +39,8 @@ _log = logging.getLogger("llmmeter")
 
 _MAX_REMEMBERED = 10_000
 """Model names remembered (resolved, or warned about); bounds memory when names are arbitrary."""
+_MAX_DATED = 64
+"""Price periods remembered per model for calls priced at another moment than now."""
 
 
 class PricingTable:
@@ -60,15 +67,24 @@ class PricingTable:
             layers.append(load_mapping({"models": dict(overrides)}))
         self._local: dict[str, PriceEntry] = {}
         self._deployments: dict[str, str] = {}
+        self._patches: dict[tuple[str, str], GenaiPatch] = {}
+        self._tier_rules: dict[str, dict[str, Decimal]] = {}
         for layer in layers:  # lowest first, so higher layers overwrite
             self._local.update(layer.entries)
             self._deployments.update(layer.deployments)
+            self._patches.update(layer.patches)
+            for provider, rules in layer.tier_rules.items():
+                self._tier_rules.setdefault(provider, {}).update(rules)
         for name, model in (deployments or {}).items():
             self._deployments[name.strip().lower()] = model
         self._include_genai = include_genai_prices
         self._resolved: dict[tuple[str | None, str | None], PriceEntry | None] = {}
         self._genai_entries: dict[tuple[str, str], PriceEntry] = {}
+        self._genai_models: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._dated: dict[tuple[str, str], list[PriceEntry]] = {}
+        """Entries compiled for calls priced at a past (or future) moment, by genai-prices id."""
         self._warned: set[str | None] = set()
+        _tables.add(self)
 
     def price_usage(
         self,
@@ -78,14 +94,16 @@ class PricingTable:
         provider: str | None = None,
         service_tier: str | None = None,
         size: str | None = None,
+        when: datetime | None = None,
     ) -> Cost:
         """What ``usage`` of ``model`` cost.
 
         ``provider`` is the OpenTelemetry ``gen_ai.provider.name`` (a hint for the lookup),
         ``service_tier`` the tier the response reported (else the one requested), ``size`` a
-        video resolution such as ``1024x1792``. An unknown model gives ``total=None`` and status
-        ``unknown_model`` (logged once per name); an empty usage gives ``total=None`` and
-        ``no_usage``.
+        video resolution such as ``1024x1792``, ``when`` the moment the call was made (now by
+        default): it is priced with the prices in force then. An unknown model gives
+        ``total=None`` and status ``unknown_model`` (logged once per name); an empty usage gives
+        ``total=None`` and ``no_usage``.
         """
         try:
             entry = self._resolved[(model, provider)]
@@ -96,15 +114,45 @@ class PricingTable:
             return Cost(None, {}, "unknown_model")
         if usage.is_empty:
             return Cost(None, {}, "no_usage", entry.model, entry.source)
+        moment = time() if when is None else _timestamp(when)
+        if not entry.valid_from <= moment < entry.valid_until:
+            entry = self._entry_at(model, provider, entry, moment, current=when is None)
         return entry.price(usage, service_tier, size)
+
+    def _entry_at(
+        self, model: str | None, provider: str | None, entry: PriceEntry, moment: float, current: bool
+    ) -> PriceEntry:
+        """``entry`` compiled with the prices in force at ``moment``; the current one is cached."""
+        key = (entry.provider or "", entry.model)
+        found = self._genai_models.get(key)
+        if found is None:  # not a genai-prices entry: always valid
+            return entry
+        if current:
+            latest = self._genai_entries.get(key)
+            if latest is None or not latest.valid_from <= moment < latest.valid_until:
+                latest = self._compile(*found, datetime.fromtimestamp(moment, UTC))
+                self._genai_entries[key] = latest
+            if self._resolved.get((model, provider)) is entry:
+                self._resolved[(model, provider)] = latest
+            return latest
+        dated = self._dated.setdefault(key, [])
+        for candidate in dated:
+            if candidate.valid_from <= moment < candidate.valid_until:
+                return candidate
+        compiled = self._compile(*found, datetime.fromtimestamp(moment, UTC))
+        if len(dated) < _MAX_DATED:
+            dated.append(compiled)
+        return compiled
 
     def resolve(self, model: str | None, provider: str | None = None) -> PriceEntry | None:
         """The entry ``model`` is priced by (None when unknown), resolved once and cached."""
         key = (model, provider)
         if key in self._resolved:
             return self._resolved[key]
+        generation = _genai_generation
         entry = None if not model else self._find(model, provider)
-        if len(self._resolved) < _MAX_REMEMBERED:
+        # An entry found while a price update replaced the data may be stale: not kept.
+        if len(self._resolved) < _MAX_REMEMBERED and generation == _genai_generation:
             self._resolved[key] = entry
         return entry
 
@@ -149,9 +197,25 @@ class PricingTable:
     def _genai_entry(self, provider: Any, info: Any) -> PriceEntry:
         key = (str(provider.id), str(info.id))
         entry = self._genai_entries.get(key)
-        if entry is None:
-            entry = self._genai_entries[key] = _genai.to_entry(provider, info)
+        known = self._genai_models.get(key)
+        # ``info`` from another snapshot than the cached entry's: a price update came in between.
+        if entry is None or known is None or known[1] is not info:
+            entry = self._compile(provider, info, None)
+            self._genai_models[key] = (provider, info)
+            self._genai_entries[key] = entry
         return entry
+
+    def _compile(self, provider: Any, info: Any, when: datetime | None) -> PriceEntry:
+        provider_id = str(provider.id)
+        patch = self._patches.get((provider_id, str(info.id).lower()))
+        return _genai.to_entry(provider, info, when, patch, self._tier_rules.get(provider_id))
+
+    def _prices_changed(self) -> None:
+        """genai-prices' data was replaced (a runtime price update): compile everything again."""
+        self._resolved = {}
+        self._genai_entries = {}
+        self._genai_models = {}
+        self._dated = {}
 
     def _unique_local(self) -> Iterator[PriceEntry]:
         seen: set[int] = set()
@@ -175,6 +239,30 @@ class PricingTable:
             model,
             provider,
         )
+
+
+def _timestamp(when: datetime) -> float:
+    """POSIX seconds of ``when``; a naive datetime is taken as UTC, as genai-prices takes it."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+_tables: weakref.WeakSet[PricingTable] = weakref.WeakSet()
+_genai_generation = 0
+"""Bumped by each runtime price update."""
+
+
+def prices_changed() -> None:
+    """Tell every table that genai-prices' data was replaced, so each compiles its entries again.
+
+    Called by the runtime price update after it has installed the new data; overrides, files and
+    the supplement are kept (they are llmmeter's own layers).
+    """
+    global _genai_generation
+    _genai_generation += 1
+    for table in list(_tables):
+        table._prices_changed()
 
 
 def _matcher(pattern: str | None) -> Callable[[str], bool]:
@@ -247,11 +335,22 @@ def price(
     size: str | None = None,
     service_tier: str | None = None,
     provider: str | None = None,
+    cache_read_audio_tokens: int = 0,
+    cache_read_image_tokens: int = 0,
+    images: int = 0,
+    requests: int = 0,
+    when: datetime | None = None,
 ) -> Cost:
     """What a call to ``model`` with this usage costs, from the process-wide table.
 
     ``input_tokens`` is ALL input (cache reads and writes, audio and image included) and
-    ``output_tokens`` ALL output (reasoning included): the other counts are parts of those two.
+    ``output_tokens`` ALL output (reasoning, audio and image included): the other counts are parts
+    of those two. ``cache_read_audio_tokens`` and ``cache_read_image_tokens`` are the audio and image
+    parts of ``cache_read_tokens`` (and of ``input_audio_tokens`` / ``input_image_tokens``).
+    ``when`` is the moment the call was made (default now): it is priced with the prices in force
+    then. ``service_tier`` is the tier the response reported (``batch``, ``flex``, ``priority``...);
+    a tier the model has no price for, and no provider rule covers, is priced at the standard rates
+    with status ``estimated`` and a ``reason``.
     """
     usage = Usage(
         input_tokens=input_tokens,
@@ -266,5 +365,11 @@ def price(
         output_image_tokens=output_image_tokens,
         training_tokens=training_tokens,
         seconds=seconds,
+        cache_read_audio_tokens=cache_read_audio_tokens,
+        cache_read_image_tokens=cache_read_image_tokens,
+        images=images,
+        requests=requests,
     )
-    return get_table().price_usage(model, usage, provider=provider, service_tier=service_tier, size=size)
+    return get_table().price_usage(
+        model, usage, provider=provider, service_tier=service_tier, size=size, when=when
+    )

@@ -87,7 +87,12 @@ CASES = [
     ),
     pytest.param(
         "claude-haiku-4-5",
-        {"input_tokens": 20_000, "cache_read_tokens": 10_000, "output_tokens": 1_000, "service_tier": "batch"},
+        {
+            "input_tokens": 20_000,
+            "cache_read_tokens": 10_000,
+            "output_tokens": 1_000,
+            "service_tier": "batch",
+        },
         per_m("0.50", 10_000) + per_m("0.05", 10_000) + per_m("2.50", 1_000),
         "ok",
         "claude-haiku-4-5",
@@ -260,7 +265,12 @@ CASES = [
     ),
     pytest.param(
         "gpt-4o-audio-preview-2025-06-03",
-        {"input_tokens": 3_000, "input_audio_tokens": 2_000, "output_tokens": 1_000, "output_audio_tokens": 900},
+        {
+            "input_tokens": 3_000,
+            "input_audio_tokens": 2_000,
+            "output_tokens": 1_000,
+            "output_audio_tokens": 900,
+        },
         per_m("2.50", 1_000) + per_m("40.00", 2_000) + per_m("10.00", 100) + per_m("80.00", 900),
         "ok",
         "gpt-4o-audio-preview",
@@ -276,14 +286,23 @@ CASES = [
             "output_tokens": 5_000,
             "output_image_tokens": 5_000,
         },
-        per_m("5.00", 300) + per_m("1.25", 100) + per_m("2.50", 200) + per_m("10.00", 400) + per_m("40.00", 5_000),
+        per_m("5.00", 300)
+        + per_m("1.25", 100)
+        + per_m("2.50", 200)
+        + per_m("10.00", 400)
+        + per_m("40.00", 5_000),
         "ok",
         "gpt-image-1",
         id="gpt-image-1 text and image input, cached of each, image output",
     ),
     pytest.param(
         "gpt-image-1-mini",
-        {"input_tokens": 1_000, "input_image_tokens": 400, "output_tokens": 4_000, "output_image_tokens": 4_000},
+        {
+            "input_tokens": 1_000,
+            "input_image_tokens": 400,
+            "output_tokens": 4_000,
+            "output_image_tokens": 4_000,
+        },
         per_m("2.00", 600) + per_m("2.50", 400) + per_m("8.00", 4_000),
         "ok",
         "gpt-image-1-mini",
@@ -299,7 +318,11 @@ CASES = [
             "output_tokens": 3_000,
             "output_image_tokens": 2_500,
         },
-        per_m("5.00", 1_000) + per_m("2.00", 500) + per_m("8.00", 500) + per_m("10.00", 500) + per_m("32.00", 2_500),
+        per_m("5.00", 1_000)
+        + per_m("2.00", 500)
+        + per_m("8.00", 500)
+        + per_m("10.00", 500)
+        + per_m("32.00", 2_500),
         "ok",
         "gpt-image-1.5",
         id="gpt-image-1.5 text output and image output at their own rates",
@@ -315,7 +338,12 @@ CASES = [
     ),
     pytest.param(
         "gpt-4o-realtime-preview",
-        {"input_tokens": 1_000, "input_image_tokens": 400, "cache_read_tokens": 200, "cache_read_image_tokens": 200},
+        {
+            "input_tokens": 1_000,
+            "input_image_tokens": 400,
+            "cache_read_tokens": 200,
+            "cache_read_image_tokens": 200,
+        },
         per_m("5.00", 600) + per_m("2.50", 200) + per_m("5.00", 200),
         "estimated",
         "gpt-4o-realtime-preview",
@@ -403,7 +431,8 @@ def test_supplement_additions_keep_genai_prices_rates() -> None:
     assert entry.source == "genai-prices"
     assert entry.standard.per_million("input") == Decimal("3")
     assert entry.standard.per_million("cache_write_1h") == Decimal("6")
-    assert entry.origin is not None and entry.origin.endswith("supplement.toml")
+    assert entry.origin is not None
+    assert entry.origin.endswith("supplement.toml")
 
 
 def test_user_extends_entry_adds_a_long_context_tier(tmp_path: Any) -> None:

@@ -108,7 +108,7 @@ class PricingTable:
         try:
             entry = self._resolved[(model, provider)]
         except KeyError:
-            entry = self.resolve(model, provider)
+            entry = self._resolve(model, provider)
         if entry is None:
             self._warn_unknown(model, provider)
             return Cost(None, {}, "unknown_model")
@@ -144,8 +144,22 @@ class PricingTable:
             dated.append(compiled)
         return compiled
 
-    def resolve(self, model: str | None, provider: str | None = None) -> PriceEntry | None:
-        """The entry ``model`` is priced by (None when unknown), resolved once and cached."""
+    def resolve(
+        self, model: str | None, provider: str | None = None, when: datetime | None = None
+    ) -> PriceEntry | None:
+        """The entry ``model`` is priced by (None when unknown), resolved once and cached.
+
+        ``when`` asks for the entry in force at that moment (a genai-prices entry's prices can
+        change on a date); by default, the one in force now.
+        """
+        entry = self._resolve(model, provider)
+        if entry is not None:
+            moment = time() if when is None else _timestamp(when)
+            if not entry.valid_from <= moment < entry.valid_until:
+                entry = self._entry_at(model, provider, entry, moment, current=when is None)
+        return entry
+
+    def _resolve(self, model: str | None, provider: str | None) -> PriceEntry | None:
         key = (model, provider)
         if key in self._resolved:
             return self._resolved[key]
@@ -157,7 +171,8 @@ class PricingTable:
         return entry
 
     def entries(self, pattern: str | None = None, provider: str | None = None) -> list[PriceEntry]:
-        """The effective entries whose id matches ``pattern``, user and llmmeter entries first.
+        """The effective entries whose id matches ``pattern``: user and llmmeter entries first, then
+        genai-prices' entries, those of each model's own maker (openai for ``gpt-*``) before resellers'.
 
         ``pattern`` is a case-insensitive substring, or a shell wildcard when it contains ``*?[``;
         ``provider`` keeps only genai-prices entries of that genai-prices provider id.
@@ -165,12 +180,22 @@ class PricingTable:
         match = _matcher(pattern)
         found = [] if provider else [entry for entry in self._unique_local() if match(entry.model)]
         if self._include_genai:
-            found += [
-                entry
-                for entry in self._genai_matches(match)
+            genai = [
+                (maker, entry)
+                for maker, entry in self._genai_matches(match)
                 if entry.model not in self._local and (provider is None or entry.provider == provider)
             ]
+            found += [entry for maker, entry in genai if maker] + [
+                entry for maker, entry in genai if not maker
+            ]
         return found
+
+    def names(self) -> list[str]:
+        """Every model id and alias the table knows, lower case (for suggestions; nothing is compiled)."""
+        names = list(self._local)
+        if self._include_genai:
+            names += sorted({str(info.id).lower() for _, info in _genai.iter_models()})
+        return names
 
     def _find(self, model: str, provider: str | None) -> PriceEntry | None:
         name = model.strip().lower()
@@ -224,10 +249,13 @@ class PricingTable:
                 seen.add(id(entry))
                 yield entry
 
-    def _genai_matches(self, match: Callable[[str], bool]) -> Iterator[PriceEntry]:
+    def _genai_matches(self, match: Callable[[str], bool]) -> Iterator[tuple[bool, PriceEntry]]:
+        """(made by its provider, entry) for each genai-prices model whose id matches."""
         for provider, info in _genai.iter_models():
-            if match(str(info.id).lower()):
-                yield self._genai_entry(provider, info)
+            model_id = str(info.id).lower()
+            if match(model_id):
+                maker = provider.model_match is not None and provider.model_match.is_match(model_id)
+                yield maker, self._genai_entry(provider, info)
 
     def _warn_unknown(self, model: str | None, provider: str | None) -> None:
         if model in self._warned or len(self._warned) >= _MAX_REMEMBERED:

@@ -109,6 +109,8 @@ def dashboard_exprs() -> dict[str, list[str]]:
             r"histogram_quantile\(0\.99, .*gen_ai_client_operation_duration_seconds_bucket",
         ),
         ("error rate", r'gen_ai_client_operation_duration_seconds_count\{[^}]*error_type!=""'),
+        ("calls by cost status", r"sum by \(llmmeter_cost_status\) \(rate\(llmmeter_calls_total"),
+        ("unpriced calls", r'llmmeter_calls_total\{[^}]*llmmeter_cost_status=~"unknown_model\|no_usage'),
     ],
 )
 def test_dashboard_has_panel_for(what, pattern):

@@ -71,7 +71,7 @@ class Bill:
         rates = schedule.for_input(max(usage.input_tokens, input_parts))
         self._input(usage, rates, input_parts, audio_cached, image_cached)
         self._output(usage, rates)
-        if usage.training_tokens or usage.seconds or rates.request is not None:
+        if usage.training_tokens or usage.seconds or usage.images or rates.request is not None:
             self._other_units(usage, rates, size)
 
     def _cached_media(self, usage: Usage) -> tuple[int, int]:
@@ -128,6 +128,8 @@ class Bill:
             self.add("requests", max(usage.requests, 1), "requests", rates.request, 1)
         if usage.seconds:
             self._seconds(_seconds(usage.seconds), rates, size)
+        if usage.images:
+            self._no_rate("images")  # no per-image prices are compiled yet: never billed as $0
 
     def _seconds(self, seconds: Decimal, rates: Rates, size: str | None) -> None:
         by_size = rates.video_second_by_size

@@ -458,3 +458,14 @@ def test_user_provider_rule(tmp_path: Any) -> None:
     )
     assert cost.total == per_m("18.75", 1_000)
     assert cost.status == "ok"
+
+
+def test_images_without_a_per_image_price_are_never_zero() -> None:
+    """A per-image count on an entry with no per-image price is left out and flagged, not $0 ok."""
+    only_images = llmmeter.price("gpt-image-1", images=2)
+    assert only_images.total is None
+    assert only_images.status == "unknown_model"
+    with_tokens = llmmeter.price("gpt-image-1", input_tokens=1_000, images=2)
+    assert with_tokens.total == per_m("5.00", 1_000)
+    assert with_tokens.status == "estimated"
+    assert with_tokens.reason == "gpt-image-1 has no images price; that part of its cost is left out"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
+import httpx2
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+import llmmeter
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._instruments import Instruments
+from tests import fakes
 
 
 def calls_points(reader: InMemoryMetricReader) -> dict[tuple[tuple[str, object], ...], int]:
@@ -58,3 +63,27 @@ def test_calls_counter_is_monotonic_and_named(
     )
     assert metric.unit == "{call}"
     assert metric.data.is_monotonic
+
+
+def test_metered_calls_are_counted_by_status(
+    meter_provider: MeterProvider, metric_reader: InMemoryMetricReader
+):
+    """A priced call counts as ok and a call to a model with no price as unknown_model."""
+
+    def reply(method: str, path: str, body: bytes) -> fakes.Reply:
+        model = json.loads(body)["model"]  # the response names the model that was asked for
+        return fakes.Reply(fakes.chat_completion(model=model, prompt_tokens=10, completion_tokens=5))
+
+    transport = llmmeter.MeteredTransport(
+        httpx2.MockTransport(fakes.mock_handler(httpx2, reply)), meter_provider=meter_provider
+    )
+    with httpx2.Client(transport=transport) as client:
+        for model in ("gpt-4o", "gpt-4o", "my-local-llm"):
+            body = {"model": model, "messages": [{"role": "user", "content": "hi"}]}
+            client.post("https://api.openai.com/v1/chat/completions", json=body).read()
+
+    by_status: dict[object, int] = {}
+    for attributes, value in calls_points(metric_reader).items():
+        status = dict(attributes)[n.COST_STATUS]
+        by_status[status] = by_status.get(status, 0) + value
+    assert by_status == {"ok": 2, "unknown_model": 1}

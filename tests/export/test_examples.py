@@ -80,6 +80,7 @@ def test_prometheus_metric_names_are_the_documented_ones():
     assert {
         "llmmeter_cost_USD_total",
         "llmmeter_tokens_total",
+        "llmmeter_calls_total",
         "gen_ai_client_token_usage_bucket",
         "gen_ai_client_operation_duration_seconds_bucket",
         "gen_ai_client_operation_duration_seconds_count",

@@ -399,6 +399,7 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
             model=cost.model,
             source=cost.source,
             service_tier=cost.service_tier,
+            reason="the response did not finish: its usage may be partial",
         )
     return cost
 

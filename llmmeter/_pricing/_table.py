@@ -84,7 +84,8 @@ class PricingTable:
         self._dated: dict[tuple[str, str], list[PriceEntry]] = {}
         """Entries compiled for calls priced at a past (or future) moment, by genai-prices id."""
         self._warned: set[str | None] = set()
-        _tables.add(self)
+        with _tables_lock:
+            _tables.add(self)
 
     def price_usage(
         self,
@@ -277,6 +278,7 @@ def _timestamp(when: datetime) -> float:
 
 
 _tables: weakref.WeakSet[PricingTable] = weakref.WeakSet()
+_tables_lock = threading.Lock()
 _genai_generation = 0
 """Bumped by each runtime price update."""
 
@@ -289,7 +291,9 @@ def prices_changed() -> None:
     """
     global _genai_generation
     _genai_generation += 1
-    for table in list(_tables):
+    with _tables_lock:
+        tables = list(_tables)
+    for table in tables:
         table._prices_changed()
 
 

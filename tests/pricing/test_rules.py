@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 
 import llmmeter
-from llmmeter import PricingTable, Usage
+from llmmeter import PricingFileError, PricingTable, Usage
 from llmmeter._usage import from_anthropic
 
 M = 1_000_000
@@ -469,3 +469,33 @@ def test_images_without_a_per_image_price_are_never_zero() -> None:
     assert with_tokens.total == per_m("5.00", 1_000)
     assert with_tokens.status == "estimated"
     assert with_tokens.reason == "gpt-image-1 has no images price; that part of its cost is left out"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param('aliases = ["x"]\n', "aliases", id="aliases"),
+        pytest.param('[models."claude-opus-4-1".tiers.batch]\ninput_mtok = 1\n', "tiers", id="tiers"),
+    ],
+)
+def test_extends_entry_refuses_what_it_cannot_add(tmp_path: Any, body: str, field: str) -> None:
+    """An extends entry with fields it cannot add fails at load, naming the file, entry and field."""
+    path = tmp_path / "prices.toml"
+    path.write_text('[models."claude-opus-4-1"]\nextends = "anthropic"\n' + body)
+    with pytest.raises(PricingFileError) as caught:
+        PricingTable(files=[path])
+    assert (caught.value.path, caught.value.entry, caught.value.field) == (
+        str(path),
+        "claude-opus-4-1",
+        field,
+    )
+
+
+def test_tier_multiplier_must_be_a_number(tmp_path: Any) -> None:
+    """A provider rule's multiplier is validated like any price."""
+    path = tmp_path / "prices.toml"
+    path.write_text('[providers.anthropic.tier_multipliers]\nbatch = "half"\n')
+    with pytest.raises(PricingFileError) as caught:
+        PricingTable(files=[path])
+    assert caught.value.field == "providers.anthropic.tier_multipliers.batch"
+    assert caught.value.problem == "expected a number, got str"

@@ -15,7 +15,7 @@ from typing import Any
 
 from llmmeter._pricing._entry import PriceEntry
 from llmmeter._pricing._names import Hints
-from llmmeter._pricing._patch import GenaiPatch
+from llmmeter._pricing._patch import GenaiPatch, RatePatch
 from llmmeter._pricing._rates import STANDARD, Rates, RateSchedule, rates_from_prices
 
 __all__ = ["SOURCE", "find", "iter_models", "to_entry", "validity"]
@@ -100,12 +100,12 @@ def to_entry(
     """
     when = when or datetime.now(UTC)
     standard = model.get_prices(when)
-    schedules = {STANDARD: _schedule(standard, patch)}
+    schedules = {STANDARD: _schedule(standard, None if patch is None else patch.standard)}
     for tier, contexts in _TIER_CONTEXTS.items():
         for context in contexts:
             prices = model.get_prices(when, context)
             if prices != standard:
-                schedules[tier] = _schedule(prices, patch)
+                schedules[tier] = _schedule(prices, None if patch is None else patch.tiers.get(tier))
                 break
     for tier, factor in (tier_rules or {}).items():
         if tier not in schedules:
@@ -152,7 +152,7 @@ def _conditional_prices(model: Any) -> list[Any]:
     return list(prices) if isinstance(prices, list) else []
 
 
-def _schedule(model_price: Any, patch: GenaiPatch | None = None) -> RateSchedule:
+def _schedule(model_price: Any, patch: RatePatch | None = None) -> RateSchedule:
     """Split genai-prices' per-key tiered prices into whole rate sets by input-token threshold."""
     values: dict[str, Any] = {
         key: value
@@ -172,7 +172,7 @@ def _schedule(model_price: Any, patch: GenaiPatch | None = None) -> RateSchedule
     return RateSchedule(_rates(base), long_context)
 
 
-def _level(values: Mapping[str, Any], threshold: int, patch: GenaiPatch | None) -> dict[str, Decimal]:
+def _level(values: Mapping[str, Any], threshold: int, patch: RatePatch | None) -> dict[str, Decimal]:
     """The prices that apply once input tokens exceed ``threshold``."""
     prices = {key: _price_at(value, threshold) for key, value in values.items()}
     if patch is not None and patch.long_context is not None and threshold >= patch.long_context[0]:

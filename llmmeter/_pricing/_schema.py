@@ -51,7 +51,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from llmmeter._errors import PricingFileError
 from llmmeter._pricing._entry import PriceEntry
-from llmmeter._pricing._patch import GenaiPatch
+from llmmeter._pricing._patch import GenaiPatch, RatePatch
 from llmmeter._pricing._rates import STANDARD, Rates, RateSchedule, rates_from_prices
 
 __all__ = ["PricingData", "load_file", "load_mapping"]
@@ -199,24 +199,32 @@ def load_mapping(raw: Any, origin: str = OVERRIDES_ORIGIN, source: str = "user")
 
 
 def _compile_patch(model_id: str, spec: _Entry, provider: str, origin: str) -> GenaiPatch:
-    """An ``extends`` entry: only flat price fields and one long-context tier may be added."""
-    for field in ("aliases", "tiers"):
-        if getattr(spec, field):
+    """An ``extends`` entry: flat price fields and long-context tiers, for standard and each tier."""
+    if spec.aliases:
+        raise PricingFileError(origin, model_id, "aliases", "not supported in an extends entry")
+    levels: list[tuple[str, _Tier]] = [("", spec)] + [
+        (f"tiers.{tier}.", tier_spec) for tier, tier_spec in spec.tiers.items()
+    ]
+    for prefix, level in levels:
+        if level.video_second_by_size is not None or (
+            level.long_context is not None and level.long_context.video_second_by_size is not None
+        ):
+            field = prefix + "video_second_by_size"
             raise PricingFileError(origin, model_id, field, "not supported in an extends entry")
-    if spec.video_second_by_size is not None or (
-        spec.long_context is not None and spec.long_context.video_second_by_size is not None
-    ):
-        raise PricingFileError(origin, model_id, "video_second_by_size", "not supported in an extends entry")
-    long_context = None
-    if spec.long_context is not None:
-        long_context = (spec.long_context.threshold, spec.long_context.price_fields())
     return GenaiPatch(
         provider=provider.strip().lower(),
         model=model_id.strip().lower(),
-        prices=spec.price_fields(),
-        long_context=long_context,
+        standard=_rate_patch(spec),
+        tiers={tier: _rate_patch(tier_spec) for tier, tier_spec in spec.tiers.items()},
         origin=origin,
     )
+
+
+def _rate_patch(spec: _Tier) -> RatePatch:
+    long_context = None
+    if spec.long_context is not None:
+        long_context = (spec.long_context.threshold, spec.long_context.price_fields())
+    return RatePatch(spec.price_fields(), long_context)
 
 
 class _DuplicateKey(ValueError):

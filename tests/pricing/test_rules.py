@@ -22,7 +22,8 @@ OpenAI, https://developers.openai.com/api/docs/models/<model> (text / audio / im
                              image $5 in, $0.50 cached
     gpt-4o-realtime-preview  text $5 / $2.50 / $20; audio $40 / $2.50 / $80
     gpt-4o-audio-preview     text $2.50 in, $10 out; audio $40 in, $80 out
-    gpt-image-1              text $5 in, $1.25 cached; image $10 in, $2.50 cached, $40 out
+    gpt-image-1              text $5 in, $1.25 cached; image $10 in, $2.50 cached, $40 out;
+                             batch (developers.openai.com/api/docs/pricing): text $2.50 in, image $20 out
     gpt-image-1-mini         text $2 in, $0.20 cached; image $2.50 in, $0.25 cached, $8 out
     gpt-image-1.5            text $5 in, $1.25 cached, $10 out; image $8 in, $2 cached, $32 out
 """
@@ -296,6 +297,19 @@ CASES = [
         id="gpt-image-1 text and image input, cached of each, image output",
     ),
     pytest.param(
+        "gpt-image-1",
+        {
+            "input_tokens": 1_000,
+            "output_tokens": 5_000,
+            "output_image_tokens": 5_000,
+            "service_tier": "batch",
+        },
+        per_m("2.50", 1_000) + per_m("20.00", 5_000),
+        "ok",
+        "gpt-image-1",
+        id="gpt-image-1 batch: image output at the batch rate ($20)",
+    ),
+    pytest.param(
         "gpt-image-1-mini",
         {
             "input_tokens": 1_000,
@@ -475,7 +489,11 @@ def test_images_without_a_per_image_price_are_never_zero() -> None:
     ("body", "field"),
     [
         pytest.param('aliases = ["x"]\n', "aliases", id="aliases"),
-        pytest.param('[models."claude-opus-4-1".tiers.batch]\ninput_mtok = 1\n', "tiers", id="tiers"),
+        pytest.param(
+            'tiers.batch.video_second_by_size = { "720x1280" = 1 }\n',
+            "tiers.batch.video_second_by_size",
+            id="video sizes in a tier",
+        ),
     ],
 )
 def test_extends_entry_refuses_what_it_cannot_add(tmp_path: Any, body: str, field: str) -> None:

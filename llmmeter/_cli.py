@@ -1,8 +1,12 @@
 """The ``llmmeter`` command line (also ``python -m llmmeter``).
 
     llmmeter price MODEL --input N --cached N --output N [--tier priority] ...   a cost breakdown
-    llmmeter models [PATTERN]                                                    price entries
+    llmmeter models [PATTERN] [--provider ID]                                    price entries
     llmmeter demo                                                                the demo workload
+    llmmeter --version
+
+``--json`` (price, models) prints one JSON document for scripts; money is written as exact
+decimal strings.
 
 Exit codes: 0 success, 1 nothing found or the demo is unavailable, 2 bad input (an unknown model,
 nothing to price, a malformed pricing file).
@@ -11,9 +15,12 @@ nothing to price, a malformed pricing file).
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
@@ -22,7 +29,7 @@ from rich.table import Table
 
 from llmmeter._errors import PricingFileError
 from llmmeter._pricing import Charge, Cost, PriceEntry, PricingTable, get_table
-from llmmeter._pricing._rates import Rates
+from llmmeter._pricing._rates import TIER_NAMES, Rates
 from llmmeter._usage import Usage
 
 __all__ = ["main"]
@@ -30,6 +37,8 @@ __all__ = ["main"]
 _USAGE_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("--input", "input_tokens", "ALL input tokens, cached and cache writes included"),
     ("--cached", "cache_read_tokens", "cache-read (cached) input tokens, part of --input"),
+    ("--cached-audio", "cache_read_audio_tokens", "cached audio tokens, part of --cached and --input-audio"),
+    ("--cached-image", "cache_read_image_tokens", "cached image tokens, part of --cached and --input-image"),
     ("--cache-write", "cache_write_tokens", "5-minute cache-write tokens, part of --input"),
     ("--cache-write-1h", "cache_write_1h_tokens", "1-hour cache-write tokens, part of --input"),
     ("--input-audio", "input_audio_tokens", "audio input tokens, part of --input"),
@@ -69,9 +78,12 @@ def _console(file: TextIO) -> Console:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from llmmeter import __version__
+
     parser = argparse.ArgumentParser(
         prog="llmmeter", description="Meter LLM calls: price usage exactly, list price entries."
     )
+    parser.add_argument("--version", action="version", version=f"llmmeter {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     _add_price(commands)
     _add_models(commands)
@@ -87,8 +99,12 @@ def _add_price(commands: Any) -> None:
         price.add_argument(flag, dest=dest, type=_count, default=0, metavar="N", help=text)
     price.add_argument("--seconds", type=_seconds, default=0, metavar="S", help="seconds of video or audio")
     price.add_argument("--size", help="video resolution, e.g. 1024x1792")
-    price.add_argument("--tier", help="service tier: default, priority (fast), flex, batch")
+    price.add_argument("--tier", type=_tier, help="service tier: default, priority (fast), flex, batch")
     price.add_argument("--provider", help="gen_ai.provider.name hint, e.g. openai, azure.ai.openai")
+    price.add_argument(
+        "--when", type=_moment, metavar="DATE", help="price at the prices in force then, e.g. 2026-03-01"
+    )
+    price.add_argument("--json", action="store_true", help="print the cost as JSON")
     _add_table_options(price)
     price.set_defaults(command=_run_price)
 
@@ -97,6 +113,7 @@ def _add_models(commands: Any) -> None:
     models = commands.add_parser("models", help="list price entries matching a pattern")
     models.add_argument("pattern", nargs="?", help="substring or shell wildcard, e.g. gpt-5 or 'claude-*'")
     models.add_argument("--provider", help="only genai-prices entries of this provider id, e.g. openai")
+    models.add_argument("--json", action="store_true", help="print the entries as JSON")
     _add_table_options(models)
     models.set_defaults(command=_run_models)
 
@@ -121,6 +138,21 @@ def _count(text: str) -> int:
     return value
 
 
+def _tier(text: str) -> str:
+    if text.strip().lower() not in TIER_NAMES:
+        known = ", ".join(sorted(name for name in TIER_NAMES if name))
+        raise argparse.ArgumentTypeError(f"unknown service tier {text!r}: use one of {known}")
+    return text
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date or date-time: {text!r} (e.g. 2026-03-01)") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -139,21 +171,89 @@ def _table(args: argparse.Namespace) -> PricingTable:
 
 def _run_price(args: argparse.Namespace, out: Console, err: Console) -> int:
     usage = Usage(**{dest: getattr(args, dest) for _, dest, _ in _USAGE_OPTIONS}, seconds=args.seconds)
-    entry = _table(args).resolve(args.model, args.provider)
+    table = _table(args)
+    entry = table.resolve(args.model, args.provider, args.when)
     if entry is None:
         err.print(
-            f"llmmeter: no price for model {args.model!r}. "
-            f"Try `llmmeter models {args.model}`, or add it to a pricing file (--pricing-file).",
-            markup=False,
+            f"llmmeter: no price for model {args.model!r}.{_did_you_mean(table, args.model)}", markup=False
+        )
+        err.print(
+            f"Try `llmmeter models {args.model}`, or add it to a pricing file (--pricing-file).", markup=False
         )
         return _EXIT_BAD_INPUT
     if usage.is_empty:
         err.print("llmmeter: nothing to price: give --input, --output, --seconds...", markup=False)
         return _EXIT_BAD_INPUT
+    for warning in _inconsistencies(usage):
+        err.print(f"llmmeter: warning: {warning}", markup=False)
     cost, charges = entry.explain(usage, args.tier, args.size)
+    if args.json:
+        _print_json(out, _cost_json(args.model, cost, charges))
+        return _EXIT_OK
     out.print(f"{args.model} → price entry {cost.model} ({cost.source}), {cost.service_tier} tier")
     out.print(_breakdown(cost, charges))
+    if cost.reason:
+        out.print(f"{cost.status}: {cost.reason}", markup=False)
     return _EXIT_OK
+
+
+def _print_json(out: Console, document: object) -> None:
+    """``document`` as JSON, written as it is (no highlighting or wrapping), for scripts."""
+    out.file.write(json.dumps(document, indent=2) + "\n")
+
+
+def _did_you_mean(table: PricingTable, model: str) -> str:
+    names = list(dict.fromkeys(table.names()))
+    matches = difflib.get_close_matches(model.strip().lower(), names, n=3, cutoff=0.75)
+    return f" Did you mean {' or '.join(repr(match) for match in matches)}?" if matches else ""
+
+
+def _inconsistencies(usage: Usage) -> list[str]:
+    """Counts that cannot all be right: a part larger than the total it belongs to."""
+    warnings = []
+    cache = usage.cache_read_tokens + usage.cache_write_tokens + usage.cache_write_1h_tokens
+    if cache > usage.input_tokens:
+        warnings.append(
+            f"cached and cache-write tokens ({cache:,}) exceed --input ({usage.input_tokens:,}); "
+            "--input counts ALL input, cached included (for Anthropic, add the cache tokens to its "
+            "input_tokens)"
+        )
+    if usage.reasoning_tokens > usage.output_tokens:
+        warnings.append(
+            f"--reasoning ({usage.reasoning_tokens:,}) exceeds --output ({usage.output_tokens:,}); "
+            "--output counts ALL output, reasoning included"
+        )
+    return warnings
+
+
+def _cost_json(model: str, cost: Cost, charges: Sequence[Charge]) -> dict[str, Any]:
+    return {
+        "model": model,
+        "entry": cost.model,
+        "source": cost.source,
+        "service_tier": cost.service_tier,
+        "status": cost.status,
+        "reason": cost.reason,
+        "currency": cost.currency,
+        "total": None if cost.total is None else _decimal(cost.total),
+        "components": {name: _decimal(value) for name, value in cost.components.items()},
+        "charges": [
+            {
+                "component": charge.component,
+                "units": _decimal(charge.units),
+                "unit": charge.unit,
+                "rate": _decimal(charge.rate),
+                "rate_per": charge.rate_per,
+                "cost": _decimal(charge.cost),
+            }
+            for charge in charges
+        ],
+    }
+
+
+def _decimal(value: Decimal) -> str:
+    """An exact decimal string, never in exponent form."""
+    return f"{value.normalize():f}"
 
 
 def _breakdown(cost: Cost, charges: Sequence[Charge]) -> Table:
@@ -196,6 +296,9 @@ def _run_models(args: argparse.Namespace, out: Console, err: Console) -> int:
     if not entries:
         err.print(f"llmmeter: no price entries match {args.pattern!r}", markup=False)
         return _EXIT_NOT_FOUND
+    if args.json:
+        _print_json(out, [_entry_json(entry) for entry in entries])
+        return _EXIT_OK
     noun = "entry" if len(entries) == 1 else "entries"
     table = Table(title=f"{len(entries)} price {noun} (USD per 1M tokens)", title_justify="left")
     for name in ("Model", "Provider", "Input", "Cached", "Output", "Other", "Source"):
@@ -214,6 +317,48 @@ def _run_models(args: argparse.Namespace, out: Console, err: Console) -> int:
     return _EXIT_OK
 
 
+_JSON_TOKEN_RATES = (
+    "input",
+    "cache_read",
+    "cache_write",
+    "cache_write_1h",
+    "output",
+    "output_reasoning",
+    "input_audio",
+    "cache_audio_read",
+    "output_audio",
+    "input_image",
+    "cache_image_read",
+    "output_image",
+    "training",
+)
+
+
+def _entry_json(entry: PriceEntry) -> dict[str, Any]:
+    def rates_json(rates: Rates) -> dict[str, str]:
+        return {
+            name: _decimal(rate)
+            for name in _JSON_TOKEN_RATES
+            if (rate := rates.per_million(name)) is not None
+        }
+
+    return {
+        "model": entry.model,
+        "provider": entry.provider,
+        "source": entry.source,
+        "per_million_tokens": rates_json(entry.standard),
+        "long_context": [
+            {"above_input_tokens": threshold, "per_million_tokens": rates_json(rates)}
+            for threshold, rates in entry.schedules["standard"].long_context
+        ],
+        "tiers": {
+            tier: rates_json(schedule.base)
+            for tier, schedule in entry.schedules.items()
+            if tier != "standard"
+        },
+    }
+
+
 def _per_million(rates: Rates, name: str) -> str:
     rate = rates.per_million(name)
     return "" if rate is None else _money(rate)
@@ -223,8 +368,10 @@ _OTHER_TOKEN_RATES = (
     ("cache_write", "cache write"),
     ("cache_write_1h", "cache write 1h"),
     ("input_audio", "audio in"),
+    ("cache_audio_read", "audio cached"),
     ("output_audio", "audio out"),
     ("input_image", "image in"),
+    ("cache_image_read", "image cached"),
     ("output_image", "image out"),
     ("training", "training"),
 )

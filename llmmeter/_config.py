@@ -48,6 +48,21 @@ def _configure_pricing(
     _layers.files, _layers.overrides, _layers.deployments = new_files, new_overrides, new_deployments
 
 
+def _configure_updates(update_prices: object) -> None:
+    from llmmeter._pricing._update import start_updates, stop_updates
+
+    if update_prices is False:
+        stop_updates()
+    elif update_prices is True:
+        start_updates()
+    elif isinstance(update_prices, str) and update_prices.startswith(("http://", "https://")):
+        start_updates(update_prices)
+    else:
+        raise ConfigurationError(
+            f"configure(update_prices=...) takes True, False or an http(s) URL, not {update_prices!r}"
+        )
+
+
 def _checked_files(files: object) -> list[str | Path]:
     if isinstance(files, str | Path):
         return [files]
@@ -90,6 +105,7 @@ def configure(
     pricing_files: Sequence[str | Path] | None = None,
     pricing_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     azure_deployments: Mapping[str, str] | None = None,
+    update_prices: bool | str | None = None,
     otlp: bool | None = None,
     prometheus_port: int | None = None,
     prometheus_host: str = _DEFAULT_PROMETHEUS_HOST,
@@ -110,6 +126,12 @@ def configure(
         pricing_files: TOML/JSON pricing files whose entries override the built-in prices.
         pricing_overrides: price entries given in code, highest precedence.
         azure_deployments: Azure OpenAI deployment name -> model, for pricing.
+        update_prices: refresh genai-prices' price data at run time (off by default): ``True``
+            fetches it hourly from genai-prices' own address, a string is another URL to fetch the
+            same file from (a mirror), ``False`` stops it. This is genai-prices' ``UpdatePrices``:
+            one daemon thread of genai-prices', started without waiting; llmmeter's compiled rates
+            are rebuilt when new data arrives, and pricing files, overrides and llmmeter's own
+            supplement still win over it. Its requests are not LLM calls and are not metered.
         otlp: export spans and metrics over OTLP http/protobuf, configured by the standard
             ``OTEL_EXPORTER_OTLP_*`` environment variables (endpoint, headers, timeout, ...).
         prometheus_port: serve the metrics for Prometheus to scrape on this port (0 picks a free one).
@@ -145,6 +167,8 @@ def configure(
         settings.metric_attributes = frozenset(keys)
     if pricing_files is not None or pricing_overrides is not None or azure_deployments is not None:
         _configure_pricing(pricing_files, pricing_overrides, azure_deployments)
+    if update_prices is not None:
+        _configure_updates(update_prices)
     if prometheus_host != _DEFAULT_PROMETHEUS_HOST and prometheus_port is None:
         raise ConfigurationError(
             f"configure(prometheus_host={prometheus_host!r}) needs prometheus_port=...: "

@@ -51,7 +51,7 @@ class Usage:
     cache_read_audio_tokens: int = 0
     """The audio part of ``cache_read_tokens``."""
     cache_read_image_tokens: int = 0
-    """The image part of ``cache_read_tokens``."""
+    """The image part of ``cache_read_tokens`` (OpenAI Realtime and image models)."""
     output_audio_tokens: int = 0
     input_image_tokens: int = 0
     output_image_tokens: int = 0
@@ -190,6 +190,7 @@ def from_openai_responses(usage: Any) -> Usage:
         output_tokens=_count(usage, "output_tokens"),
         cache_read_tokens=_count(input_details, "cached_tokens"),
         cache_read_audio_tokens=_count(cached_details, "audio_tokens"),
+        cache_read_image_tokens=_count(cached_details, "image_tokens"),
         input_audio_tokens=_count(input_details, "audio_tokens"),
         input_image_tokens=_count(input_details, "image_tokens"),
         reasoning_tokens=_count(output_details, "reasoning_tokens"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import types
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import llmmeter
 from llmmeter._cli import main
 
 
@@ -163,3 +165,87 @@ def test_python_dash_m_runs_the_cli() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "$1.00" in result.stdout
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version prints llmmeter's version and exits 0."""
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out.strip() == f"llmmeter {llmmeter.__version__}"
+
+
+def test_unknown_model_suggests_close_names(capsys: pytest.CaptureFixture[str]) -> None:
+    """A misspelt model name gets a "did you mean" with the close known names."""
+    code, _, err = run(capsys, "price", "gpt-4o-mni", "--input", "10")
+    assert code == 2
+    assert "Did you mean 'gpt-4o-mini'" in err
+
+
+def test_unknown_tier_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """--tier with a name llmmeter does not know is refused, listing the names it knows."""
+    with pytest.raises(SystemExit) as caught:
+        main(["price", "gpt-5.4", "--input", "10", "--tier", "flexx"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown service tier 'flexx'" in err
+    assert "batch" in err
+
+
+def test_cached_above_input_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    """Cached tokens above --input (Anthropic-style counts) get a warning saying --input is ALL input."""
+    code, _, err = run(capsys, "price", "gpt-5.4", "--input", "100", "--cached", "200")
+    assert code == 0
+    assert "warning" in err
+    assert "exceed --input" in err
+
+
+def test_estimated_price_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    """A tier the model has no price for is shown as estimated, with the reason."""
+    code, out, _ = run(capsys, "price", "gpt-4o-2024-05-13", "--input", "1000000", "--tier", "flex")
+    assert code == 0
+    assert "(estimated)" in out
+    assert "has no flex price" in out
+
+
+def test_price_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """--json prints the cost as one JSON document, money as exact decimal strings."""
+    code, out, _ = run(
+        capsys, "price", "gpt-5.4", "--input", "120000", "--cached", "100000", "--output", "2000", "--json"
+    )
+    assert code == 0
+    document = json.loads(out)
+    assert document["total"] == "0.105"  # 20K x $2.50 + 100K x $0.25 + 2K x $15.00, per 1M
+    assert document["components"] == {"input": "0.05", "cache_read": "0.025", "output": "0.03"}
+    assert document["status"] == "ok"
+    assert document["entry"] == "gpt-5.4"
+
+
+def test_price_when(capsys: pytest.CaptureFixture[str]) -> None:
+    """--when prices at the prices in force then (Sonnet 4.6 had a >200K premium before 2026-03-13)."""
+    argv = ["price", "claude-sonnet-4-6", "--input", "250000", "--output", "1000", "--json"]
+    _, before, _ = run(capsys, *argv, "--when", "2026-03-12")
+    _, after, _ = run(capsys, *argv, "--when", "2026-03-13")
+    assert json.loads(before)["total"] == "1.5225"  # 250K x $6 + 1K x $22.50, per 1M
+    assert json.loads(after)["total"] == "0.765"  # 250K x $3 + 1K x $15, per 1M
+
+
+def test_models_json_lists_the_makers_entries_first(capsys: pytest.CaptureFixture[str]) -> None:
+    """`models --json` is machine-readable; a model's own provider comes before resellers."""
+    code, out, _ = run(capsys, "models", "gpt-4o-mini", "--json")
+    assert code == 0
+    entries = json.loads(out)
+    genai = [entry for entry in entries if entry["source"] == "genai-prices"]
+    providers = [entry["provider"] for entry in genai]
+    first_reseller = next(i for i, provider in enumerate(providers) if provider != "openai")
+    assert set(providers[:first_reseller]) == {"openai"}
+    assert "openai" not in providers[first_reseller:]
+    mini = next(entry for entry in genai if entry["model"] == "gpt-4o-mini" and entry["provider"] == "openai")
+    assert mini["per_million_tokens"]["input"] == "0.15"
+
+
+def test_models_filter_by_provider(capsys: pytest.CaptureFixture[str]) -> None:
+    """--provider keeps only that provider's entries."""
+    code, out, _ = run(capsys, "models", "claude-sonnet-4", "--provider", "anthropic", "--json")
+    assert code == 0
+    assert {entry["provider"] for entry in json.loads(out)} == {"anthropic"}

@@ -638,10 +638,12 @@ def test_service_tier_reports_the_prices_applied() -> None:
 
 
 def test_tier_not_offered_bills_standard() -> None:
-    """A tier the model has no prices for is billed at standard prices and says so."""
+    """A tier the model has no prices for is billed at standard prices, estimated, and says why."""
     cost = llmmeter.price("gpt-4o-2024-05-13", input_tokens=1_000_000, service_tier="flex")
     assert cost.total == Decimal("5.00")
     assert cost.service_tier == "standard"
+    assert cost.status == "estimated"
+    assert cost.reason == "gpt-4o-2024-05-13 has no flex price; priced at the standard rates"
 
 
 def test_parts_larger_than_total_are_estimated_never_negative() -> None:

@@ -4,10 +4,12 @@
     _bill.py         the cost arithmetic: usage split into parts, each billed once
     _entry.py        ``PriceEntry``: one model's rate schedules and ``price(usage)``
     _schema.py       the pricing-file format (pydantic), TOML/JSON loading
-    _genai.py        the genai-prices layer, compiled once per model
+    _genai.py        the genai-prices layer, compiled per model and price period
+    _patch.py        additions to genai-prices' entries (``extends`` entries, provider tier rules)
+    _update.py       opt-in runtime price update (genai-prices' ``UpdatePrices``)
     _names.py        model-name candidates: prefixes, fine-tunes, dated snapshots, provider hints
     _table.py        the layered ``PricingTable`` and the process-wide default
-    supplement.toml  llmmeter's own prices (fine-tuned models, video)
+    supplement.toml  llmmeter's own prices (fine-tuned models, video, rates genai-prices lacks)
 
 Importing this package is cheap: pydantic and genai-prices load on first use.
 """

@@ -4,7 +4,7 @@
     output = text (reasoning included) + reasoning with a rate of its own + audio + image
 
 A part without a rate of its own falls back to the closest rate that exists (cached audio to the
-cache rate, audio to the text rate...) and makes the bill ``estimated`` -- except cache writes,
+cache rate, audio to the text rate...) and makes the bill ``estimated``, with a reason -- except cache writes,
 which cost the input rate wherever a provider charges nothing extra for them (OpenAI). A part with no rate at
 all is left out (also ``estimated``, and logged once per model and part). Usage whose parts exceed
 its totals is inconsistent: the remainder is taken as zero and the bill is ``estimated``.
@@ -46,7 +46,7 @@ _warned_parts: set[tuple[str, str]] = set()
 class Bill:
     """The arithmetic of one call: splits usage into disjoint parts and prices each one."""
 
-    __slots__ = ("charges", "components", "estimated", "model", "unpriced")
+    __slots__ = ("charges", "components", "estimated", "model", "reason", "unpriced")
 
     def __init__(self, model: str, charges: list[Charge] | None) -> None:
         self.model = model
@@ -54,25 +54,12 @@ class Bill:
         self.components: dict[str, Decimal] = {}
         self.estimated = False
         self.unpriced = False
+        self.reason: str | None = None
 
     def run(self, usage: Usage, schedule: RateSchedule, size: str | None) -> None:
         """Price every part of ``usage`` with the rates of ``schedule`` that apply to its size."""
-        input_parts = self._input_parts_total(usage)
-        rates = schedule.for_input(max(usage.input_tokens, input_parts))
-        self._input(usage, rates, input_parts)
-        self._output(usage, rates)
-        if usage.training_tokens or usage.seconds or rates.request is not None:
-            self._other_units(usage, rates, size)
-
-    @staticmethod
-    def _input_parts_total(usage: Usage) -> int:
-        audio_cached = usage.cache_read_audio_tokens
-        if audio_cached:
-            audio_cached = min(audio_cached, usage.cache_read_tokens, usage.input_audio_tokens)
-        image_cached = usage.cache_read_image_tokens
-        if image_cached:
-            image_cached = min(image_cached, usage.cache_read_tokens - audio_cached, usage.input_image_tokens)
-        return (
+        audio_cached, image_cached = self._cached_media(usage)
+        input_parts = (
             usage.cache_read_tokens
             + usage.input_audio_tokens
             - audio_cached
@@ -81,11 +68,28 @@ class Bill:
             + usage.cache_write_tokens
             + usage.cache_write_1h_tokens
         )
+        rates = schedule.for_input(max(usage.input_tokens, input_parts))
+        self._input(usage, rates, input_parts, audio_cached, image_cached)
+        self._output(usage, rates)
+        if usage.training_tokens or usage.seconds or usage.images or rates.request is not None:
+            self._other_units(usage, rates, size)
 
-    def _input(self, usage: Usage, rates: Rates, parts_total: int) -> None:
+    def _cached_media(self, usage: Usage) -> tuple[int, int]:
+        """The audio and image parts of the cache reads, each also a part of its modality's input."""
+        audio_cached = usage.cache_read_audio_tokens
+        image_cached = usage.cache_read_image_tokens
+        if not (audio_cached or image_cached):
+            return 0, 0
+        audio = min(audio_cached, usage.input_audio_tokens, usage.cache_read_tokens)
+        image = min(image_cached, usage.input_image_tokens, usage.cache_read_tokens - audio)
+        if (audio, image) != (audio_cached, image_cached):
+            self.inconsistent()
+        return audio, image
+
+    def _input(
+        self, usage: Usage, rates: Rates, parts_total: int, audio_cached: int, image_cached: int
+    ) -> None:
         self.tokens("input", self._remainder(usage.input_tokens, parts_total), rates.input)
-        audio_cached = self._cached_audio(usage) if usage.cache_read_audio_tokens else 0
-        image_cached = self._cached_image(usage, audio_cached) if usage.cache_read_image_tokens else 0
         if usage.cache_read_tokens:
             text_cached = usage.cache_read_tokens - audio_cached - image_cached
             self.tokens("cache_read", text_cached, rates.cache_read, rates.input)
@@ -102,29 +106,12 @@ class Bill:
             write_1h_rates = (rates.cache_write, rates.input)
             self.tokens("cache_write_1h", usage.cache_write_1h_tokens, rates.cache_write_1h, *write_1h_rates)
         if usage.input_audio_tokens or usage.input_image_tokens:
-            audio = usage.input_audio_tokens - audio_cached
-            self.tokens("input_audio", audio, rates.input_audio, rates.input)
+            self.tokens(
+                "input_audio", usage.input_audio_tokens - audio_cached, rates.input_audio, rates.input
+            )
             self.tokens(
                 "input_image", usage.input_image_tokens - image_cached, rates.input_image, rates.input
             )
-
-    def _cached_audio(self, usage: Usage) -> int:
-        """The audio part of the cache reads, which is also a part of the audio input."""
-        audio_cached = usage.cache_read_audio_tokens
-        limit = min(usage.cache_read_tokens, usage.input_audio_tokens)
-        if audio_cached > limit:
-            self.estimated = True
-            return limit
-        return audio_cached
-
-    def _cached_image(self, usage: Usage, audio_cached: int) -> int:
-        """The image part of the cache reads, which is also a part of the image input."""
-        image_cached = usage.cache_read_image_tokens
-        limit = min(usage.cache_read_tokens - audio_cached, usage.input_image_tokens)
-        if image_cached > limit:
-            self.estimated = True
-            return limit
-        return image_cached
 
     def _output(self, usage: Usage, rates: Rates) -> None:
         reasoning = usage.reasoning_tokens if rates.output_reasoning is not None else 0
@@ -141,6 +128,8 @@ class Bill:
             self.add("requests", max(usage.requests, 1), "requests", rates.request, 1)
         if usage.seconds:
             self._seconds(_seconds(usage.seconds), rates, size)
+        if usage.images:
+            self._no_rate("images")  # no per-image prices are compiled yet: never billed as $0
 
     def _seconds(self, seconds: Decimal, rates: Rates, size: str | None) -> None:
         by_size = rates.video_second_by_size
@@ -149,7 +138,7 @@ class Bill:
             if rate is not None:
                 self.add("video", seconds, "seconds", rate, 1)
                 return
-            self.estimated = True
+            self.estimate(f"{self.model} has no price for size {size!r}; billed at its default size's rate")
         if rates.video_second is not None:
             self.add("video", seconds, "seconds", rates.video_second, 1)
         elif rates.audio_hour is not None:
@@ -162,9 +151,19 @@ class Bill:
     def _remainder(self, total: int, parts: int) -> int:
         """``total`` minus its parts; a usage whose parts exceed the total is inconsistent."""
         if parts > total:
-            self.estimated = True
+            self.inconsistent()
             return 0
         return total - parts
+
+    def inconsistent(self) -> None:
+        """Mark the bill estimated because the usage's parts exceed its totals."""
+        self.estimate("the usage's parts exceed its totals; the remainder is taken as zero")
+
+    def estimate(self, reason: str) -> None:
+        """Mark the bill ``estimated``, keeping the first ``reason`` given."""
+        self.estimated = True
+        if self.reason is None:
+            self.reason = reason
 
     def tokens(self, component: str, count: int, rate: Decimal | None, *fallbacks: Decimal | None) -> None:
         """Bill ``count`` tokens at ``rate``, else at the first fallback that exists (estimated)."""
@@ -175,7 +174,7 @@ class Bill:
             if rate is None:
                 self._no_rate(component)
                 return
-            self.estimated = True
+            self.estimate(f"{self.model} has no {component} price; those tokens are billed at another rate")
         self.add(component, count, "tokens", rate, 1)
 
     def add(self, component: str, units: int | Decimal, unit: str, rate: Decimal, per: int) -> None:
@@ -187,7 +186,8 @@ class Bill:
             self.charges.append(Charge(component, Decimal(units), unit, rate, per, cost))
 
     def _no_rate(self, component: str) -> None:
-        self.estimated = self.unpriced = True
+        self.estimate(f"{self.model} has no {component} price; that part of its cost is left out")
+        self.unpriced = True
         key = (self.model, component)
         if key not in _warned_parts:
             _warned_parts.add(key)

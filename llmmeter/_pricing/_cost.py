@@ -28,6 +28,8 @@ class Cost:
     the call is recorded with its tokens, and the error is logged once, naming file, entry and field).
     ``model`` is the price entry used (``gpt-5.4``, ``ft:gpt-4.1``) and ``source`` the layer it came
     from (``user``, ``llmmeter``, ``genai-prices``).
+    ``reason`` says why a priced cost is ``estimated`` (a service tier the model has no price for, a
+    modality billed at another rate, usage whose parts exceed its totals); None when it is ``ok``.
     """
 
     total: Decimal | None
@@ -37,3 +39,4 @@ class Cost:
     source: str | None = None
     service_tier: str | None = None
     currency: str = "USD"
+    reason: str | None = None

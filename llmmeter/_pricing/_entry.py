@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,6 +28,11 @@ class PriceEntry:
     """The genai-prices provider id, for entries from genai-prices."""
     origin: str | None = None
     """The file (or ``<overrides>``) a user or llmmeter entry was read from."""
+    valid_from: float = -math.inf
+    """The first moment (POSIX seconds) these prices are in force: genai-prices' prices change on
+    dates, so an entry compiled from them holds only until the next change."""
+    valid_until: float = math.inf
+    """The moment (POSIX seconds) these prices stop being in force, exclusive."""
 
     @property
     def standard(self) -> Rates:
@@ -50,14 +56,17 @@ class PriceEntry:
     ) -> Cost:
         tier = normalize_tier(service_tier)
         schedule = self.schedules.get(tier)
-        if schedule is None:
-            tier, schedule = STANDARD, self.schedules[STANDARD]
         bill = Bill(self.model, charges)
+        if schedule is None:
+            bill.estimate(f"{self.model} has no {tier} price; priced at the standard rates")
+            tier, schedule = STANDARD, self.schedules[STANDARD]
         bill.run(usage, schedule, size)
         if not bill.components:
             status: CostStatus = "unknown_model" if bill.unpriced else "no_usage"
-            return Cost(None, {}, status, self.model, self.source, tier)
+            return Cost(None, {}, status, self.model, self.source, tier, reason=bill.reason)
         total = sum(bill.components.values(), ZERO)
-        return Cost(
-            total, bill.components, "estimated" if bill.estimated else "ok", self.model, self.source, tier
-        )
+        if bill.estimated:
+            return Cost(
+                total, bill.components, "estimated", self.model, self.source, tier, reason=bill.reason
+            )
+        return Cost(total, bill.components, "ok", self.model, self.source, tier)

@@ -15,6 +15,7 @@ from types import MappingProxyType
 __all__ = [
     "PRICE_KEYS",
     "STANDARD",
+    "TIER_NAMES",
     "RateSchedule",
     "Rates",
     "normalize_tier",
@@ -60,13 +61,20 @@ _TIER_NAMES = {
     "flex": "flex",
     "batch": "batch",
 }
+TIER_NAMES = frozenset(_TIER_NAMES)
+"""Every service-tier name llmmeter knows (``default``, ``fast``, ``batch``...)."""
 
 
 def normalize_tier(service_tier: str | None) -> str:
-    """The price tier (``standard``, ``priority``, ``flex``, ``batch``) a reported service tier bills at."""
+    """The price tier (``standard``, ``priority``, ``flex``, ``batch``) a reported service tier bills at.
+
+    A name llmmeter does not know is returned as it is (lower case): no entry has a schedule for it,
+    so it is priced at the standard rates and marked ``estimated``, never silently ``ok``.
+    """
     if service_tier is None:
         return STANDARD
-    return _TIER_NAMES.get(service_tier.strip().lower(), STANDARD)
+    name = service_tier.strip().lower()
+    return _TIER_NAMES.get(name, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +104,15 @@ class Rates:
         """The token rate ``name`` (``input``, ``cache_read``, ``output``...) in USD per 1M tokens."""
         rate: Decimal | None = getattr(self, name)
         return None if rate is None else rate.scaleb(6)
+
+    def scaled(self, factor: Decimal) -> Rates:
+        """These rates, every one multiplied by ``factor`` (a provider's tier rule: batch = 0.5)."""
+        values = {name: rate * factor for name in _RATE_NAMES if (rate := getattr(self, name)) is not None}
+        sizes = MappingProxyType({size: rate * factor for size, rate in self.video_second_by_size.items()})
+        return Rates(**values, video_second_by_size=sizes)
+
+
+_RATE_NAMES = (*_PER_MILLION.values(), *_PER_THOUSAND.values(), *_PER_UNIT.values(), *_PER_HOUR.values())
 
 
 def rates_from_prices(prices: Mapping[str, Decimal], by_size: Mapping[str, Decimal] | None = None) -> Rates:
@@ -139,3 +156,8 @@ class RateSchedule:
             if input_tokens > threshold:
                 return rates
         return self.base
+
+    def scaled(self, factor: Decimal) -> RateSchedule:
+        """This schedule with every rate, long-context rates included, multiplied by ``factor``."""
+        long_context = tuple((threshold, rates.scaled(factor)) for threshold, rates in self.long_context)
+        return RateSchedule(self.base.scaled(factor), long_context)

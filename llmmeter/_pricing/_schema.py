@@ -22,8 +22,18 @@ A pricing file is TOML (``.toml``) or JSON (``.json``)::
     video_second = 0.30
     video_second_by_size = { "1024x1792" = 0.50 }
 
-Numbers are read as exact Decimals. An entry replaces the whole entry of a lower layer. Any
-mistake raises ``PricingFileError`` naming the file, the entry and the field.
+    [models."claude-sonnet-4-0"]       # adds to genai-prices' entry of that provider and model
+    extends = "anthropic"
+    [models."claude-sonnet-4-0".long_context]
+    threshold = 200000
+    input_mtok = 6.00
+
+    [providers.anthropic.tier_multipliers]   # a tier genai-prices lacks, as a fraction of standard
+    batch = 0.5
+
+Numbers are read as exact Decimals. An entry replaces the whole entry of a lower layer, except an
+``extends`` entry, which changes only the fields it sets (see ``_patch.py``). Any mistake raises
+``PricingFileError`` naming the file, the entry and the field.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from llmmeter._errors import PricingFileError
 from llmmeter._pricing._entry import PriceEntry
+from llmmeter._pricing._patch import GenaiPatch, RatePatch
 from llmmeter._pricing._rates import STANDARD, Rates, RateSchedule, rates_from_prices
 
 __all__ = ["PricingData", "load_file", "load_mapping"]
@@ -114,24 +125,43 @@ class _Tier(_Prices):
     long_context: _LongContext | None = None
 
 
+_TierName = Literal["priority", "flex", "batch"]
+
+
 class _Entry(_Tier):
     aliases: list[Annotated[str, Field(strict=True, min_length=1)]] = []
-    tiers: dict[Literal["priority", "flex", "batch"], _Tier] = {}
+    tiers: dict[_TierName, _Tier] = {}
+    extends: Annotated[str, Field(strict=True, min_length=1)] | None = None
+
+
+class _Provider(_Strict):
+    tier_multipliers: dict[_TierName, Price] = {}
 
 
 class _File(_Strict):
     models: dict[Annotated[str, Field(min_length=1)], _Entry] = {}
     deployments: dict[str, Annotated[str, Field(strict=True, min_length=1)]] = {}
+    providers: dict[Annotated[str, Field(min_length=1)], _Provider] = {}
 
 
 class PricingData:
     """The contents of one pricing file, compiled: entries by lower-case id and alias."""
 
-    def __init__(self, entries: dict[str, PriceEntry], deployments: dict[str, str]) -> None:
+    def __init__(
+        self,
+        entries: dict[str, PriceEntry],
+        deployments: dict[str, str],
+        patches: dict[tuple[str, str], GenaiPatch] | None = None,
+        tier_rules: dict[str, dict[str, Decimal]] | None = None,
+    ) -> None:
         self.entries = entries
         """Compiled entries, reachable by their lower-case id and every lower-case alias."""
         self.deployments = deployments
         """Deployment name (lower case) -> model name."""
+        self.patches = patches or {}
+        """``extends`` entries by (genai-prices provider id, model id), lower case."""
+        self.tier_rules = tier_rules or {}
+        """Provider id -> tier -> fraction of the standard rates."""
 
 
 def load_file(path: str | Path, source: str = "user") -> PricingData:
@@ -148,7 +178,12 @@ def load_mapping(raw: Any, origin: str = OVERRIDES_ORIGIN, source: str = "user")
     except pydantic.ValidationError as exc:
         raise _file_error(origin, exc) from None
     entries: dict[str, PriceEntry] = {}
+    patches: dict[tuple[str, str], GenaiPatch] = {}
     for model_id, spec in parsed.models.items():
+        if spec.extends is not None:
+            patch = _compile_patch(model_id, spec, spec.extends, origin)
+            patches[(patch.provider, patch.model)] = patch
+            continue
         entry = _compile_entry(model_id.strip().lower(), spec, source, origin)
         for name in (entry.model, *(alias.strip().lower() for alias in spec.aliases)):
             if name in entries:
@@ -156,7 +191,40 @@ def load_mapping(raw: Any, origin: str = OVERRIDES_ORIGIN, source: str = "user")
                 raise PricingFileError(origin, model_id, field, f"{name!r} is already defined in this file")
             entries[name] = entry
     deployments = {name.strip().lower(): model.strip() for name, model in parsed.deployments.items()}
-    return PricingData(entries, deployments)
+    tier_rules: dict[str, dict[str, Decimal]] = {
+        provider.strip().lower(): {str(tier): factor for tier, factor in spec.tier_multipliers.items()}
+        for provider, spec in parsed.providers.items()
+    }
+    return PricingData(entries, deployments, patches, tier_rules)
+
+
+def _compile_patch(model_id: str, spec: _Entry, provider: str, origin: str) -> GenaiPatch:
+    """An ``extends`` entry: flat price fields and long-context tiers, for standard and each tier."""
+    if spec.aliases:
+        raise PricingFileError(origin, model_id, "aliases", "not supported in an extends entry")
+    levels: list[tuple[str, _Tier]] = [("", spec)] + [
+        (f"tiers.{tier}.", tier_spec) for tier, tier_spec in spec.tiers.items()
+    ]
+    for prefix, level in levels:
+        if level.video_second_by_size is not None or (
+            level.long_context is not None and level.long_context.video_second_by_size is not None
+        ):
+            field = prefix + "video_second_by_size"
+            raise PricingFileError(origin, model_id, field, "not supported in an extends entry")
+    return GenaiPatch(
+        provider=provider.strip().lower(),
+        model=model_id.strip().lower(),
+        standard=_rate_patch(spec),
+        tiers={tier: _rate_patch(tier_spec) for tier, tier_spec in spec.tiers.items()},
+        origin=origin,
+    )
+
+
+def _rate_patch(spec: _Tier) -> RatePatch:
+    long_context = None
+    if spec.long_context is not None:
+        long_context = (spec.long_context.threshold, spec.long_context.price_fields())
+    return RatePatch(spec.price_fields(), long_context)
 
 
 class _DuplicateKey(ValueError):

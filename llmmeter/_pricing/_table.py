@@ -12,8 +12,12 @@ import fnmatch
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
+from time import time
 from typing import Any
 
 from llmmeter._errors import PricingFileError
@@ -21,6 +25,7 @@ from llmmeter._pricing import _genai
 from llmmeter._pricing._cost import Cost
 from llmmeter._pricing._entry import PriceEntry
 from llmmeter._pricing._names import Hints, candidates, genai_provider_hints, is_fine_tune
+from llmmeter._pricing._patch import GenaiPatch
 from llmmeter._usage import Usage
 
 __all__ = ["PRICING_FILE_ENV", "PricingTable", "get_table", "price", "set_table"]
@@ -34,6 +39,8 @@ _log = logging.getLogger("llmmeter")
 
 _MAX_REMEMBERED = 10_000
 """Model names remembered (resolved, or warned about); bounds memory when names are arbitrary."""
+_MAX_DATED = 64
+"""Price periods remembered per model for calls priced at another moment than now."""
 
 
 class PricingTable:
@@ -60,15 +67,25 @@ class PricingTable:
             layers.append(load_mapping({"models": dict(overrides)}))
         self._local: dict[str, PriceEntry] = {}
         self._deployments: dict[str, str] = {}
+        self._patches: dict[tuple[str, str], GenaiPatch] = {}
+        self._tier_rules: dict[str, dict[str, Decimal]] = {}
         for layer in layers:  # lowest first, so higher layers overwrite
             self._local.update(layer.entries)
             self._deployments.update(layer.deployments)
+            self._patches.update(layer.patches)
+            for provider, rules in layer.tier_rules.items():
+                self._tier_rules.setdefault(provider, {}).update(rules)
         for name, model in (deployments or {}).items():
             self._deployments[name.strip().lower()] = model
         self._include_genai = include_genai_prices
         self._resolved: dict[tuple[str | None, str | None], PriceEntry | None] = {}
         self._genai_entries: dict[tuple[str, str], PriceEntry] = {}
+        self._genai_models: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._dated: dict[tuple[str, str], list[PriceEntry]] = {}
+        """Entries compiled for calls priced at a past (or future) moment, by genai-prices id."""
         self._warned: set[str | None] = set()
+        with _tables_lock:
+            _tables.add(self)
 
     def price_usage(
         self,
@@ -78,38 +95,85 @@ class PricingTable:
         provider: str | None = None,
         service_tier: str | None = None,
         size: str | None = None,
+        when: datetime | None = None,
     ) -> Cost:
         """What ``usage`` of ``model`` cost.
 
         ``provider`` is the OpenTelemetry ``gen_ai.provider.name`` (a hint for the lookup),
         ``service_tier`` the tier the response reported (else the one requested), ``size`` a
-        video resolution such as ``1024x1792``. An unknown model gives ``total=None`` and status
-        ``unknown_model`` (logged once per name); an empty usage gives ``total=None`` and
-        ``no_usage``.
+        video resolution such as ``1024x1792``, ``when`` the moment the call was made (now by
+        default): it is priced with the prices in force then. An unknown model gives
+        ``total=None`` and status ``unknown_model`` (logged once per name); an empty usage gives
+        ``total=None`` and ``no_usage``.
         """
         try:
             entry = self._resolved[(model, provider)]
         except KeyError:
-            entry = self.resolve(model, provider)
+            entry = self._resolve(model, provider)
         if entry is None:
             self._warn_unknown(model, provider)
             return Cost(None, {}, "unknown_model")
         if usage.is_empty:
             return Cost(None, {}, "no_usage", entry.model, entry.source)
+        moment = time() if when is None else _timestamp(when)
+        if not entry.valid_from <= moment < entry.valid_until:
+            entry = self._entry_at(model, provider, entry, moment, current=when is None)
         return entry.price(usage, service_tier, size)
 
-    def resolve(self, model: str | None, provider: str | None = None) -> PriceEntry | None:
-        """The entry ``model`` is priced by (None when unknown), resolved once and cached."""
+    def _entry_at(
+        self, model: str | None, provider: str | None, entry: PriceEntry, moment: float, current: bool
+    ) -> PriceEntry:
+        """``entry`` compiled with the prices in force at ``moment``; the current one is cached."""
+        key = (entry.provider or "", entry.model)
+        found = self._genai_models.get(key)
+        if found is None:  # not a genai-prices entry: always valid
+            return entry
+        if current:
+            latest = self._genai_entries.get(key)
+            if latest is None or not latest.valid_from <= moment < latest.valid_until:
+                latest = self._compile(*found, datetime.fromtimestamp(moment, UTC))
+                self._genai_entries[key] = latest
+            if self._resolved.get((model, provider)) is entry:
+                self._resolved[(model, provider)] = latest
+            return latest
+        dated = self._dated.setdefault(key, [])
+        for candidate in dated:
+            if candidate.valid_from <= moment < candidate.valid_until:
+                return candidate
+        compiled = self._compile(*found, datetime.fromtimestamp(moment, UTC))
+        if len(dated) < _MAX_DATED:
+            dated.append(compiled)
+        return compiled
+
+    def resolve(
+        self, model: str | None, provider: str | None = None, when: datetime | None = None
+    ) -> PriceEntry | None:
+        """The entry ``model`` is priced by (None when unknown), resolved once and cached.
+
+        ``when`` asks for the entry in force at that moment (a genai-prices entry's prices can
+        change on a date); by default, the one in force now.
+        """
+        entry = self._resolve(model, provider)
+        if entry is not None:
+            moment = time() if when is None else _timestamp(when)
+            if not entry.valid_from <= moment < entry.valid_until:
+                entry = self._entry_at(model, provider, entry, moment, current=when is None)
+        return entry
+
+    def _resolve(self, model: str | None, provider: str | None) -> PriceEntry | None:
         key = (model, provider)
         if key in self._resolved:
             return self._resolved[key]
+        generation = _genai_generation
         entry = None if not model else self._find(model, provider)
-        if len(self._resolved) < _MAX_REMEMBERED:
+        # An entry found while a price update replaced the data may be stale: not kept.
+        if len(self._resolved) < _MAX_REMEMBERED and generation == _genai_generation:
             self._resolved[key] = entry
         return entry
 
     def entries(self, pattern: str | None = None, provider: str | None = None) -> list[PriceEntry]:
-        """The effective entries whose id matches ``pattern``, user and llmmeter entries first.
+        """The effective entries whose id matches ``pattern``: user and llmmeter entries first, then
+        genai-prices' entries, those of each model's own maker (openai for ``gpt-*``) before resellers'.
 
         ``pattern`` is a case-insensitive substring, or a shell wildcard when it contains ``*?[``;
         ``provider`` keeps only genai-prices entries of that genai-prices provider id.
@@ -117,12 +181,22 @@ class PricingTable:
         match = _matcher(pattern)
         found = [] if provider else [entry for entry in self._unique_local() if match(entry.model)]
         if self._include_genai:
-            found += [
-                entry
-                for entry in self._genai_matches(match)
+            genai = [
+                (maker, entry)
+                for maker, entry in self._genai_matches(match)
                 if entry.model not in self._local and (provider is None or entry.provider == provider)
             ]
+            found += [entry for maker, entry in genai if maker] + [
+                entry for maker, entry in genai if not maker
+            ]
         return found
+
+    def names(self) -> list[str]:
+        """Every model id and alias the table knows, lower case (for suggestions; nothing is compiled)."""
+        names = list(self._local)
+        if self._include_genai:
+            names += sorted({str(info.id).lower() for _, info in _genai.iter_models()})
+        return names
 
     def _find(self, model: str, provider: str | None) -> PriceEntry | None:
         name = model.strip().lower()
@@ -149,9 +223,25 @@ class PricingTable:
     def _genai_entry(self, provider: Any, info: Any) -> PriceEntry:
         key = (str(provider.id), str(info.id))
         entry = self._genai_entries.get(key)
-        if entry is None:
-            entry = self._genai_entries[key] = _genai.to_entry(provider, info)
+        known = self._genai_models.get(key)
+        # ``info`` from another snapshot than the cached entry's: a price update came in between.
+        if entry is None or known is None or known[1] is not info:
+            entry = self._compile(provider, info, None)
+            self._genai_models[key] = (provider, info)
+            self._genai_entries[key] = entry
         return entry
+
+    def _compile(self, provider: Any, info: Any, when: datetime | None) -> PriceEntry:
+        provider_id = str(provider.id)
+        patch = self._patches.get((provider_id, str(info.id).lower()))
+        return _genai.to_entry(provider, info, when, patch, self._tier_rules.get(provider_id))
+
+    def _prices_changed(self) -> None:
+        """genai-prices' data was replaced (a runtime price update): compile everything again."""
+        self._resolved = {}
+        self._genai_entries = {}
+        self._genai_models = {}
+        self._dated = {}
 
     def _unique_local(self) -> Iterator[PriceEntry]:
         seen: set[int] = set()
@@ -160,10 +250,13 @@ class PricingTable:
                 seen.add(id(entry))
                 yield entry
 
-    def _genai_matches(self, match: Callable[[str], bool]) -> Iterator[PriceEntry]:
+    def _genai_matches(self, match: Callable[[str], bool]) -> Iterator[tuple[bool, PriceEntry]]:
+        """(made by its provider, entry) for each genai-prices model whose id matches."""
         for provider, info in _genai.iter_models():
-            if match(str(info.id).lower()):
-                yield self._genai_entry(provider, info)
+            model_id = str(info.id).lower()
+            if match(model_id):
+                maker = provider.model_match is not None and provider.model_match.is_match(model_id)
+                yield maker, self._genai_entry(provider, info)
 
     def _warn_unknown(self, model: str | None, provider: str | None) -> None:
         if model in self._warned or len(self._warned) >= _MAX_REMEMBERED:
@@ -175,6 +268,33 @@ class PricingTable:
             model,
             provider,
         )
+
+
+def _timestamp(when: datetime) -> float:
+    """POSIX seconds of ``when``; a naive datetime is taken as UTC, as genai-prices takes it."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+_tables: weakref.WeakSet[PricingTable] = weakref.WeakSet()
+_tables_lock = threading.Lock()
+_genai_generation = 0
+"""Bumped by each runtime price update."""
+
+
+def prices_changed() -> None:
+    """Tell every table that genai-prices' data was replaced, so each compiles its entries again.
+
+    Called by the runtime price update after it has installed the new data; overrides, files and
+    the supplement are kept (they are llmmeter's own layers).
+    """
+    global _genai_generation
+    _genai_generation += 1
+    with _tables_lock:
+        tables = list(_tables)
+    for table in tables:
+        table._prices_changed()
 
 
 def _matcher(pattern: str | None) -> Callable[[str], bool]:
@@ -247,11 +367,22 @@ def price(
     size: str | None = None,
     service_tier: str | None = None,
     provider: str | None = None,
+    cache_read_audio_tokens: int = 0,
+    cache_read_image_tokens: int = 0,
+    images: int = 0,
+    requests: int = 0,
+    when: datetime | None = None,
 ) -> Cost:
     """What a call to ``model`` with this usage costs, from the process-wide table.
 
     ``input_tokens`` is ALL input (cache reads and writes, audio and image included) and
-    ``output_tokens`` ALL output (reasoning included): the other counts are parts of those two.
+    ``output_tokens`` ALL output (reasoning, audio and image included): the other counts are parts
+    of those two. ``cache_read_audio_tokens`` and ``cache_read_image_tokens`` are the audio and image
+    parts of ``cache_read_tokens`` (and of ``input_audio_tokens`` / ``input_image_tokens``).
+    ``when`` is the moment the call was made (default now): it is priced with the prices in force
+    then. ``service_tier`` is the tier the response reported (``batch``, ``flex``, ``priority``...);
+    a tier the model has no price for, and no provider rule covers, is priced at the standard rates
+    with status ``estimated`` and a ``reason``.
     """
     usage = Usage(
         input_tokens=input_tokens,
@@ -266,5 +397,11 @@ def price(
         output_image_tokens=output_image_tokens,
         training_tokens=training_tokens,
         seconds=seconds,
+        cache_read_audio_tokens=cache_read_audio_tokens,
+        cache_read_image_tokens=cache_read_image_tokens,
+        images=images,
+        requests=requests,
     )
-    return get_table().price_usage(model, usage, provider=provider, service_tier=service_tier, size=size)
+    return get_table().price_usage(
+        model, usage, provider=provider, service_tier=service_tier, size=size, when=when
+    )

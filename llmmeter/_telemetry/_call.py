@@ -328,6 +328,7 @@ class Call:
         instruments.duration.record(record.duration_s, attributes, context)
         if record.time_to_first_chunk_s is not None:
             instruments.time_to_first_chunk.record(record.time_to_first_chunk_s, attributes, context)
+        instruments.count_call(key, record.cost.status)
         total = record.cost.total
         if total is not None:
             instruments.cost.add(key, total)
@@ -398,6 +399,7 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
             model=cost.model,
             source=cost.source,
             service_tier=cost.service_tier,
+            reason="the response did not finish: its usage may be partial",
         )
     return cost
 

@@ -1,10 +1,10 @@
 """The metric instruments, created once per meter with the conventions' units and buckets.
 
 The histograms are synchronous: each call records its points with its span's context, so
-exemplars link them to the trace. The two sums (``llmmeter.cost``, ``llmmeter.tokens``) are
-pre-aggregated here instead, per attribute set, and handed to the SDK by observable counters
-when a reader collects: a call adds to a total (cost exactly, in Decimal) rather than paying for
-one SDK measurement per token type. A forked child starts them from zero.
+exemplars link them to the trace. The sums (``llmmeter.cost``, ``llmmeter.tokens``,
+``llmmeter.calls``) are pre-aggregated here instead, per attribute set, and handed to the SDK by
+observable counters when a reader collects: a call adds to a total (cost exactly, in Decimal)
+rather than paying for one SDK measurement per token type. A forked child starts them from zero.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ class Instruments:
     time_to_first_chunk: Histogram
     cost: Totals = field(default_factory=Totals)
     tokens: Totals = field(default_factory=Totals)
+    calls: Totals = field(default_factory=Totals)
 
     @classmethod
     def create(cls, meter: Meter) -> Instruments:
@@ -122,7 +123,17 @@ class Instruments:
             unit="{token}",
             description="Tokens used by GenAI client operations, by token type.",
         )
+        meter.create_observable_counter(
+            n.METRIC_CALLS,
+            callbacks=[instruments.calls.observe],
+            unit="{call}",
+            description="GenAI client operations, by llmmeter.cost.status (ok, unknown_model, no_usage...).",
+        )
         return instruments
+
+    def count_call(self, key: AttributeKey, status: str) -> None:
+        """Count one call under its metric attributes ``key`` and its cost status."""
+        self.calls.add((*key, (n.COST_STATUS, status)), 1)
 
     def record_tokens(
         self, usage: Usage, attributes: Mapping[str, Any], key: AttributeKey, context: Context

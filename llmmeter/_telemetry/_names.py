@@ -138,6 +138,8 @@ METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
 METRIC_COST: Final = "llmmeter.cost"
 METRIC_TOKENS: Final = "llmmeter.tokens"
+METRIC_CALLS: Final = "llmmeter.calls"
+"""Calls by ``llmmeter.cost.status``: shows unknown models and missing usage, not an invisible $0."""
 
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"

@@ -80,6 +80,7 @@ def test_prometheus_metric_names_are_the_documented_ones():
     assert {
         "llmmeter_cost_USD_total",
         "llmmeter_tokens_total",
+        "llmmeter_calls_total",
         "gen_ai_client_token_usage_bucket",
         "gen_ai_client_operation_duration_seconds_bucket",
         "gen_ai_client_operation_duration_seconds_count",
@@ -109,6 +110,8 @@ def dashboard_exprs() -> dict[str, list[str]]:
             r"histogram_quantile\(0\.99, .*gen_ai_client_operation_duration_seconds_bucket",
         ),
         ("error rate", r'gen_ai_client_operation_duration_seconds_count\{[^}]*error_type!=""'),
+        ("calls by cost status", r"sum by \(llmmeter_cost_status\) \(rate\(llmmeter_calls_total"),
+        ("unpriced calls", r'llmmeter_calls_total\{[^}]*llmmeter_cost_status=~"unknown_model\|no_usage'),
     ],
 )
 def test_dashboard_has_panel_for(what, pattern):

@@ -140,6 +140,7 @@ def test_stream_cut_before_its_final_message_delta_is_estimated(tracer_provider,
 
     (record,) = calls
     assert (record.ending, record.cost.status) == ("closed_early", "estimated")
+    assert record.cost.reason == "the response did not finish: its usage may be partial"
 
 
 def _read_stream_until(marker: bytes, tracer_provider: Any, meter_provider: Any) -> list[Any]:

@@ -47,10 +47,15 @@ def request_attributes(
     if request.server_port:
         attributes[n.SERVER_PORT] = request.server_port
     attributes.update(request.params)
-    if request.input_messages is not None and settings.capture_content:
-        content = _content(request.input_messages)
-        if content is not None:
-            attributes[n.INPUT_MESSAGES] = content
+    if settings.capture_content:
+        if request.system_instructions:
+            content = _content(request.system_instructions)
+            if content is not None:
+                attributes[n.SYSTEM_INSTRUCTIONS] = content
+        if request.input_messages is not None:
+            content = _content(request.input_messages)
+            if content is not None:
+                attributes[n.INPUT_MESSAGES] = content
     return attributes
 
 

@@ -38,7 +38,8 @@ SCRIPT = """
     metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
 
     reply = Reply(chunks=anthropic_stream(input_tokens=100, output_tokens=50, cache_read=40, cache_write=30))
-    client = httpx.Client(transport=llmmeter.MeteredTransport(httpx.MockTransport(mock_handler(httpx, reply))))
+    inner = httpx.MockTransport(mock_handler(httpx, reply))
+    client = httpx.Client(transport=llmmeter.MeteredTransport(inner))
     with client.stream(
         "POST",
         "https://api.anthropic.com/v1/messages",

@@ -73,8 +73,9 @@ SCRIPT = """
     print(json.dumps(found))
 """
 
-# claude-sonnet-4-6 per 1M tokens: $3.00 input, $0.30 cache read, $3.75 5-minute cache write,
-# $15.00 output (https://docs.anthropic.com/en/docs/about-claude/pricing).
+# claude-sonnet-4-6 per 1M tokens: $3.00 input, $15.00 output (https://c-ai.chat/model-guides/claude-haiku/
+# quoting Anthropic's price list); cache reads at 0.1x and 5-minute writes at 1.25x the input rate
+# (Anthropic's prompt caching multipliers): $0.30 and $3.75.
 EXPECTED_COST = (
     Decimal(100) * Decimal("3.00")
     + Decimal(40) * Decimal("0.30")

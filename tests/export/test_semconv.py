@@ -217,3 +217,72 @@ def test_latest_cost_histogram_follows_the_proposal(latest):
     }
     (counter,) = latest["metrics"]["llmmeter.cost"]["points"]
     assert counter["value"] == pytest.approx(float(EXPECTED_COST), rel=1e-12)
+
+
+AUDIO_SCRIPT = """
+    import json
+    import httpx
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    import llmmeter
+    from tests.fakes import Reply, chat_completion, mock_handler
+
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(tracer_provider)
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+
+    body = chat_completion(model="gpt-4o-audio-preview", prompt_tokens=100, completion_tokens=50)
+    body["usage"]["prompt_tokens_details"]["audio_tokens"] = 30
+    body["usage"]["completion_tokens_details"]["audio_tokens"] = 20
+    inner = httpx.MockTransport(mock_handler(httpx, Reply(body)))
+    client = httpx.Client(transport=llmmeter.MeteredTransport(inner))
+    client.post("https://api.openai.com/v1/chat/completions",
+                json={"model": "gpt-4o-audio-preview", "messages": [{"role": "user", "content": "hi"}]})
+
+    (span,) = exporter.get_finished_spans()
+    counters = {}
+    for resource_metrics in reader.get_metrics_data().resource_metrics:
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                if metric.name.startswith("gen_ai.client.inference.usage."):
+                    points = metric.data.data_points
+                    counters[metric.name] = {p.attributes["gen_ai.token.modality"]: p.value for p in points}
+    print(json.dumps({"span": dict(span.attributes), "counters": counters}))
+"""
+
+
+def test_latest_splits_tokens_by_modality():
+    """When the provider reports audio tokens, the latest conventions' per-modality attributes and
+    counters split each total: audio as reported, text the remainder."""
+    result = run_python(
+        AUDIO_SCRIPT, env=clean_env(OTEL_SEMCONV_STABILITY_OPT_IN="gen_ai_latest_experimental")
+    )
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    span = found["span"]
+    assert span["gen_ai.usage.input_tokens"] == 100
+    assert span["gen_ai.usage.text.input_tokens"] == 70
+    assert span["gen_ai.usage.audio.input_tokens"] == 30
+    assert span["gen_ai.usage.output_tokens"] == 50
+    assert span["gen_ai.usage.text.output_tokens"] == 30
+    assert span["gen_ai.usage.audio.output_tokens"] == 20
+    assert "gen_ai.usage.image.input_tokens" not in span
+    assert found["counters"] == {
+        "gen_ai.client.inference.usage.input_tokens": {"audio": 30, "text": 70},
+        "gen_ai.client.inference.usage.output_tokens": {"audio": 20, "text": 30},
+    }
+
+
+def test_default_has_no_modality_attributes():
+    """The default (v1.41.1) names no modality: the same call has only the totals."""
+    result = run_python(AUDIO_SCRIPT, env=clean_env())
+    span = json.loads(result.stdout.strip().splitlines()[-1])["span"]
+    assert span["gen_ai.usage.input_tokens"] == 100
+    assert not [name for name in span if name.startswith(("gen_ai.usage.text.", "gen_ai.usage.audio."))]

@@ -206,9 +206,10 @@ def _read_response_object(result: ResponseInfo, response: Any, capture_content: 
     elif status == "failed":
         result.finish_reasons = ["error"]
         result.error_type = _error_type(response.get("error"))
-    if capture_content and response.get("output") is not None:
+    output = response.get("output")
+    if capture_content and isinstance(output, list) and output:  # response.created has none yet
         reason = result.finish_reasons[0] if result.finish_reasons else None
-        result.output_messages = _messages.responses_output(response.get("output"), reason)
+        result.output_messages = _messages.responses_output(output, reason)
 
 
 def _event_type(event: str, data: str) -> str:

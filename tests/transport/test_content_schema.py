@@ -225,3 +225,18 @@ def test_no_content_without_opt_in(tracer_provider, meter_provider, span_exporte
     (span,) = llm_spans(span_exporter.get_finished_spans())
     for name in ("gen_ai.system_instructions", "gen_ai.input.messages", "gen_ai.output.messages"):
         assert name not in span.attributes
+
+
+def test_openai_responses_stream_assembles_text_from_deltas(tracer_provider, meter_provider, span_exporter):
+    """A Responses stream cut after its text deltas (no response.completed) still has their text,
+    with the finish reason error."""
+    chunks = fakes.responses_stream()[:-1]
+    client = openai_client(fakes.Reply(chunks=chunks), tracer_provider, meter_provider)
+
+    for _ in client.responses.create(model="gpt-5.4", input="Say hello", stream=True):
+        pass
+
+    (span,) = llm_spans(span_exporter.get_finished_spans())
+    assert content(span, "gen_ai.output.messages") == [
+        {"role": "assistant", "parts": [{"type": "text", "content": "Hi there"}], "finish_reason": "error"}
+    ]

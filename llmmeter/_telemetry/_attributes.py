@@ -30,6 +30,11 @@ __all__ = [
 
 logger = logging.getLogger("llmmeter")
 
+# The names that differ between the two generations of the conventions, chosen once (see _semconv).
+_CACHE_WRITE = conventions.cache_write_attribute
+_TIME_TO_FIRST_CHUNK = conventions.time_to_first_chunk_attribute
+_LATEST = conventions.latest
+
 
 def request_attributes(
     request: RequestInfo, capture: str, user_attributes: Mapping[str, Any]
@@ -123,11 +128,6 @@ def usage_attributes(usage: Usage) -> dict[str, Any]:
     ):
         attributes.update(_modality_attributes(usage))
     return attributes
-
-
-_CACHE_WRITE = conventions.cache_write_attribute
-_TIME_TO_FIRST_CHUNK = conventions.time_to_first_chunk_attribute
-_LATEST = conventions.latest
 
 
 def _modality_attributes(usage: Usage) -> dict[str, int]:

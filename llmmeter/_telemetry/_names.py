@@ -6,7 +6,7 @@ llmmeter writes the names of the standalone open-telemetry/semantic-conventions-
 instead, as of its first (and latest) release, v0.1.0: the names marked "latest" below were read from
 its ``docs/gen-ai/client-inference.md`` and ``docs/gen-ai/gen-ai-token-metrics.md`` (stored copies at
 commits 024a4f94 and 066d4a7f, whose metric tables match the v0.1.0 release's) and
-``model/gen-ai/token-metrics.yaml``. ``_semconv`` picks one generation once, when llmmeter is imported.
+``model/gen-ai/token-metrics.yaml``. ``_semconv`` picks one generation, once, when metering is first set up.
 
 Names are spelled out here rather than imported from ``opentelemetry-semantic-conventions``, whose
 gen_ai constants are frozen and deprecated. The cost attributes and the cost histogram follow the

@@ -1,9 +1,11 @@
-"""Which generation of the GenAI conventions llmmeter writes, chosen once when it is imported.
+"""Which generation of the GenAI conventions llmmeter writes, chosen once, when metering is first set up.
 
 The default is semantic-conventions v1.41.1. ``OTEL_SEMCONV_STABILITY_OPT_IN`` is a comma-separated
 list, as in every OpenTelemetry instrumentation; when it contains ``gen_ai_latest_experimental``
 llmmeter writes the names of semantic-conventions-genai instead (see ``_names``), and the proposed
-cost histogram. The choice is read once, so a call pays nothing for it: the attribute builders and
+cost histogram. The variable is read when this module is imported, which ``import llmmeter`` does
+not do: the first ``instrument()``, wrapper transport or LangChain handler does. A call pays
+nothing for the choice: the attribute builders and
 the instruments read the fields of :data:`conventions`.
 """
 

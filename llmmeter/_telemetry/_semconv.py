@@ -5,8 +5,8 @@ list, as in every OpenTelemetry instrumentation; when it contains ``gen_ai_lates
 llmmeter writes the names of semantic-conventions-genai instead (see ``_names``), and the proposed
 cost histogram. The variable is read when this module is imported, which ``import llmmeter`` does
 not do: the first ``instrument()``, wrapper transport or LangChain handler does. A call pays
-nothing for the choice: the attribute builders and
-the instruments read the fields of :data:`conventions`.
+nothing for the choice: the attribute builders and the instruments read the fields of
+:data:`conventions`.
 """
 
 from __future__ import annotations

@@ -286,3 +286,52 @@ def test_default_has_no_modality_attributes():
     span = json.loads(result.stdout.strip().splitlines()[-1])["span"]
     assert span["gen_ai.usage.input_tokens"] == 100
     assert not [name for name in span if name.startswith(("gen_ai.usage.text.", "gen_ai.usage.audio."))]
+
+
+LANGCHAIN_SCRIPT = """
+    import json
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from llmmeter_langchain import LLMMeterCallbackHandler
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+
+    usage = {"input_tokens": 130, "output_tokens": 20, "total_tokens": 150,
+             "input_token_details": {"cache_read": 40, "cache_creation": 30}}
+    model = GenericFakeChatModel(messages=iter([AIMessage("Hello", usage_metadata=usage)]))
+    model.invoke("hi", config={"callbacks": [LLMMeterCallbackHandler()]})
+    (span,) = exporter.get_finished_spans()
+    print(json.dumps({"span": dict(span.attributes), "schema_url": span.instrumentation_scope.schema_url}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("opt_in", "cache_write", "schema_url"),
+    [
+        ("", "gen_ai.usage.cache_creation.input_tokens", "https://opentelemetry.io/schemas/1.41.1"),
+        (
+            "gen_ai_latest_experimental",
+            "gen_ai.usage.cache_write.input_tokens",
+            "https://opentelemetry.io/schemas/gen-ai/0.1.0",
+        ),
+    ],
+    ids=["default", "latest"],
+)
+def test_langchain_handler_follows_the_chosen_conventions(opt_in, cache_write, schema_url):
+    """The LangChain handler's model spans use the same generation of names as the transport."""
+    env = clean_env(OTEL_SEMCONV_STABILITY_OPT_IN=opt_in) if opt_in else clean_env()
+    found = json.loads(run_python(LANGCHAIN_SCRIPT, env=env).stdout.strip().splitlines()[-1])
+    assert found["schema_url"] == schema_url
+    assert found["span"][cache_write] == 30
+    other = {"gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_write.input_tokens"} - {
+        cache_write
+    }
+    assert not other & found["span"].keys()

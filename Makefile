@@ -23,8 +23,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check llmmeter integrations tests benchmarks examples
 	$(BIN)/ruff format --check llmmeter integrations tests benchmarks examples
 
+# The package, then user code as users write it: the examples and a program using every README
+# pattern (tests/typing/user_program.py, outside the tests.* relaxation), both under --strict.
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict examples tests/typing/user_program.py
 
 unit: $(STAMP)
 	$(BIN)/pytest

@@ -2,6 +2,7 @@
 
     python examples/anthropic_sdk.py              # offline, against llmmeter's local fake provider
     python examples/anthropic_sdk.py --live       # the real API (needs ANTHROPIC_API_KEY)
+    python examples/anthropic_sdk.py --base-url URL  # an Anthropic-compatible server or proxy
 
 The anthropic SDK traces itself (one span per API call); llmmeter's span nests under it and the
 cost is added to the SDK's span too, so either one shows it in the backend.
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 
 import anthropic
 from anthropic.types import TextBlockParam
 
 import llmmeter
-from llmmeter._demo._server import FakeProviderServer  # a stand-in for the API, so this runs offline
+from llmmeter.testing import fake_provider  # a local stand-in for the API, so this runs offline
 
 MODEL = "claude-sonnet-4-6"
 # Long enough to be worth caching; the first call writes the cache, the second reads it.
@@ -50,16 +52,20 @@ def run(client: anthropic.Anthropic) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--live", action="store_true", help="call the real Anthropic API")
+    parser.add_argument("--base-url", help="the API at this URL (e.g. a proxy); key from ANTHROPIC_API_KEY")
     args = parser.parse_args()
 
     llmmeter.instrument()
 
     with contextlib.ExitStack() as stack:
-        if args.live:
+        if args.base_url:
+            key = os.environ.get("ANTHROPIC_API_KEY", "offline")
+            client = anthropic.Anthropic(base_url=args.base_url, api_key=key)
+        elif args.live:
             client = anthropic.Anthropic()
         else:
-            server = stack.enter_context(FakeProviderServer())
-            client = anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="offline")
+            provider = stack.enter_context(fake_provider())
+            client = anthropic.Anthropic(base_url=provider.anthropic_base_url, api_key="offline")
         with llmmeter.track() as spend:
             run(client)
 

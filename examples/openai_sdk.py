@@ -2,6 +2,7 @@
 
     python examples/openai_sdk.py                 # offline, against llmmeter's local fake provider
     python examples/openai_sdk.py --live          # the real API (needs OPENAI_API_KEY)
+    python examples/openai_sdk.py --base-url URL  # any OpenAI-compatible server (a proxy, vLLM, ...)
 
 Export what it measures with the standard OpenTelemetry variables, e.g.
 ``OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 OTEL_SERVICE_NAME=checkout``, or serve
@@ -18,7 +19,7 @@ import openai
 from openai.types.chat import ChatCompletionFunctionToolParam
 
 import llmmeter
-from llmmeter._demo._server import FakeProviderServer  # a stand-in for the API, so this runs offline
+from llmmeter.testing import fake_provider  # a local stand-in for the API, so this runs offline
 
 
 def run(client: openai.OpenAI) -> None:
@@ -63,6 +64,9 @@ def run(client: openai.OpenAI) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--live", action="store_true", help="call the real OpenAI API")
+    parser.add_argument(
+        "--base-url", help="the API at this URL (e.g. http://127.0.0.1:8000/v1); key from OPENAI_API_KEY"
+    )
     parser.add_argument("--prometheus-port", type=int, help="serve Prometheus metrics on this port")
     args = parser.parse_args()
 
@@ -74,11 +78,15 @@ def main() -> None:
     llmmeter.instrument()  # every httpx/httpx2 client in the process, the openai SDK's included
 
     with contextlib.ExitStack() as stack:
-        if args.live:
+        if args.base_url:
+            client = openai.OpenAI(
+                base_url=args.base_url, api_key=os.environ.get("OPENAI_API_KEY", "offline")
+            )
+        elif args.live:
             client = openai.OpenAI()
         else:
-            server = stack.enter_context(FakeProviderServer())
-            client = openai.OpenAI(base_url=server.openai_base_url, api_key="offline")
+            provider = stack.enter_context(fake_provider())
+            client = openai.OpenAI(base_url=provider.openai_base_url, api_key="offline")
         with llmmeter.attributes(tenant="acme"), llmmeter.track() as spend:
             run(client)
 

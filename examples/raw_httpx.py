@@ -2,6 +2,7 @@
 
     python examples/raw_httpx.py                  # offline, against llmmeter's local fake provider
     python examples/raw_httpx.py --live           # the real API (needs OPENAI_API_KEY)
+    python examples/raw_httpx.py --base-url URL   # any OpenAI-compatible server
 
 ``llmmeter.MeteredTransport`` wraps any httpx or httpx2 transport: requests that are LLM calls are
 metered, every other request passes through untouched.
@@ -18,7 +19,7 @@ from decimal import Decimal
 import httpx
 
 import llmmeter
-from llmmeter._demo._server import FakeProviderServer  # a stand-in for the API, so this runs offline
+from llmmeter.testing import fake_provider  # a local stand-in for the API, so this runs offline
 
 
 def ask(client: httpx.Client, question: str) -> str:
@@ -43,13 +44,18 @@ async def embed(base_url: str, headers: dict[str, str], texts: list[str]) -> int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--live", action="store_true", help="call the real OpenAI API")
+    parser.add_argument(
+        "--base-url", help="the API at this URL (e.g. http://127.0.0.1:8000/v1); key from OPENAI_API_KEY"
+    )
     args = parser.parse_args()
 
     with contextlib.ExitStack() as stack:
-        if args.live:
+        if args.base_url:
+            base_url, key = args.base_url, os.environ.get("OPENAI_API_KEY", "offline")
+        elif args.live:
             base_url, key = "https://api.openai.com/v1", os.environ["OPENAI_API_KEY"]
         else:
-            base_url, key = stack.enter_context(FakeProviderServer()).openai_base_url, "offline"
+            base_url, key = stack.enter_context(fake_provider()).openai_base_url, "offline"
         headers = {"Authorization": f"Bearer {key}"}  # never reaches telemetry
         transport = llmmeter.MeteredTransport(httpx.HTTPTransport())
         client = stack.enter_context(httpx.Client(base_url=base_url, headers=headers, transport=transport))

@@ -14,6 +14,7 @@ from opentelemetry.context import Context
 from llmmeter._context import enclosing_call
 from llmmeter._guard import internal_error
 from llmmeter._pricing._cost import Cost
+from llmmeter._providers import _messages as messages
 from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
 from llmmeter._settings import settings
 from llmmeter._telemetry import _names as names
@@ -39,6 +40,7 @@ __all__ = [
     "from_openai_chat",
     "from_openai_responses",
     "internal_error",
+    "messages",
     "names",
     "settings",
     "telemetry_for",

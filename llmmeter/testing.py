@@ -1,12 +1,18 @@
-"""Helpers for testing code that uses llmmeter: assert what your own calls cost.
+"""Helpers for testing code that uses llmmeter: assert what your own calls cost, without network.
 
-from llmmeter.testing import record_calls
+:func:`record_calls` collects the calls finished inside it; :func:`fake_provider` starts the local
+OpenAI- and Anthropic-compatible server the demo uses (real wire formats, deterministic usage, no
+key), so a test can make real SDK calls::
 
-def test_summary_is_cheap(client):
-    with record_calls() as calls:
-        summarize(client, text)
-    assert calls.total_cost < Decimal("0.01")
-    assert calls[0].usage.output_tokens <= 200
+    import openai
+    from llmmeter.testing import fake_provider, record_calls
+
+    def test_summary_is_cheap():
+        with fake_provider() as provider, record_calls() as calls:
+            client = openai.OpenAI(api_key="test", base_url=provider.openai_base_url)
+            summarize(client, text)
+        assert calls.total_cost < Decimal("0.01")
+        assert calls[0].usage.output_tokens <= 200
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
+from llmmeter._demo._server import FakeProviderServer as FakeProvider
+from llmmeter._demo._server import RecordedRequest
 from llmmeter._telemetry._call import add_observer, remove_observer
 from llmmeter._telemetry._record import CallRecord
 
-__all__ = ["CallRecord", "RecordedCalls", "record_calls"]
+__all__ = ["CallRecord", "FakeProvider", "RecordedCalls", "RecordedRequest", "fake_provider", "record_calls"]
 
 
 class RecordedCalls(list[CallRecord]):
@@ -47,3 +55,18 @@ def record_calls() -> Iterator[RecordedCalls]:
         yield calls
     finally:
         remove_observer(calls.append)
+
+
+@contextmanager
+def fake_provider(*, chunk_delay_s: float = 0.0) -> Iterator[FakeProvider]:
+    """Serve a fake OpenAI and Anthropic API on a free loopback port while the block is open.
+
+    Point the SDKs at it with ``provider.openai_base_url`` (openai, LangChain's ChatOpenAI) and
+    ``provider.anthropic_base_url`` (anthropic); any API key is accepted. It answers chat
+    completions (plain, streamed, tool calls), responses, embeddings and Anthropic messages with
+    usage that is a pure function of the request (about four characters per token), so a test's
+    expected cost is stable. ``provider.requests`` lists what it received; a request with the header
+    ``x-fake-status: 500`` gets that error. ``chunk_delay_s`` spaces out streamed chunks.
+    """
+    with FakeProvider(chunk_delay_s=chunk_delay_s) as provider:
+        yield provider

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
+import httpx
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
@@ -27,19 +28,35 @@ class MeteredTransport:
     _inner: Any
     _telemetry: Telemetry
 
-    def __new__(cls, inner: Any, **_: Any) -> MeteredTransport:
-        library = _library_for(inner, "handle_request", cls.__name__)
-        return super().__new__(_sync_class(library))
-
-    def __init__(
-        self,
+    @overload
+    def __new__(
+        cls,
+        inner: httpx.BaseTransport,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> HttpxMeteredTransport: ...
+    @overload
+    def __new__(
+        cls,
+        inner: httpx2.BaseTransport,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> Httpx2MeteredTransport: ...
+    def __new__(
+        cls,
         inner: Any,
         *,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
-    ) -> None:
+    ) -> Any:
+        # Everything happens here, with no __init__, so the type checker reads the overloads above.
+        library = _library_for(inner, "handle_request", cls.__name__)
+        self = super().__new__(_sync_class(library))
         self._inner = inner
         self._telemetry = telemetry_for(tracer_provider, meter_provider)
+        return self
 
     @property
     def inner(self) -> Any:
@@ -54,7 +71,7 @@ class MeteredTransport:
         """Close the wrapped transport."""
         self._inner.close()
 
-    def __enter__(self) -> MeteredTransport:
+    def __enter__(self) -> Self:
         self._inner.__enter__()
         return self
 
@@ -71,19 +88,35 @@ class AsyncMeteredTransport:
     _inner: Any
     _telemetry: Telemetry
 
-    def __new__(cls, inner: Any, **_: Any) -> AsyncMeteredTransport:
-        library = _library_for(inner, "handle_async_request", cls.__name__)
-        return super().__new__(_async_class(library))
-
-    def __init__(
-        self,
+    @overload
+    def __new__(
+        cls,
+        inner: httpx.AsyncBaseTransport,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> HttpxAsyncMeteredTransport: ...
+    @overload
+    def __new__(
+        cls,
+        inner: httpx2.AsyncBaseTransport,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> Httpx2AsyncMeteredTransport: ...
+    def __new__(
+        cls,
         inner: Any,
         *,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
-    ) -> None:
+    ) -> Any:
+        # Everything happens here, with no __init__, so the type checker reads the overloads above.
+        library = _library_for(inner, "handle_async_request", cls.__name__)
+        self = super().__new__(_async_class(library))
         self._inner = inner
         self._telemetry = telemetry_for(tracer_provider, meter_provider)
+        return self
 
     @property
     def inner(self) -> Any:
@@ -98,12 +131,35 @@ class AsyncMeteredTransport:
         """Close the wrapped transport."""
         await self._inner.aclose()
 
-    async def __aenter__(self) -> AsyncMeteredTransport:
+    async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
         return self
 
     async def __aexit__(self, *args: Any) -> None:
         await self._inner.__aexit__(*args)
+
+
+if TYPE_CHECKING:
+    import httpx2
+
+    # What the type checker knows of a wrapper: it is a MeteredTransport AND the wrapped library's
+    # base transport (as it is at run time: see _sync_class), so a client of that library takes it.
+
+    class HttpxMeteredTransport(MeteredTransport, httpx.BaseTransport):
+        @property
+        def inner(self) -> httpx.BaseTransport: ...
+
+    class Httpx2MeteredTransport(MeteredTransport, httpx2.BaseTransport):
+        @property
+        def inner(self) -> httpx2.BaseTransport: ...
+
+    class HttpxAsyncMeteredTransport(AsyncMeteredTransport, httpx.AsyncBaseTransport):
+        @property
+        def inner(self) -> httpx.AsyncBaseTransport: ...
+
+    class Httpx2AsyncMeteredTransport(AsyncMeteredTransport, httpx2.AsyncBaseTransport):
+        @property
+        def inner(self) -> httpx2.AsyncBaseTransport: ...
 
 
 def _library_for(inner: Any, method: str, wrapper: str) -> ModuleType:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from llmmeter._providers import _messages
 from llmmeter._providers._base import (
     RequestInfo,
     ResponseInfo,
@@ -103,9 +104,13 @@ class _MessagesStream:
             self._result.usage = from_anthropic(self._usage)
 
     def result(self) -> ResponseInfo:
+        result = self._result
         if self._capture and self._text:
-            self._result.output_messages = [{"role": "assistant", "content": "".join(self._text)}]
-        return self._result
+            reason = result.finish_reasons[0] if result.finish_reasons else None
+            result.output_messages = [
+                _messages.output_message([_messages.text_part("".join(self._text))], reason)
+            ]
+        return result
 
 
 class MessagesAdapter:
@@ -119,7 +124,7 @@ class MessagesAdapter:
         if tier is not None:
             request.service_tier = tier
         if capture_content:
-            request.input_messages = body.get("messages")
+            request.system_instructions, request.input_messages = _messages.anthropic_input(body)
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo()
@@ -133,7 +138,8 @@ class MessagesAdapter:
         if get_str(body, "type") == "error":
             result.error_type = _error_type(body)
         if capture_content:
-            result.output_messages = body.get("content")
+            reason = result.finish_reasons[0] if result.finish_reasons else None
+            result.output_messages = _messages.anthropic_output(body.get("content"), reason)
         return result
 
     def new_stream(self, request: RequestInfo, capture_content: bool) -> _MessagesStream:

@@ -36,7 +36,10 @@ class RequestInfo:
     params: dict[str, AttributeValue] = field(default_factory=dict)
     """Request parameters as ``gen_ai.request.*`` attributes (temperature, max_tokens, ...)."""
     input_messages: Any = None
-    """The prompt as sent; kept only when content capture is on."""
+    """The prompt as the conventions' input messages (see ``_messages``); only when content
+    capture is on."""
+    system_instructions: Any = None
+    """System prompts as the conventions' system instructions; only when content capture is on."""
 
 
 @dataclass(slots=True)
@@ -49,7 +52,7 @@ class ResponseInfo:
     usage: Usage | None = None
     service_tier: str | None = None
     output_messages: Any = None
-    """The completion; kept only when content capture is on."""
+    """The completion as the conventions' output messages; only when content capture is on."""
     error_type: str | None = None
     """Set when the body itself reports a failure (a stream ``error`` event, ``response.failed``)."""
     complete: bool = True

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from llmmeter._providers import _messages
 from llmmeter._providers._base import (
     RequestInfo,
     ResponseInfo,
@@ -120,9 +121,13 @@ class _ChatStream:
     def result(self) -> ResponseInfo:
         result = self._result
         result.finish_reasons = [self._finish[i] for i in sorted(self._finish)]
-        if self._capture and self._parts:
+        if self._capture and (self._parts or self._finish):
             result.output_messages = [
-                {"role": "assistant", "content": "".join(self._parts[i])} for i in sorted(self._parts)
+                _messages.output_message(
+                    [_messages.text_part("".join(self._parts[i]))] if i in self._parts else [],
+                    self._finish.get(i),
+                )
+                for i in sorted(self._parts.keys() | self._finish.keys())
             ]
         if result.usage is not None and self._finish:
             result.complete = True
@@ -147,7 +152,9 @@ class ChatAdapter:
         if isinstance(body.get("stop"), str):
             request.params[n.REQUEST_STOP_SEQUENCES] = [body["stop"]]
         if capture_content:
-            request.input_messages = body.get("messages", body.get("prompt"))
+            request.system_instructions, request.input_messages = _messages.chat_input(
+                body.get("messages", body.get("prompt"))
+            )
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo(
@@ -165,11 +172,7 @@ class ChatAdapter:
                 reason for choice in choices if (reason := get_str(choice, "finish_reason")) is not None
             ]
             if capture_content:
-                result.output_messages = [
-                    choice.get("message", {"content": choice.get("text")})
-                    for choice in choices
-                    if is_object(choice)
-                ]
+                result.output_messages = _messages.chat_output(choices)
         return result
 
     def new_stream(self, request: RequestInfo, capture_content: bool) -> _ChatStream:
@@ -203,8 +206,10 @@ def _read_response_object(result: ResponseInfo, response: Any, capture_content: 
     elif status == "failed":
         result.finish_reasons = ["error"]
         result.error_type = _error_type(response.get("error"))
-    if capture_content and response.get("output") is not None:
-        result.output_messages = response.get("output")
+    output = response.get("output")
+    if capture_content and isinstance(output, list) and output:  # response.created has none yet
+        reason = result.finish_reasons[0] if result.finish_reasons else None
+        result.output_messages = _messages.responses_output(output, reason)
 
 
 def _event_type(event: str, data: str) -> str:
@@ -257,8 +262,12 @@ class _ResponsesStream:
             self._result.complete = True
 
     def result(self) -> ResponseInfo:
-        if self._capture and self._text and self._result.output_messages is None:
-            self._result.output_messages = [{"role": "assistant", "content": "".join(self._text)}]
+        result = self._result
+        if self._capture and self._text and result.output_messages is None:
+            reason = result.finish_reasons[0] if result.finish_reasons else None
+            result.output_messages = [
+                _messages.output_message([_messages.text_part("".join(self._text))], reason)
+            ]
         return self._result
 
 
@@ -269,7 +278,7 @@ class ResponsesAdapter:
         _common_request(request, body)
         copy_params(body, _RESPONSES_PARAMS, request.params)
         if capture_content:
-            request.input_messages = body.get("input")
+            request.system_instructions, request.input_messages = _messages.responses_input(body)
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo()
@@ -292,7 +301,10 @@ class EmbeddingsAdapter(ChatAdapter):
         if encoding is not None:
             request.params[n.REQUEST_ENCODING_FORMATS] = [encoding]
         if capture_content:
-            request.input_messages = body.get("input")
+            inputs = body.get("input")
+            texts = [inputs] if isinstance(inputs, str) else inputs if isinstance(inputs, list) else []
+            parts = [_messages.text_part(text) for text in texts if isinstance(text, str)]
+            request.input_messages = [{"role": n.ROLE_USER, "parts": parts}] if parts else None
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo(model=get_str(body, "model"))

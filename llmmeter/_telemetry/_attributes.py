@@ -17,6 +17,7 @@ from llmmeter._providers._base import RequestInfo, ResponseInfo
 from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._record import CallRecord
+from llmmeter._telemetry._semconv import conventions
 from llmmeter._usage import Usage
 
 __all__ = [
@@ -28,6 +29,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger("llmmeter")
+
+# The names that differ between the two generations of the conventions, chosen once (see _semconv).
+_CACHE_WRITE = conventions.cache_write_attribute
+_TIME_TO_FIRST_CHUNK = conventions.time_to_first_chunk_attribute
+_LATEST = conventions.latest
 
 
 def request_attributes(
@@ -46,10 +52,15 @@ def request_attributes(
     if request.server_port:
         attributes[n.SERVER_PORT] = request.server_port
     attributes.update(request.params)
-    if request.input_messages is not None and settings.capture_content:
-        content = _content(request.input_messages)
-        if content is not None:
-            attributes[n.INPUT_MESSAGES] = content
+    if settings.capture_content:
+        if request.system_instructions:
+            content = _content(request.system_instructions)
+            if content is not None:
+                attributes[n.SYSTEM_INSTRUCTIONS] = content
+        if request.input_messages is not None:
+            content = _content(request.input_messages)
+            if content is not None:
+                attributes[n.INPUT_MESSAGES] = content
     return attributes
 
 
@@ -106,9 +117,39 @@ def usage_attributes(usage: Usage) -> dict[str, Any]:
     if usage.cache_read_tokens:
         attributes[n.USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
     if usage.cache_write_total:
-        attributes[n.USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_total
+        attributes[_CACHE_WRITE] = usage.cache_write_total
     if usage.reasoning_tokens:
         attributes[n.USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+    if _LATEST and (
+        usage.input_audio_tokens
+        or usage.input_image_tokens
+        or usage.output_audio_tokens
+        or usage.output_image_tokens
+    ):
+        attributes.update(_modality_attributes(usage))
+    return attributes
+
+
+def _modality_attributes(usage: Usage) -> dict[str, int]:
+    """The latest conventions' per-modality counts, for a usage the provider broke down by modality;
+    text is what remains of each total."""
+    attributes = {
+        n.USAGE_TEXT_INPUT_TOKENS: max(
+            usage.input_tokens - usage.input_audio_tokens - usage.input_image_tokens, 0
+        ),
+        n.USAGE_TEXT_OUTPUT_TOKENS: max(
+            usage.output_tokens - usage.output_audio_tokens - usage.output_image_tokens, 0
+        ),
+    }
+    for name, count in (
+        (n.USAGE_AUDIO_INPUT_TOKENS, usage.input_audio_tokens),
+        (n.USAGE_AUDIO_OUTPUT_TOKENS, usage.output_audio_tokens),
+        (n.USAGE_AUDIO_CACHE_READ_INPUT_TOKENS, usage.cache_read_audio_tokens),
+        (n.USAGE_IMAGE_INPUT_TOKENS, usage.input_image_tokens),
+        (n.USAGE_IMAGE_OUTPUT_TOKENS, usage.output_image_tokens),
+    ):
+        if count:
+            attributes[name] = count
     return attributes
 
 
@@ -128,7 +169,7 @@ def response_attributes(record: CallRecord, response: ResponseInfo, provider: st
     if record.stream or record.ending != "complete":
         attributes[n.STREAM_ENDING] = record.ending
     if record.time_to_first_chunk_s is not None:
-        attributes[n.TIME_TO_FIRST_CHUNK] = record.time_to_first_chunk_s
+        attributes[_TIME_TO_FIRST_CHUNK] = record.time_to_first_chunk_s
     if response.output_messages is not None and settings.capture_content:
         content = _content(response.output_messages)
         if content is not None:
@@ -149,6 +190,8 @@ def metric_attributes(
         attributes[n.RESPONSE_MODEL] = record.response_model
     if request.server_address:
         attributes[n.SERVER_ADDRESS] = request.server_address
+        if request.server_port:
+            attributes[n.SERVER_PORT] = request.server_port
     if record.error_type is not None:
         attributes[n.ERROR_TYPE] = record.error_type
     allowed = settings.metric_attributes

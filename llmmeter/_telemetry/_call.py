@@ -49,6 +49,7 @@ from llmmeter._telemetry._attributes import (
 from llmmeter._telemetry._instruments import Instruments
 from llmmeter._telemetry._record import CallRecord, Ending
 from llmmeter._telemetry._scrub import exception_attributes, secret_forms
+from llmmeter._telemetry._semconv import conventions
 
 __all__ = ["Call", "Telemetry", "add_observer", "remove_observer", "telemetry_for"]
 
@@ -86,7 +87,9 @@ class Telemetry:
         self, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
     ) -> None:
         _load_prices()
-        self.tracer = trace.get_tracer(n.INSTRUMENTATION_SCOPE, __version__, tracer_provider)
+        self.tracer = trace.get_tracer(
+            n.INSTRUMENTATION_SCOPE, __version__, tracer_provider, schema_url=conventions.schema_url
+        )
         self.instruments = _instruments_of(meter_provider or metrics.get_meter_provider())
 
 
@@ -100,7 +103,7 @@ def _instruments_of(provider: MeterProvider) -> Instruments:
     with _instruments_lock:
         instruments = _instruments.get(provider)
         if instruments is None:
-            meter = provider.get_meter(n.INSTRUMENTATION_SCOPE, __version__)
+            meter = provider.get_meter(n.INSTRUMENTATION_SCOPE, __version__, conventions.schema_url)
             instruments = _instruments[provider] = Instruments.create(meter)
         return instruments
 
@@ -328,13 +331,24 @@ class Call:
         instruments.duration.record(record.duration_s, attributes, context)
         if record.time_to_first_chunk_s is not None:
             instruments.time_to_first_chunk.record(record.time_to_first_chunk_s, attributes, context)
-        instruments.count_call(key, record.cost.status)
-        total = record.cost.total
+        cost = record.cost
+        instruments.count_call(key, cost.status)
+        total = cost.total
         if total is not None:
             instruments.cost.add(key, total)
         usage = record.usage
         if usage is not None and usage.invalid is None:
             instruments.record_tokens(usage, attributes, key, context)
+        latest = instruments.latest
+        if latest is not None:
+            if usage is None:
+                latest.record_tokens(None, attributes, key, context)
+            if total is not None:
+                latest.cost.record(
+                    float(total),
+                    {**attributes, n.COST_CURRENCY: cost.currency, n.COST_SOURCE: n.COST_SOURCE_LOCAL},
+                    context,
+                )
 
 
 _reported_pricing_error: PricingFileError | None = None

@@ -2,9 +2,14 @@
 
 The histograms are synchronous: each call records its points with its span's context, so
 exemplars link them to the trace. The sums (``llmmeter.cost``, ``llmmeter.tokens``,
-``llmmeter.calls``) are pre-aggregated here instead, per attribute set, and handed to the SDK by
-observable counters when a reader collects: a call adds to a total (cost exactly, in Decimal)
-rather than paying for one SDK measurement per token type. A forked child starts them from zero.
+``llmmeter.calls``, and with the latest conventions the ``gen_ai.client.inference.usage.*``
+counters) are pre-aggregated here instead, per attribute set, and handed to the SDK by observable
+counters when a reader collects: a call adds to a total (cost exactly, in Decimal) rather than paying
+for one SDK measurement per token type. A forked child starts them from zero.
+
+Which instruments exist depends on the generation of the conventions (``_semconv``): v1.41.1 has
+one token histogram by ``gen_ai.token.type``; semantic-conventions-genai has an input and an output
+histogram, usage counters by ``gen_ai.token.modality``, and the proposed cost histogram.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
 from llmmeter._telemetry import _names as n
+from llmmeter._telemetry._semconv import Conventions, conventions
 from llmmeter._usage import Usage
 
 __all__ = ["Instruments", "Totals"]
@@ -78,38 +84,172 @@ if hasattr(os, "register_at_fork"):
 
 
 @dataclass(frozen=True, slots=True)
+class LatestInstruments:
+    """The instruments only the latest conventions (semantic-conventions-genai) define."""
+
+    input_tokens: Histogram
+    output_tokens: Histogram
+    cost: Histogram
+    usage_input: Totals = field(default_factory=Totals)
+    usage_output: Totals = field(default_factory=Totals)
+    usage_cache_read: Totals = field(default_factory=Totals)
+    usage_cache_write: Totals = field(default_factory=Totals)
+    usage_reasoning: Totals = field(default_factory=Totals)
+
+    @classmethod
+    def create(cls, meter: Meter) -> LatestInstruments:
+        """Create them on ``meter``."""
+        instruments = cls(
+            input_tokens=meter.create_histogram(
+                n.METRIC_INFERENCE_OPERATION_INPUT_TOKENS,
+                unit="{token}",
+                description="The number of input (prompt) tokens used per inference operation.",
+                explicit_bucket_boundaries_advisory=list(n.TOKEN_BUCKETS),
+            ),
+            output_tokens=meter.create_histogram(
+                n.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS,
+                unit="{token}",
+                description="The number of output (completion) tokens used per inference operation.",
+                explicit_bucket_boundaries_advisory=list(n.TOKEN_BUCKETS),
+            ),
+            cost=meter.create_histogram(
+                n.METRIC_OPERATION_COST,
+                unit=n.COST_UNIT,
+                description="Monetary cost of a single GenAI inference operation.",
+                explicit_bucket_boundaries_advisory=list(n.COST_BUCKETS),
+            ),
+        )
+        for name, totals, description in (
+            (n.METRIC_INFERENCE_USAGE_INPUT_TOKENS, instruments.usage_input, "Input tokens used."),
+            (n.METRIC_INFERENCE_USAGE_OUTPUT_TOKENS, instruments.usage_output, "Output tokens used."),
+            (
+                n.METRIC_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS,
+                instruments.usage_cache_read,
+                "Input tokens served from a provider-managed cache.",
+            ),
+            (
+                n.METRIC_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS,
+                instruments.usage_cache_write,
+                "Input tokens written to a provider-managed cache.",
+            ),
+            (
+                n.METRIC_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS,
+                instruments.usage_reasoning,
+                "Output tokens used for reasoning.",
+            ),
+        ):
+            meter.create_observable_counter(
+                name, callbacks=[totals.observe], unit="{token}", description=description
+            )
+        return instruments
+
+    def record_tokens(
+        self, usage: Usage | None, attributes: Mapping[str, Any], key: AttributeKey, context: Context
+    ) -> None:
+        """Record a call's tokens: the two histograms, and each usage counter by modality. A call
+        without usage counts 0 input and output tokens of ``unknown`` modality, as the conventions ask."""
+        if usage is None:
+            unknown = (*key, (n.TOKEN_MODALITY, n.MODALITY_UNKNOWN))
+            self.usage_input.add(unknown, 0)
+            self.usage_output.add(unknown, 0)
+            return
+        self.input_tokens.record(usage.input_tokens, attributes, context)
+        self.output_tokens.record(usage.output_tokens, attributes, context)
+        split = bool(
+            usage.input_audio_tokens
+            or usage.input_image_tokens
+            or usage.output_audio_tokens
+            or usage.output_image_tokens
+        )
+        rest = n.MODALITY_TEXT if split else n.MODALITY_UNKNOWN
+        _add_by_modality(
+            self.usage_input,
+            key,
+            rest,
+            usage.input_tokens,
+            usage.input_audio_tokens,
+            usage.input_image_tokens,
+            always=True,
+        )
+        _add_by_modality(
+            self.usage_output,
+            key,
+            rest,
+            usage.output_tokens,
+            usage.output_audio_tokens,
+            usage.output_image_tokens,
+            always=True,
+        )
+        _add_by_modality(
+            self.usage_cache_read, key, rest, usage.cache_read_tokens, usage.cache_read_audio_tokens, 0
+        )
+        _add_by_modality(self.usage_cache_write, key, rest, usage.cache_write_total, 0, 0)
+        _add_by_modality(self.usage_reasoning, key, rest, usage.reasoning_tokens, 0, 0)
+
+
+def _add_by_modality(
+    totals: Totals,
+    key: AttributeKey,
+    rest: str,
+    total: int,
+    audio: int,
+    image: int,
+    *,
+    always: bool = False,
+) -> None:
+    """Add ``total`` to ``totals``: its audio and image parts under their modalities, the remainder
+    under ``rest`` (``text`` when the provider broke the usage down, else ``unknown``)."""
+    amounts: list[tuple[AttributeKey, int | Decimal]] = []
+    if audio:
+        amounts.append(((*key, (n.TOKEN_MODALITY, n.MODALITY_AUDIO)), audio))
+    if image:
+        amounts.append(((*key, (n.TOKEN_MODALITY, n.MODALITY_IMAGE)), image))
+    remainder = total - audio - image
+    if remainder > 0 or (always and not amounts):
+        amounts.append(((*key, (n.TOKEN_MODALITY, rest)), max(remainder, 0)))
+    if amounts:
+        totals.add_each(amounts)
+
+
+@dataclass(frozen=True, slots=True)
 class Instruments:
     """Every instrument llmmeter records to."""
 
-    token_usage: Histogram
     duration: Histogram
     time_to_first_chunk: Histogram
+    token_usage: Histogram | None
+    """``gen_ai.client.token.usage``: semantic-conventions v1.41.1 only."""
+    latest: LatestInstruments | None
+    """The instruments of semantic-conventions-genai, when they are the ones written."""
     cost: Totals = field(default_factory=Totals)
     tokens: Totals = field(default_factory=Totals)
     calls: Totals = field(default_factory=Totals)
 
     @classmethod
-    def create(cls, meter: Meter) -> Instruments:
-        """Create the instruments on ``meter``."""
+    def create(cls, meter: Meter, names: Conventions = conventions) -> Instruments:
+        """Create the instruments on ``meter``, for the conventions ``names``."""
         instruments = cls(
-            token_usage=meter.create_histogram(
-                n.METRIC_TOKEN_USAGE,
-                unit="{token}",
-                description="Number of input and output tokens used per operation.",
-                explicit_bucket_boundaries_advisory=list(n.TOKEN_BUCKETS),
-            ),
             duration=meter.create_histogram(
-                n.METRIC_OPERATION_DURATION,
+                names.duration_metric,
                 unit="s",
                 description="Duration of GenAI client operations.",
                 explicit_bucket_boundaries_advisory=list(n.DURATION_BUCKETS),
             ),
             time_to_first_chunk=meter.create_histogram(
-                n.METRIC_TIME_TO_FIRST_CHUNK,
+                names.time_to_first_chunk_metric,
                 unit="s",
                 description="Time from the request until the first chunk of a streamed response.",
                 explicit_bucket_boundaries_advisory=list(n.CHUNK_BUCKETS),
             ),
+            token_usage=None
+            if names.latest
+            else meter.create_histogram(
+                n.METRIC_TOKEN_USAGE,
+                unit="{token}",
+                description="Number of input and output tokens used per operation.",
+                explicit_bucket_boundaries_advisory=list(n.TOKEN_BUCKETS),
+            ),
+            latest=LatestInstruments.create(meter) if names.latest else None,
         )
         meter.create_observable_counter(
             n.METRIC_COST,
@@ -138,11 +278,18 @@ class Instruments:
     def record_tokens(
         self, usage: Usage, attributes: Mapping[str, Any], key: AttributeKey, context: Context
     ) -> None:
-        """Record a call's tokens: the conventions' histogram (input, output) and llmmeter's counter
-        by token type (only the types the call used). ``key`` is ``attributes`` as a tuple."""
+        """Record a call's tokens: the conventions' instruments and llmmeter's counter by token type
+        (only the types the call used). ``key`` is ``attributes`` as a tuple."""
         token_usage = self.token_usage
-        token_usage.record(usage.input_tokens, {**attributes, n.TOKEN_TYPE: n.TOKEN_TYPE_INPUT}, context)
-        token_usage.record(usage.output_tokens, {**attributes, n.TOKEN_TYPE: n.TOKEN_TYPE_OUTPUT}, context)
+        if token_usage is not None:
+            token_usage.record(usage.input_tokens, {**attributes, n.TOKEN_TYPE: n.TOKEN_TYPE_INPUT}, context)
+            token_usage.record(
+                usage.output_tokens, {**attributes, n.TOKEN_TYPE: n.TOKEN_TYPE_OUTPUT}, context
+            )
+        else:
+            latest = self.latest
+            if latest is not None:
+                latest.record_tokens(usage, attributes, key, context)
         self.tokens.add_each(
             (
                 ((*key, (n.TOKEN_TYPE, token_type)), count)

@@ -1,10 +1,18 @@
-"""Every telemetry name llmmeter writes, in one place.
+"""Every telemetry name llmmeter writes, in one place, for both generations of the conventions.
 
-GenAI names follow the OpenTelemetry semantic conventions as released in v1.41.1 (now kept in the
-semantic-conventions-genai repository). They are spelled out here rather than imported from
-``opentelemetry-semantic-conventions``, whose gen_ai constants are frozen and deprecated.
-The cost attributes follow the open proposal for the conventions (PR #443); ``llmmeter.*`` names are
-llmmeter's own.
+By default GenAI names follow the OpenTelemetry semantic conventions as released in
+semantic-conventions v1.41.1. With ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``
+llmmeter writes the names of the standalone open-telemetry/semantic-conventions-genai repository
+instead, as of its first (and latest) release, v0.1.0: the names marked "latest" below were read from
+its ``docs/gen-ai/client-inference.md`` and ``docs/gen-ai/gen-ai-token-metrics.md`` (stored copies at
+commits 024a4f94 and 066d4a7f, whose metric tables match the v0.1.0 release's) and
+``model/gen-ai/token-metrics.yaml``. ``_semconv`` picks one generation, once, when metering is first set up.
+
+Names are spelled out here rather than imported from ``opentelemetry-semantic-conventions``, whose
+gen_ai constants are frozen and deprecated. The cost attributes and the cost histogram follow the
+open proposal for the conventions (semantic-conventions-genai PR #443, read in the proposal branch's
+``docs/gen-ai/gen-ai-metrics.md``, elang2/semantic-conventions-genai at 80325bbd); ``llmmeter.*``
+names are llmmeter's own.
 """
 
 from __future__ import annotations
@@ -43,6 +51,43 @@ USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
 
 INPUT_MESSAGES: Final = "gen_ai.input.messages"
 OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+"""Captured content follows the conventions' JSON schemas (``gen-ai-input-messages.json``,
+``gen-ai-output-messages.json``, ``gen-ai-system-instructions.json``): messages of ``role`` and
+``parts``, each part a ``{"type": ...}`` object."""
+PART_TEXT: Final = "text"
+PART_TOOL_CALL: Final = "tool_call"
+PART_TOOL_CALL_RESPONSE: Final = "tool_call_response"
+PART_REASONING: Final = "reasoning"
+PART_URI: Final = "uri"
+PART_BLOB: Final = "blob"
+ROLE_SYSTEM: Final = "system"
+ROLE_USER: Final = "user"
+ROLE_ASSISTANT: Final = "assistant"
+ROLE_TOOL: Final = "tool"
+FINISH_STOP: Final = "stop"
+FINISH_LENGTH: Final = "length"
+FINISH_CONTENT_FILTER: Final = "content_filter"
+FINISH_TOOL_CALL: Final = "tool_call"
+FINISH_ERROR: Final = "error"
+
+# --- latest (semantic-conventions-genai v0.1.0) span attributes ------------------------------------
+USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+"""Latest name of ``USAGE_CACHE_CREATION_INPUT_TOKENS``."""
+USAGE_TEXT_INPUT_TOKENS: Final = "gen_ai.usage.text.input_tokens"
+USAGE_TEXT_OUTPUT_TOKENS: Final = "gen_ai.usage.text.output_tokens"
+USAGE_AUDIO_INPUT_TOKENS: Final = "gen_ai.usage.audio.input_tokens"
+USAGE_AUDIO_OUTPUT_TOKENS: Final = "gen_ai.usage.audio.output_tokens"
+USAGE_AUDIO_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.audio.cache_read.input_tokens"
+USAGE_IMAGE_INPUT_TOKENS: Final = "gen_ai.usage.image.input_tokens"
+USAGE_IMAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.image.output_tokens"
+RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+"""Seconds from the request until the first chunk of a streamed response (latest conventions)."""
+TOKEN_MODALITY: Final = "gen_ai.token.modality"
+MODALITY_TEXT: Final = "text"
+MODALITY_AUDIO: Final = "audio"
+MODALITY_IMAGE: Final = "image"
+MODALITY_UNKNOWN: Final = "unknown"
 
 COST_AMOUNT: Final = "gen_ai.usage.cost.amount"
 COST_CURRENCY: Final = "gen_ai.usage.cost.currency"
@@ -141,6 +186,26 @@ METRIC_TOKENS: Final = "llmmeter.tokens"
 METRIC_CALLS: Final = "llmmeter.calls"
 """Calls by ``llmmeter.cost.status``: shows unknown models and missing usage, not an invisible $0."""
 
+# latest (semantic-conventions-genai v0.1.0): per-operation histograms and usage counters
+METRIC_INFERENCE_DURATION: Final = "gen_ai.client.inference.duration"
+METRIC_INFERENCE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.inference.time_to_first_chunk"
+METRIC_INFERENCE_OPERATION_INPUT_TOKENS: Final = "gen_ai.client.inference.operation.input_tokens"
+METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS: Final = "gen_ai.client.inference.operation.output_tokens"
+METRIC_INFERENCE_USAGE_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.input_tokens"
+METRIC_INFERENCE_USAGE_OUTPUT_TOKENS: Final = "gen_ai.client.inference.usage.output_tokens"
+METRIC_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS: Final = (
+    "gen_ai.client.inference.usage.cache_read.input_tokens"
+)
+METRIC_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = (
+    "gen_ai.client.inference.usage.cache_write.input_tokens"
+)
+METRIC_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS: Final = (
+    "gen_ai.client.inference.usage.reasoning.output_tokens"
+)
+METRIC_OPERATION_COST: Final = "gen_ai.client.operation.cost"
+"""The proposed cost histogram (PR #443), written only with the latest conventions."""
+COST_UNIT: Final = "{cost}"
+
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"
 TOKEN_TYPE_CACHE_READ: Final = "cache_read"
@@ -158,4 +223,16 @@ CHUNK_BUCKETS: Final = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 )  # fmt: skip
 
+COST_BUCKETS: Final = (0.001, 0.004, 0.016, 0.064, 0.256, 1.024, 4.096, 16.384, 65.536)
+"""Advisory boundaries of ``gen_ai.client.operation.cost`` (PR #443), for US-dollar-scale amounts."""
+
 INSTRUMENTATION_SCOPE: Final = "llmmeter"
+
+SEMCONV_OPT_IN_ENV: Final = "OTEL_SEMCONV_STABILITY_OPT_IN"
+SEMCONV_OPT_IN_GENAI_LATEST: Final = "gen_ai_latest_experimental"
+SCHEMA_URL_V1_41_1: Final = "https://opentelemetry.io/schemas/1.41.1"
+"""The schema of the default names (semantic-conventions v1.41.1)."""
+SCHEMA_URL_GENAI_LATEST: Final = "https://opentelemetry.io/schemas/gen-ai/0.1.0"
+"""The schema of the latest names: semantic-conventions-genai v0.1.0, at the path the repository
+publishes release schemas under (``opentelemetry.io/schemas/gen-ai/X.Y.Z``; its pre-release manifest
+declared ``gen-ai-dev/1.42.0-dev``)."""

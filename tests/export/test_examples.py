@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 import llmmeter
+from llmmeter.testing import fake_provider
 from tests import fakes
 from tests.export.conftest import ROOT, SUBPROCESS_TIMEOUT_S, clean_env
 
@@ -129,3 +130,24 @@ def test_dashboard_panels_have_ids_positions_and_queries():
     assert all(exprs for exprs in dashboard_exprs().values())
     variables = {variable["name"] for variable in dashboard["templating"]["list"]}
     assert variables == {"datasource", "job", "model"}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_example_takes_a_base_url(script):
+    """--base-url sends the example's calls to that server (here a fake provider the test runs)."""
+    with fake_provider() as provider:
+        base_url = provider.anthropic_base_url if script == "anthropic_sdk.py" else provider.openai_base_url
+        result = subprocess.run(
+            [sys.executable, "-W", "error", str(EXAMPLES / script), "--base-url", base_url],
+            cwd=ROOT,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT_S,
+            check=False,
+        )
+        received = len(provider.requests)
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"(\d+) (?:model )?calls.*: \$(\d+\.\d+)", result.stdout)
+    assert match, result.stdout
+    assert received >= int(match.group(1)) > 0

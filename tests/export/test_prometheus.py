@@ -8,6 +8,7 @@ the tests skip; with LLMMETER_REQUIRE_PROMETHEUS=1 (set by .ci/run) that is a fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -35,18 +36,49 @@ from tests.export.workload import (
 pytestmark = pytest.mark.prometheus
 
 COST = "llmmeter_cost_USD_total"
-APP = """
+SCOPE = 'otel_scope_name="llmmeter"'
+OTHER_CALLS = 5
+"""Calls another GenAI instrumentation in the same process records under the same metric name."""
+APP = f"""
     import json, os, sys
+    from opentelemetry import metrics
     import llmmeter, llmmeter._export
     from tests.export.workload import run_known_calls
 
     port = int(os.environ["APP_METRICS_PORT"])
     llmmeter.configure(prometheus_port=port, metric_attributes=["tenant"], service_name="prom-test")
     run_known_calls()
+    # Another GenAI instrumentation (its own scope) writing the conventions' duration histogram.
+    other = metrics.get_meter("opentelemetry.instrumentation.openai_v2").create_histogram(
+        "gen_ai.client.operation.duration", unit="s"
+    )
+    for _ in range({OTHER_CALLS}):
+        other.record(0.5, {{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+                            "gen_ai.request.model": "gpt-4o", "error.type": "500"}})
     print(json.dumps(llmmeter._export.prometheus_address()), flush=True)
     sys.stdin.read()  # keep serving until the test closes stdin
 """
 DASHBOARD = ROOT / "examples" / "grafana-dashboard.json"
+LIVE_APP = """
+    import contextlib, json, os, select, sys
+    import openai
+    import llmmeter, llmmeter._export
+    from tests import fakes
+    from tests.export.workload import openai_client, raw_chat_call
+
+    port = int(os.environ["APP_METRICS_PORT"])
+    llmmeter.configure(prometheus_port=port, service_name="prom-live")
+    failing = fakes.Reply({"error": {"message": "boom", "type": "server_error"}}, status=500)
+    print(json.dumps(llmmeter._export.prometheus_address()), flush=True)
+    # Calls keep coming, so the counters grow between scrapes, until the test closes stdin:
+    # gpt-4o calls all succeed, gpt-4o-mini calls all fail.
+    while not select.select([sys.stdin], [], [], 0.3)[0]:
+        raw_chat_call(model="gpt-4o")
+        with contextlib.suppress(openai.InternalServerError):
+            openai_client(failing).chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+            )
+"""
 
 
 @dataclass
@@ -76,17 +108,15 @@ def _first_line(process: subprocess.Popen[str], timeout_s: float) -> str:
     return line
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The app, with its workload done, and Prometheus, once it has scraped the app's cost series."""
+@contextlib.contextmanager
+def _running(script: str, workdir: Path, ready: str) -> Iterator[Stack]:
+    """An app running ``script`` and Prometheus scraping it, once the PromQL ``ready`` returns true."""
     binary = prometheus_binary()
     app_port = free_port()
     # Prometheus first: it scrapes its targets only some seconds after starting, time the app uses to start.
-    prometheus = PrometheusServer(
-        binary, f"127.0.0.1:{app_port}", Path(tmp_path_factory.mktemp("prometheus"))
-    )
+    prometheus = PrometheusServer(binary, f"127.0.0.1:{app_port}", workdir)
     app = subprocess.Popen(
-        python_command(APP),
+        python_command(script),
         cwd=ROOT,
         env=clean_env(APP_METRICS_PORT=str(app_port)),
         stdin=subprocess.PIPE,
@@ -100,15 +130,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
         def scraped() -> bool | None:
             up = prometheus.query(f'up{{job="{JOB}"}}')
-            series = prometheus.query(f"count({COST})")
-            done = up and up[0]["value"][1] == "1" and series and int(series[0]["value"][1]) == 4
+            done = up and up[0]["value"][1] == "1" and prometheus.query(ready)
             return True if done else None
 
-        wait_for(scraped, 15, "prometheus to scrape the app's cost series")
+        wait_for(scraped, 20, "prometheus to scrape the app's series")
         yield Stack(prometheus, app)
     finally:
         prometheus.close()
         _stop(app)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The app, with its workload done, and Prometheus, once it has scraped the app's cost series."""
+    with _running(APP, Path(tmp_path_factory.mktemp("prometheus")), f"count({COST}) == 4") as running:
+        yield running
 
 
 def _stop(app: subprocess.Popen[str]) -> None:
@@ -164,13 +200,15 @@ def test_tokens_by_type(stack):
 def test_error_ratio_from_the_duration_histogram(stack):
     """Failed calls carry error_type on the duration histogram, so the error ratio is one PromQL division."""
     count = "gen_ai_client_operation_duration_seconds_count"
-    (sample,) = stack.query(f'sum({count}{{error_type!=""}}) / sum({count})')
+    (sample,) = stack.query(f'sum({count}{{{SCOPE}, error_type!=""}}) / sum({count}{{{SCOPE}}})')
     assert float(sample["value"][1]) == pytest.approx(FAILED_CALLS / (FAILED_CALLS + PRICED_CALLS))
 
 
 def test_latency_percentile_from_the_duration_histogram(stack):
     """histogram_quantile over the duration buckets gives a latency within the conventions' buckets."""
-    promql = "histogram_quantile(0.95, sum by (le) (gen_ai_client_operation_duration_seconds_bucket))"
+    promql = (
+        f"histogram_quantile(0.95, sum by (le) (gen_ai_client_operation_duration_seconds_bucket{{{SCOPE}}}))"
+    )
     (sample,) = stack.query(promql)
     assert 0 < float(sample["value"][1]) <= 81.92
 
@@ -192,11 +230,19 @@ def _dashboard_queries() -> list[tuple[str, str]]:
     ]
 
 
-def _concrete(expr: str) -> str:
-    """A dashboard expression with Grafana's variables filled in as Grafana would."""
+def _concrete(expr: str, **variables: str) -> str:
+    """A dashboard expression with Grafana's variables filled in as Grafana would: ``variables``
+    (e.g. ``model="gpt-4o"``) as given, the others as "All"."""
     for variable, value in (("$__rate_interval", "1m"), ("$__range", "5m"), ("$__interval", "1m")):
         expr = expr.replace(variable, value)
+    for name, value in variables.items():
+        expr = expr.replace(f"${name}", value)
     return re.sub(r"\$\{?\w+\}?", ".*", expr)
+
+
+def _panel_query(title: str) -> str:
+    (expr,) = [expr for panel_title, expr in _dashboard_queries() if panel_title == title]
+    return expr
 
 
 def _metric_names(expr: str) -> set[str]:
@@ -239,3 +285,46 @@ def test_missing_binary_fails_when_ci_requires_prometheus(monkeypatch):
     monkeypatch.setenv("LLMMETER_REQUIRE_PROMETHEUS", "1")
     with pytest.raises(pytest.fail.Exception, match="LLMMETER_REQUIRE_PROMETHEUS=1"):
         prometheus_binary()
+
+
+def test_every_dashboard_query_selects_llmmeters_scope():
+    """Each selector of the dashboard names otel_scope_name="llmmeter", the label the Prometheus
+    exporters give llmmeter's instrumentation scope."""
+    for title, expr in _dashboard_queries():
+        selectors = re.findall(r"\b(?:llmmeter|gen_ai)_\w+\{[^}]*\}", expr)
+        assert selectors, title
+        for selector in selectors:
+            assert SCOPE in selector, f"panel {title!r}: {selector}"
+
+
+def test_another_instrumentation_does_not_double_the_panels(stack):
+    """Another instrumentation's gen_ai_client_operation_duration series (same name, its own scope)
+    are left out: the calls panel counts llmmeter's calls only (read here with max_over_time in place
+    of the panel's increase, which extrapolates, to compare exact counts)."""
+    count = "gen_ai_client_operation_duration_seconds_count"
+    (everything,) = stack.query(f"sum({count})")
+    assert float(everything["value"][1]) == PRICED_CALLS + FAILED_CALLS + OTHER_CALLS
+    (calls,) = stack.query(
+        _concrete(_panel_query("LLM calls (time range)")).replace("increase(", "max_over_time(")
+    )
+    assert float(calls["value"][1]) == PRICED_CALLS + FAILED_CALLS
+
+
+@pytest.fixture(scope="module")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """An app making calls all along, once Prometheus has seen its call counts grow."""
+    count = f"gen_ai_client_operation_duration_seconds_count{{{SCOPE}}}"
+    ready = f"min(changes({count}[1m])) >= 2"
+    with _running(LIVE_APP, Path(tmp_path_factory.mktemp("prometheus-live")), ready) as running:
+        yield running
+
+
+def test_error_ratio_is_zero_without_errors(live_stack):
+    """For calls of which none failed (gpt-4o), both error ratio panels show 0, not "No data";
+    for calls that all failed (gpt-4o-mini), 1."""
+    for model, expected in (("gpt-4o", 0.0), ("gpt-4o-mini", 1.0)):
+        (total,) = live_stack.query(_concrete(_panel_query("Error ratio (time range)"), model=model))
+        assert float(total["value"][1]) == expected, model
+        (per_model,) = live_stack.query(_concrete(_panel_query("Error ratio per model"), model=model))
+        assert per_model["metric"] == {"gen_ai_request_model": model}
+        assert float(per_model["value"][1]) == expected, model

@@ -12,7 +12,7 @@ from langchain_core.agents import AgentAction
 from langchain_core.callbacks.manager import CallbackManagerForChainRun
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.outputs import ChatResult
 from langchain_core.prompts import ChatPromptTemplate
@@ -362,7 +362,8 @@ def test_parallel_branches_nest_under_their_parallel_step(chat_model, handler, s
 
 
 def test_content_is_captured_only_when_asked(chat_model, handler, span_exporter):
-    """Prompts and completions reach the model span only with configure(capture_content=True)."""
+    """Prompts and completions reach the model span only with configure(capture_content=True), in
+    the conventions' message schema."""
     chat_model.invoke("hello there", config={"callbacks": [handler]})
     llmmeter.configure(capture_content=True)
     chat_model.invoke("hello there", config={"callbacks": [handler]})
@@ -370,8 +371,38 @@ def test_content_is_captured_only_when_asked(chat_model, handler, span_exporter)
     quiet, captured = span_exporter.get_finished_spans()
     assert "gen_ai.input.messages" not in quiet.attributes
     assert json.loads(captured.attributes["gen_ai.input.messages"]) == [
-        {"role": "human", "content": "hello there"}
+        {"role": "user", "parts": [{"type": "text", "content": "hello there"}]}
     ]
     assert json.loads(captured.attributes["gen_ai.output.messages"]) == [
-        {"role": "assistant", "content": "Hello!"}
+        {"role": "assistant", "parts": [{"type": "text", "content": "Hello!"}], "finish_reason": "stop"}
+    ]
+
+
+def test_captured_content_splits_system_messages_and_tool_calls(chat_model, handler, span_exporter):
+    """A SystemMessage becomes gen_ai.system_instructions; an AIMessage's tool calls and a
+    ToolMessage become tool_call and tool_call_response parts."""
+    llmmeter.configure(capture_content=True)
+    chat_model.invoke(
+        [
+            SystemMessage("Be brief."),
+            HumanMessage("Weather in Paris?"),
+            AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "call_1"}]),
+            ToolMessage("sunny", tool_call_id="call_1"),
+        ],
+        config={"callbacks": [handler]},
+    )
+
+    (span,) = span_exporter.get_finished_spans()
+    assert json.loads(span.attributes["gen_ai.system_instructions"]) == [
+        {"type": "text", "content": "Be brief."}
+    ]
+    assert json.loads(span.attributes["gen_ai.input.messages"]) == [
+        {"role": "user", "parts": [{"type": "text", "content": "Weather in Paris?"}]},
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}
+            ],
+        },
+        {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": "sunny"}]},
     ]

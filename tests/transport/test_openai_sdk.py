@@ -112,6 +112,7 @@ def test_chat_call_records_metrics_once(library, tracer_provider, meter_provider
         "gen_ai.request.model": "gpt-4o",
         "gen_ai.response.model": "gpt-4o-2024-08-06",
         "server.address": "api.openai.com",
+        "server.port": 443,
     }
     usage = {
         attrs["gen_ai.token.type"]: value

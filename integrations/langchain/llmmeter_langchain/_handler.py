@@ -315,7 +315,7 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         tags: list[str] | None,
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
-        content: Any,
+        content: _parse.Prompt | None,
     ) -> None:
         runs = self._runs
         if not runs.claim(run_id):
@@ -325,7 +325,8 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
             metadata = metadata or {}
             params = kwargs.get("invocation_params") or {}
             run_attributes = _parse.run_attributes(run_id, tags, metadata)
-            _parse.fill_request(request, metadata, params, run_attributes, content)
+            system, messages = content if content is not None else (None, None)
+            _parse.fill_request(request, metadata, params, run_attributes, messages, system)
             # The HTTP call made for this run, in this context, becomes its child. The runs that
             # one generate() starts at once (a batch) share this context: the first encloses
             # every HTTP call of the batch, and the others are counted as it is.

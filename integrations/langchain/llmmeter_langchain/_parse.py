@@ -30,6 +30,7 @@ from llmmeter._integration import (
     from_openai_chat,
     from_openai_responses,
 )
+from llmmeter._integration import messages as m
 from llmmeter._integration import names as n
 
 __all__ = [
@@ -145,6 +146,7 @@ def fill_request(
     invocation_params: Mapping[str, Any],
     attributes: dict[str, AttributeValue],
     input_messages: Any = None,
+    system_instructions: Any = None,
 ) -> None:
     """Fill the request of a model run from its metadata (``ls_*`` keys) and invocation params.
 
@@ -175,16 +177,72 @@ def fill_request(
     request.service_tier = service_tier
     request.params = params
     request.input_messages = input_messages
+    request.system_instructions = system_instructions
 
 
-def chat_content(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """A chat prompt as plain role/content records, for content capture."""
-    return [{"role": message.type, "content": message.content} for message in messages]
+Prompt = tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]
+"""Captured prompt content: the conventions' system instructions and input messages."""
+
+_ROLES = {"human": n.ROLE_USER, "ai": n.ROLE_ASSISTANT, "tool": n.ROLE_TOOL, "function": n.ROLE_TOOL}
 
 
-def prompt_content(prompts: Sequence[str]) -> list[dict[str, Any]]:
-    """A text prompt as role/content records, for content capture."""
-    return [{"role": "user", "content": prompt} for prompt in prompts]
+def chat_content(messages: Sequence[BaseMessage]) -> Prompt:
+    """A chat prompt in the conventions' schema: system messages become system instructions."""
+    system: list[dict[str, Any]] = []
+    result: list[dict[str, Any]] = []
+    for message in messages:
+        parts = m.text_parts(message.content)
+        if message.type == "system":
+            system.extend(parts)
+            continue
+        role = _ROLES.get(message.type) or getattr(message, "role", None) or message.type
+        if message.type == "tool":
+            parts = [
+                {
+                    "type": n.PART_TOOL_CALL_RESPONSE,
+                    "id": getattr(message, "tool_call_id", None),
+                    "response": message.content if isinstance(message.content, str) else parts,
+                }
+            ]
+        parts.extend(_tool_call_parts(message))
+        result.append({"role": role, "parts": parts})
+    return system or None, result
+
+
+def _tool_call_parts(message: Any) -> list[dict[str, Any]]:
+    """The tool calls of an AI message (LangChain's ``tool_calls``: name, args, id) as parts."""
+    calls = getattr(message, "tool_calls", None)
+    if not isinstance(calls, list):
+        return []
+    return [
+        {
+            "type": n.PART_TOOL_CALL,
+            "id": call.get("id"),
+            "name": call.get("name"),
+            "arguments": call.get("args"),
+        }
+        for call in calls
+        if isinstance(call, Mapping) and isinstance(call.get("name"), str)
+    ]
+
+
+def prompt_content(prompts: Sequence[str]) -> Prompt:
+    """A text prompt in the conventions' schema: one user message per prompt."""
+    return None, [{"role": n.ROLE_USER, "parts": [m.text_part(prompt)]} for prompt in prompts]
+
+
+def _output_messages(generations: Sequence[Any], reasons: Sequence[str | None]) -> list[dict[str, Any]]:
+    """One output message per generation, with its text (or content blocks) and tool calls."""
+    result = []
+    for generation, reason in zip(generations, reasons, strict=True):
+        message = getattr(generation, "message", None)
+        if message is not None:
+            parts = m.text_parts(message.content)
+            parts.extend(_tool_call_parts(message))
+        else:
+            parts = m.text_parts(generation.text)
+        result.append(m.output_message(parts, reason))
+    return result
 
 
 def is_cache_hit(result: LLMResult) -> bool:
@@ -232,7 +290,11 @@ def model_response(result: LLMResult, provider: str, capture_content: bool) -> R
     info.usage = _usage(usage_metadata, llm_output, generation_info, provider)
     info.service_tier = _first_of(sources, ("service_tier",)) or _tier_from_details(usage_metadata)
     if capture_content:
-        info.output_messages = [{"role": "assistant", "content": g.text} for g in generations if g.text]
+        reasons = [
+            _first_of((i, r), ("finish_reason", "stop_reason"))
+            for r, i in zip(response_metadata, generation_info, strict=True)
+        ]
+        info.output_messages = _output_messages(generations, reasons)
     return info
 
 

@@ -33,7 +33,7 @@ class Charge(NamedTuple):
     component: str
     units: Decimal
     unit: str
-    """What ``units`` counts: ``tokens``, ``requests``, ``seconds``."""
+    """What ``units`` counts: ``tokens``, ``characters``, ``requests``, ``seconds``."""
     rate: Decimal
     """USD per ``rate_per`` units."""
     rate_per: int
@@ -61,7 +61,7 @@ class Bill:
         rates = schedule.for_input(max(usage.input_tokens, input_parts))
         self._input(usage, rates, input_parts)
         self._output(usage, rates)
-        if usage.training_tokens or usage.seconds or rates.request is not None:
+        if usage.training_tokens or usage.seconds or usage.characters or rates.request is not None:
             self._other_units(usage, rates, size)
 
     @staticmethod
@@ -117,6 +117,11 @@ class Bill:
 
     def _other_units(self, usage: Usage, rates: Rates, size: str | None) -> None:
         self.tokens("training", usage.training_tokens, rates.training)
+        if usage.characters:
+            if rates.character is None:
+                self._no_rate("characters")
+            else:
+                self.add("characters", usage.characters, "characters", rates.character, 1)
         if rates.request is not None:
             self.add("requests", max(usage.requests, 1), "requests", rates.request, 1)
         if usage.seconds:

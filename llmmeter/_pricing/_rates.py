@@ -1,4 +1,4 @@
-"""Compiled prices: plain Decimals per unit (per token, per request, per second, per hour).
+"""Compiled prices: plain Decimals per unit (per token, per character, per request, per second, per hour).
 
 Pricing files and genai-prices quote prices per 1M tokens (``*_mtok``), per 1K requests
 (``requests_kcount``), per second or per hour; ``rates_from_prices`` turns those quotes into
@@ -36,6 +36,7 @@ _PER_MILLION = {
     "input_image_mtok": "input_image",
     "output_image_mtok": "output_image",
     "training_mtok": "training",
+    "characters_mtok": "character",
 }
 _PER_THOUSAND = {"requests_kcount": "request"}
 _PER_UNIT = {"video_second": "video_second"}
@@ -84,6 +85,8 @@ class Rates:
     input_image: Decimal | None = None
     output_image: Decimal | None = None
     training: Decimal | None = None
+    character: Decimal | None = None
+    """Per character of input text (``characters_mtok`` quotes it per 1M characters)."""
     request: Decimal | None = None
     video_second: Decimal | None = None
     video_second_by_size: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY_SIZES)

@@ -109,7 +109,18 @@ def usage_attributes(usage: Usage) -> dict[str, Any]:
         attributes[n.USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_total
     if usage.reasoning_tokens:
         attributes[n.USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+    if usage.seconds or usage.characters or usage.images:
+        _media_usage(usage, attributes)
     return attributes
+
+
+def _media_usage(usage: Usage, attributes: dict[str, Any]) -> None:
+    if usage.seconds:
+        attributes[n.USAGE_SECONDS] = usage.seconds
+    if usage.characters:
+        attributes[n.USAGE_CHARACTERS] = usage.characters
+    if usage.images:
+        attributes[n.USAGE_IMAGES] = usage.images
 
 
 def response_attributes(record: CallRecord, response: ResponseInfo, provider: str) -> dict[str, Any]:

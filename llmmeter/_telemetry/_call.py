@@ -388,9 +388,10 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
         usage,
         provider=request.provider,
         service_tier=response.service_tier or request.service_tier,
+        size=response.size,
     )
-    if cost.status == "ok" and (not response.complete or ending != "complete"):
-        # Usage from a body that did not finish may be partial.
+    if cost.status == "ok" and (not response.complete or ending != "complete" or response.estimated):
+        # Usage from a body that did not finish may be partial; estimated usage is an estimate.
         return Cost(
             total=cost.total,
             components=cost.components,

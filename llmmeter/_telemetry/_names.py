@@ -56,6 +56,12 @@ ERROR_TYPE_OTHER: Final = "_OTHER"
 EXCEPTION_MESSAGE: Final = "exception.message"
 EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
 
+OUTPUT_TYPE: Final = "gen_ai.output.type"
+"""The output modality requested: the conventions' ``image``, ``speech``, ``text`` (media endpoints)."""
+OUTPUT_TYPE_IMAGE: Final = "image"
+OUTPUT_TYPE_SPEECH: Final = "speech"
+OUTPUT_TYPE_TEXT: Final = "text"
+
 OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
 OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
 
@@ -80,6 +86,21 @@ COUNTED_BY_PARENT: Final = "parent"
 """An HTTP call inside the anthropic SDK's call span: that span carries the usage and the cost."""
 LANGCHAIN_CACHE_HIT: Final = "llmmeter.langchain.cache_hit"
 """On a LangChain model span answered from LangChain's LLM cache: true (the call cost nothing)."""
+
+# --- media endpoints (images, audio, video): the conventions have no names for these yet ----------
+REQUEST_IMAGE_SIZE: Final = "llmmeter.request.image.size"
+"""The requested image size (``1024x1536``, ``auto``); the count is ``gen_ai.request.choice.count``."""
+REQUEST_IMAGE_QUALITY: Final = "llmmeter.request.image.quality"
+REQUEST_VIDEO_SECONDS: Final = "llmmeter.request.video.seconds"
+REQUEST_VIDEO_SIZE: Final = "llmmeter.request.video.size"
+REQUEST_AUDIO_FORMAT: Final = "llmmeter.request.audio.format"
+"""A transcription's ``response_format`` or a speech's ``response_format`` (``mp3``, ``verbose_json``)."""
+USAGE_SECONDS: Final = "llmmeter.usage.seconds"
+"""Seconds billed: of generated video, or of transcribed audio."""
+USAGE_CHARACTERS: Final = "llmmeter.usage.characters"
+"""Characters of input billed (text to speech priced per character)."""
+USAGE_IMAGES: Final = "llmmeter.usage.images"
+"""Images returned."""
 
 # --- LangChain run attributes (llmmeter-langchain) ---------------------------------------------------
 LANGCHAIN_RUN_ID: Final = "langchain.run_id"

@@ -58,7 +58,9 @@ def make_client(request, server, tracer_provider, meter_provider) -> Iterator[Cl
     made: list[Any] = []
     instrumented = request.param == "instrument"
     if instrumented:
-        llmmeter.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, integrations=False)
+        llmmeter.instrument(
+            tracer_provider=tracer_provider, meter_provider=meter_provider, integrations=False
+        )
 
     def make(asynchronous: bool = False) -> Any:
         options: dict[str, Any] = {"api_key": "sk-media-secret", "base_url": server.url, "max_retries": 0}

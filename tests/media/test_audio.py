@@ -86,7 +86,7 @@ def test_verbose_json_duration_prices_a_translation(server, make_client):
     server.reply = fakes.Reply({"text": "hi", "language": "english", "duration": 61.5, "segments": []})
     client = make_client()
 
-    with record_calls() as calls, pytest.warns(DeprecationWarning):  # the SDK deprecates translations
+    with record_calls() as calls, pytest.warns(DeprecationWarning, match="deprecated"):
         client.audio.translations.create(
             model="whisper-1", file=("a.mp3", b"ID3audio", "audio/mpeg"), response_format="verbose_json"
         )
@@ -129,7 +129,10 @@ def test_streamed_transcription_is_priced_from_its_done_event(server, make_clien
     events = [
         ("transcript.text.delta", {"type": "transcript.text.delta", "delta": "hel"}),
         ("transcript.text.delta", {"type": "transcript.text.delta", "delta": "lo"}),
-        ("transcript.text.done", {"type": "transcript.text.done", "text": "hello", "usage": token_usage(5, 800, 40)}),
+        (
+            "transcript.text.done",
+            {"type": "transcript.text.done", "text": "hello", "usage": token_usage(5, 800, 40)},
+        ),
     ]
     server.reply = fakes.Reply(chunks=fakes.sse(events))
     client = make_client()
@@ -153,7 +156,9 @@ async def test_async_transcription_is_metered(server, make_client):
     client = make_client(asynchronous=True)
 
     with record_calls() as calls:
-        await client.audio.transcriptions.create(model="gpt-4o-transcribe", file=("a.wav", wav(0.5), "audio/wav"))
+        await client.audio.transcriptions.create(
+            model="gpt-4o-transcribe", file=("a.wav", wav(0.5), "audio/wav")
+        )
     await client.close()
 
     assert calls[0].cost.total == (1_000 * Decimal("6.00") + 10 * Decimal("10.00")) / M
@@ -165,7 +170,9 @@ def test_speech_is_priced_by_input_characters_and_its_audio_is_untouched(
 ):
     """tts-1 / tts-1-hd bill the input's characters; the audio bytes reach the caller as sent."""
     audio = b"ID3" + bytes(range(256)) * 2_000
-    server.reply = fakes.Reply(chunks=[audio[:100_000], audio[100_000:]], headers={"content-type": "audio/mpeg"})
+    server.reply = fakes.Reply(
+        chunks=[audio[:100_000], audio[100_000:]], headers={"content-type": "audio/mpeg"}
+    )
     client = make_client()
     text = "Bonjour à tous, " * 40
 
@@ -174,7 +181,8 @@ def test_speech_is_priced_by_input_characters_and_its_audio_is_untouched(
         content = response.read()
 
     assert content == audio
-    assert calls[0].usage is not None and calls[0].usage.characters == len(text) == 640
+    assert calls[0].usage is not None
+    assert calls[0].usage.characters == len(text) == 640
     assert calls[0].cost.total == len(text) * rate / M
     assert dict(calls[0].cost.components) == {"characters": len(text) * rate / M}
     (span,) = llm_spans(span_exporter.get_finished_spans())
@@ -190,7 +198,10 @@ def test_streamed_speech_is_priced_by_its_reported_tokens(server, make_client):
         ("speech.audio.delta", {"type": "speech.audio.delta", "audio": chunk}),
         (
             "speech.audio.done",
-            {"type": "speech.audio.done", "usage": {"input_tokens": 20, "output_tokens": 600, "total_tokens": 620}},
+            {
+                "type": "speech.audio.done",
+                "usage": {"input_tokens": 20, "output_tokens": 600, "total_tokens": 620},
+            },
         ),
     ]
     server.reply = fakes.Reply(chunks=fakes.sse(events))

@@ -37,7 +37,9 @@ def metered(library, server, tracer_provider, meter_provider):
 
 
 @pytest.mark.parametrize("library", [httpx2, httpx], ids=["httpx2", "httpx"])
-def test_sdk_upload_over_either_library_is_read_from_its_fields(library, server, tracer_provider, meter_provider):
+def test_sdk_upload_over_either_library_is_read_from_its_fields(
+    library, server, tracer_provider, meter_provider
+):
     """The openai SDK on an httpx or httpx2 client: the model comes from the unrendered form."""
     server.reply = fakes.Reply({"text": "hi", "usage": USAGE})
     http_client = llmmeter.meter_client(
@@ -68,7 +70,9 @@ def multipart(boundary: str, *parts: tuple[str, str | None, bytes]) -> bytes:
 def test_rendered_multipart_bytes_are_parsed(library, server, tracer_provider, meter_provider):
     """A hand-built multipart body (bytes) is parsed for its fields; the server gets it as sent."""
     server.reply = fakes.Reply({"text": "hi", "usage": USAGE})
-    body = multipart("xyz", ("file", "a.mp3", b"--xyz-lookalike" * 5000), ("model", None, b"gpt-4o-transcribe"))
+    body = multipart(
+        "xyz", ("file", "a.mp3", b"--xyz-lookalike" * 5000), ("model", None, b"gpt-4o-transcribe")
+    )
     client = metered(library, server, tracer_provider, meter_provider)
 
     with record_calls() as calls:
@@ -88,20 +92,24 @@ def test_rendered_multipart_bytes_are_parsed(library, server, tracer_provider, m
 @pytest.mark.parametrize(
     "body",
     [
-        b"--xyz\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\ngpt-4o-transcribe",  # unterminated
+        b'--xyz\r\nContent-Disposition: form-data; name="model"\r\n\r\ngpt-4o-transcribe',  # unterminated
         b"not multipart at all",
         b"--xyz\r\n\r\n\r\n--xyz--",  # a part without a name
         b"",
     ],
 )
-def test_malformed_multipart_passes_through_untouched(body, server, tracer_provider, meter_provider, span_exporter):
+def test_malformed_multipart_passes_through_untouched(
+    body, server, tracer_provider, meter_provider, span_exporter
+):
     """A broken form reaches the server byte for byte; the call is still recorded."""
     server.reply = fakes.Reply({"text": "hi"})
     client = metered(httpx2, server, tracer_provider, meter_provider)
 
     with record_calls() as calls:
         response = client.post(
-            "/audio/transcriptions", content=body, headers={"content-type": "multipart/form-data; boundary=xyz"}
+            "/audio/transcriptions",
+            content=body,
+            headers={"content-type": "multipart/form-data; boundary=xyz"},
         )
     client.close()
 

@@ -125,10 +125,11 @@ def test_edit_upload_is_read_for_its_fields_never_copied_into_telemetry(server, 
             n=1,
         )
 
-    (method, path, body, headers) = server.requests[0]
+    (_method, path, body, headers) = server.requests[0]
     assert path == "/v1/images/edits"
     assert headers["Content-Type"].startswith("multipart/form-data")
-    assert picture in body and mask in body
+    assert picture in body
+    assert mask in body
     expected = (200 * Decimal("5.00") + 1_000 * Decimal("10.00") + 4_160 * Decimal("40.00")) / M
     assert calls[0].cost.total == expected
     assert calls[0].request_model == "gpt-image-1"
@@ -200,7 +201,10 @@ def test_streamed_edit_is_priced_from_its_completed_event(server, make_client):
 
     with record_calls() as calls:
         stream = client.images.edit(
-            model="gpt-image-1-mini", image=("a.png", b"\x89PNG" + b"x" * 5000, "image/png"), prompt="x", stream=True
+            model="gpt-image-1-mini",
+            image=("a.png", b"\x89PNG" + b"x" * 5000, "image/png"),
+            prompt="x",
+            stream=True,
         )
         for _ in stream:
             pass
@@ -247,7 +251,8 @@ def test_dall_e_images_are_counted_and_not_priced(server, make_client):
     with record_calls() as calls:
         client.images.generate(model="dall-e-3", prompt="x", size="1024x1024", quality="standard")
 
-    assert calls[0].usage is not None and calls[0].usage.images == 1
+    assert calls[0].usage is not None
+    assert calls[0].usage.images == 1
     assert calls[0].cost.total is None
     assert calls[0].cost.status == "unknown_model"
 
@@ -268,7 +273,9 @@ def test_malformed_image_response_passes_through_untouched(server, make_client):
 
 def test_openai_error_on_an_image_call_is_recorded(server, make_client):
     """A 400 from the Images API raises the SDK's error unchanged and records error.type."""
-    server.reply = fakes.Reply({"error": {"message": "bad size", "type": "invalid_request_error"}}, status=400)
+    server.reply = fakes.Reply(
+        {"error": {"message": "bad size", "type": "invalid_request_error"}}, status=400
+    )
     client = make_client()
 
     with record_calls() as calls, pytest.raises(openai.BadRequestError):

@@ -81,7 +81,9 @@ def test_job_defaults_come_from_the_response(server, make_client):
 
 def test_remix_is_a_new_job_priced_from_the_job(server, make_client, span_exporter):
     """POST /videos/{id}/remix sends only a prompt; the job it creates says model, seconds and size."""
-    server.reply = fakes.Reply(video(id="video_456", model="sora-2", seconds="8", remixed_from_video_id="video_123"))
+    server.reply = fakes.Reply(
+        video(id="video_456", model="sora-2", seconds="8", remixed_from_video_id="video_123")
+    )
     client = make_client()
 
     with record_calls() as calls:
@@ -99,7 +101,9 @@ def test_polling_and_downloading_are_not_metered(server, make_client, span_expor
     with record_calls() as calls:
         server.reply = fakes.Reply(video(status="completed", progress=100))
         assert client.videos.retrieve("video_123").status == "completed"
-        server.reply = fakes.Reply(chunks=[b"\x00\x00\x00\x18ftypmp42"], headers={"content-type": "video/mp4"})
+        server.reply = fakes.Reply(
+            chunks=[b"\x00\x00\x00\x18ftypmp42"], headers={"content-type": "video/mp4"}
+        )
         assert client.videos.download_content("video_123").read() == b"\x00\x00\x00\x18ftypmp42"
 
     assert calls == []
@@ -125,7 +129,9 @@ def test_failed_job_is_recorded_as_failed_and_not_priced(server, make_client, sp
 
 def test_refused_create_is_recorded_with_its_status(server, make_client):
     """A 400 on create raises the SDK's error unchanged, recorded with error.type."""
-    server.reply = fakes.Reply({"error": {"message": "bad size", "type": "invalid_request_error"}}, status=400)
+    server.reply = fakes.Reply(
+        {"error": {"message": "bad size", "type": "invalid_request_error"}}, status=400
+    )
     client = make_client()
 
     with record_calls() as calls, pytest.raises(openai.BadRequestError):

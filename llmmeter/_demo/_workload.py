@@ -31,6 +31,7 @@ class Target:
     responses_model: str = "gpt-5.4"
     embeddings_model: str = "text-embedding-3-small"
     anthropic_model: str = "claude-sonnet-4-6"
+    image_model: str = "gpt-image-1"
 
 
 def local_target(openai_base_url: str, anthropic_base_url: str) -> Target:
@@ -51,6 +52,7 @@ def live_target() -> Target | None:
         stream_model="gpt-4o-mini",
         responses_model="gpt-4o-mini",
         anthropic_model="claude-haiku-4-5",
+        image_model="gpt-image-1-mini",
     )
 
 
@@ -148,6 +150,13 @@ def _embeddings(target: Target) -> str:
     return f"{len(response.data)} vectors of {len(response.data[0].embedding)} dimensions"
 
 
+def _image(target: Target) -> str:
+    response = _openai(target).images.generate(
+        model=target.image_model, prompt="A small cost meter, flat icon.", size="1024x1024", quality="low"
+    )
+    return f"{len(response.data or [])} image, {response.size}, {response.quality} quality"
+
+
 def _anthropic_client(target: Target) -> Any:
     import anthropic
 
@@ -219,6 +228,7 @@ def steps() -> list[Step]:
         Step("OpenAI tool call round trip", _tool_round_trip),
         Step("OpenAI Responses API", _responses),
         Step("OpenAI embeddings", _embeddings),
+        Step("OpenAI image generation", _image),
         Step("Anthropic messages, plain then streamed", _anthropic_calls, _no_anthropic_key),
         Step("LangChain chain (prompt | ChatOpenAI | parser)", _langchain_chain, langchain_unavailable),
     ]

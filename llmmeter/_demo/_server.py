@@ -358,7 +358,8 @@ def _image_generation(body: dict[str, Any]) -> dict[str, Any]:
     prompt = str(body.get("prompt") or "")
     quality = str(body.get("quality") or "medium")
     size = str(body.get("size") or "1024x1024")
-    images = body.get("n") if isinstance(body.get("n"), int) else 1
+    count = body.get("n")
+    images = count if isinstance(count, int) and 0 < count <= 10 else 1
     per_image = _IMAGE_TOKENS.get(quality, _IMAGE_TOKENS["medium"])
     if size != "1024x1024":
         per_image += per_image // 2

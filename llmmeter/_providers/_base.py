@@ -61,6 +61,9 @@ class ResponseInfo:
     """The output resolution a per-second rate depends on (a video's ``1792x1024``)."""
     estimated: bool = False
     """True when ``usage`` is llmmeter's estimate (read from the upload), not the provider's report."""
+    tool_usage: tuple[str | None, Usage] | None = None
+    """(model, usage) of a hosted tool billed at another model's rates, such as the Responses API's
+    image generation: priced with that model and added to the call's cost."""
 
 
 @dataclass(frozen=True, slots=True)

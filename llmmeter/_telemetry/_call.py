@@ -35,6 +35,7 @@ from llmmeter._context import active_attributes, active_sinks, enclosing_call
 from llmmeter._errors import PricingFileError
 from llmmeter._guard import internal_error
 from llmmeter._pricing import get_table
+from llmmeter._pricing._combine import with_tool_cost
 from llmmeter._pricing._cost import Cost
 from llmmeter._pricing._genai import load as genai_prices_load
 from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
@@ -390,6 +391,14 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
         service_tier=response.service_tier or request.service_tier,
         size=response.size,
     )
+    if response.tool_usage is not None:
+        tool_model, tool_usage = response.tool_usage
+        tool_cost = (
+            table.price_usage(tool_model, tool_usage, provider=request.provider)
+            if tool_model
+            else Cost(total=None, status="unknown_model")
+        )
+        cost = with_tool_cost(cost, tool_cost, "image_generation")
     if cost.status == "ok" and (not response.complete or ending != "complete" or response.estimated):
         # Usage from a body that did not finish may be partial; estimated usage is an estimate.
         return Cost(

@@ -282,3 +282,18 @@ def test_openai_error_on_an_image_call_is_recorded(server, make_client):
         client.images.generate(model="gpt-image-1", prompt="x", size="7x7")
 
     assert calls[0].error_type == "400"
+
+
+def test_large_image_response_is_priced_from_its_ends(server, make_client):
+    """A 4 MB base64 image body is read by its two ends only, and its usage (at the end) is priced."""
+    body = images_body(usage=image_usage(12, 0, 6_240))
+    body["data"] = [{"b64_json": base64.b64encode(b"\x00" * 3_000_000).decode()}]
+    server.reply = fakes.Reply(body)
+    client = make_client()
+
+    with record_calls() as calls:
+        result = client.images.generate(model="gpt-image-1.5", prompt="x", size="1024x1536")
+
+    assert len(result.data[0].b64_json) == 4_000_000
+    assert calls[0].cost.total == (12 * Decimal("5.00") + 6_240 * Decimal("32.00")) / M
+    assert calls[0].cost.status == "ok"

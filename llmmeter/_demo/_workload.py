@@ -31,7 +31,7 @@ class Target:
     responses_model: str = "gpt-5.4"
     embeddings_model: str = "text-embedding-3-small"
     anthropic_model: str = "claude-sonnet-4-6"
-    image_model: str = "gpt-image-1"
+    image_model: str = "gpt-image-1.5"
 
 
 def local_target(openai_base_url: str, anthropic_base_url: str) -> Target:

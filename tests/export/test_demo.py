@@ -70,7 +70,7 @@ def test_demo_prints_a_cost_table_per_model(demo):
         "gpt-5.4",
         "text-embedding-3-small",
         "claude-sonnet-4-6",
-        "gpt-image-1",
+        "gpt-image-1.5",
     )
     for model in models:
         assert re.search(rf"│ {re.escape(model)}\s+│\s+\d+ │", output), model
@@ -104,17 +104,17 @@ def test_demo_prints_the_trace_tree(demo):
 
 
 def test_demo_prices_its_image_generation(demo):
-    """The image step's span is a generate_content call on gpt-image-1 with its exact cost.
+    """The image step's span is a generate_content call on gpt-image-1.5 with its exact cost.
 
     The fake server reports 8 text input tokens (the prompt, four characters a token) and 272 image
-    output tokens (a low-quality 1024x1024 image); gpt-image-1 bills $5.00 per 1M text input and
-    $40.00 per 1M image output tokens (OpenAI's pricing page): 8 x 5 + 272 x 40 = $0.010920 per 1M.
+    output tokens (a low-quality 1024x1024 image); gpt-image-1.5 bills $5.00 per 1M text input and
+    $32.00 per 1M image output tokens (OpenAI's pricing page, and the seed's text input rate).
     """
     output = demo[0].stdout
-    expected = (8 * Decimal("5.00") + 272 * Decimal("40.00")) / Decimal(1_000_000)
-    assert re.search(r"generate_content gpt-image-1\s+\[llmmeter\].*8 in / 272 out", output)
+    expected = (8 * Decimal("5.00") + 272 * Decimal("32.00")) / Decimal(1_000_000)
+    assert re.search(r"generate_content gpt-image-1\.5\s+\[llmmeter\].*8 in / 272 out", output)
     cost = re.escape(f"${expected:.6f}")
-    assert re.search(rf"│ gpt-image-1\s+│\s+1 │\s+8 │\s+272 │\s+{cost} │", output)
+    assert re.search(rf"│ gpt-image-1\.5\s+│\s+1 │\s+8 │\s+272 │\s+{cost} │", output)
 
 
 def test_live_without_a_key_refuses_before_any_call():

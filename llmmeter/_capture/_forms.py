@@ -74,6 +74,8 @@ def _peek(file: Any) -> tuple[int | None, bytes]:
         finally:
             view.release()
     try:
+        if not file.seekable():
+            return None, b""
         position = file.tell()
         size = file.seek(0, io.SEEK_END)
         file.seek(0)

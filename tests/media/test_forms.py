@@ -162,3 +162,20 @@ def test_wav_duration_is_read_from_its_header_and_size():
     assert wav_seconds(UploadedFile("a.wav", "audio/wav", len(header) + 96_000, header)) == 3.0
     assert wav_seconds(UploadedFile("a.mp3", "audio/mpeg", 5000, b"ID3" + b"\x00" * 100)) is None
     assert wav_seconds(UploadedFile("a.wav", "audio/wav", None, header)) is None
+
+
+def test_an_open_file_is_peeked_and_left_where_it_was(tmp_path):
+    """A file object given to the SDK: its size and head are read, its position restored."""
+    path = tmp_path / "a.wav"
+    path.write_bytes(b"RIFF" + b"\x01" * 2000)
+    with path.open("rb") as file:
+        file.seek(7)
+        request = httpx2.Request("POST", "http://x/v1/audio/transcriptions", files={"file": file})
+        form = form_fields(request)
+        assert file.tell() == 7
+
+    assert form is not None
+    upload = form["file"]
+    assert isinstance(upload, UploadedFile)
+    assert upload.size == 2004
+    assert upload.head == (b"RIFF" + b"\x01" * 2000)[:512]

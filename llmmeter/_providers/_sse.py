@@ -2,14 +2,20 @@
 
 Bytes arrive in arbitrary pieces; events come out as soon as their blank line arrives. Nothing is
 kept beyond the event being read. Line endings may be ``\\n``, ``\\r\\n`` or ``\\r``. It works on
-bytes and decodes one event at a time, since it runs for every chunk the caller reads.
+bytes and decodes one event at a time, since it runs for every chunk the caller reads. An event
+larger than :data:`COLLECT_BYTES` (a base64 image or audio payload of megabytes, read in many
+chunks) is collected as a list of its pieces and joined once, when it ends, so reading it costs
+time linear in its size.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["SSEParser"]
+__all__ = ["COLLECT_BYTES", "SSEParser"]
+
+COLLECT_BYTES = 64 << 10
+"""An unfinished event longer than this is collected piece by piece rather than re-copied per chunk."""
 
 EventSink = Callable[[str, str], None]
 
@@ -17,19 +23,29 @@ EventSink = Callable[[str, str], None]
 class SSEParser:
     """Feed it bytes; it calls ``sink(event_name, data)`` once per complete event."""
 
-    __slots__ = ("_buffer", "_sink")
+    __slots__ = ("_buffer", "_pieces", "_sink")
 
     def __init__(self, sink: EventSink) -> None:
         self._sink = sink
         self._buffer = b""
+        self._pieces: list[bytes] | None = None
+        """The pieces of a large unfinished event (newlines already normalized), when there is one."""
 
     @property
     def between_events(self) -> bool:
         """True when no partial event is waiting for more bytes."""
-        return not self._buffer
+        return not self._buffer and self._pieces is None
 
     def feed(self, chunk: bytes) -> None:
         """Parse the next piece of the body."""
+        pieces = self._pieces
+        if pieces is not None:
+            if not (b"\r" in chunk or b"\n\n" in chunk or (chunk[:1] == b"\n" and pieces[-1][-1:] == b"\n")):
+                pieces.append(chunk)  # the large event goes on: nothing to parse yet
+                return
+            self._pieces = None
+            pieces.append(chunk)
+            chunk = b"".join(pieces)
         buffer = self._buffer + chunk if self._buffer else chunk
         if b"\r" in buffer:
             buffer = _normalize_newlines(buffer)
@@ -39,11 +55,17 @@ class SSEParser:
             if end > start:
                 self._event(buffer[start:end])
             start = end + 2
-        self._buffer = buffer[start:] if start else buffer
+        rest = buffer[start:] if start else buffer
+        if len(rest) > COLLECT_BYTES and rest[-1:] != b"\r":
+            self._pieces, self._buffer = [rest], b""
+        else:
+            self._buffer = rest
 
     def close(self) -> None:
         """Flush an event the body ended without a blank line after."""
-        tail, self._buffer = self._buffer.rstrip(b"\r\n"), b""
+        pending = self._buffer if self._pieces is None else b"".join(self._pieces)
+        self._pieces = None
+        tail, self._buffer = pending.rstrip(b"\r\n"), b""
         if tail:
             self._event(tail)
 

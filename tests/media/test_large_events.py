@@ -1,0 +1,66 @@
+"""Media streams carry events of megabytes (base64 images and audio) read in many chunks: the SSE
+parser collects such an event piece by piece and yields it exactly as written."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from llmmeter._providers._sse import COLLECT_BYTES, SSEParser
+
+
+def body_of(newline: str, sizes: list[int]) -> tuple[bytes, list[tuple[str, str]]]:
+    events = [(f"e{i}", chr(65 + i % 26) * size) for i, size in enumerate(sizes)]
+    text = "".join(f"event: {name}{newline}data: {data}{newline}{newline}" for name, data in events)
+    return text.encode(), events
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("seed", range(6))
+def test_large_events_come_out_whole_however_they_are_cut(newline, seed):
+    """Events above COLLECT_BYTES, mixed with small ones, cut anywhere (inside a line ending too)."""
+    sizes = [COLLECT_BYTES * 3, 10, COLLECT_BYTES + 1, 0, COLLECT_BYTES * 2]
+    body, events = body_of(newline, sizes)
+    rng = random.Random(seed)
+    cuts = sorted(rng.sample(range(1, len(body)), 60))
+    seen: list[tuple[str, str]] = []
+    parser = SSEParser(lambda name, data: seen.append((name, data)))
+
+    for start, end in zip([0, *cuts], [*cuts, len(body)], strict=True):
+        parser.feed(body[start:end])
+    parser.close()
+
+    assert seen == events
+
+
+def test_a_large_event_is_not_recopied_per_chunk():
+    """Reading a 2 MB event in 4 KB chunks: the re-copied buffer never grows past COLLECT_BYTES plus
+    a chunk; the rest is kept as pieces and joined once, so the cost is linear in the event's size."""
+    body, events = body_of("\n", [2_000_000])
+    seen: list[tuple[str, str]] = []
+    parser = SSEParser(lambda name, data: seen.append((name, data)))
+    largest = 0
+
+    for start in range(0, len(body), 4096):
+        parser.feed(body[start : start + 4096])
+        largest = max(largest, len(parser._buffer))
+
+    assert seen == events
+    assert largest <= COLLECT_BYTES + 4096
+
+
+def test_an_unterminated_large_event_is_flushed_at_close():
+    """A body that ends inside a large event without its blank line still yields it at close."""
+    seen: list[tuple[str, str]] = []
+    parser = SSEParser(lambda name, data: seen.append((name, data)))
+    data = "x" * (COLLECT_BYTES * 2)
+    encoded = f"event: big\ndata: {data}".encode()
+
+    for start in range(0, len(encoded), 1000):
+        parser.feed(encoded[start : start + 1000])
+    assert not parser.between_events
+    parser.close()
+
+    assert seen == [("big", data)]
+    assert parser.between_events

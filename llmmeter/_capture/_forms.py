@@ -20,6 +20,8 @@ Form = dict[str, "str | UploadedFile"]
 """Field name -> its text or its file; a name given twice keeps its last value (``image[]``: the first)."""
 
 _MAX_FIELDS = 256
+_MAX_HEADERS = 8 << 10
+"""A part whose headers do not end within this many bytes is malformed: parsing stops there."""
 _MAX_TEXT = 64 << 10
 """A text field longer than this (a long prompt) is cut: only short parameters are read from it."""
 
@@ -104,7 +106,7 @@ def _parse(data: bytes, boundary: bytes) -> Form:
         start += len(delimiter)
         if data[start : start + 2] == b"--":
             break  # the closing delimiter
-        headers_end = data.find(b"\r\n\r\n", start)
+        headers_end = data.find(b"\r\n\r\n", start, start + _MAX_HEADERS)
         if headers_end == -1:
             break
         end = data.find(b"\r\n" + delimiter, headers_end + 4)

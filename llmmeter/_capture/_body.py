@@ -54,7 +54,7 @@ class BodyMeter:
         self._skips: Callable[[bytes], bool] | None = None
         if event_stream:
             self._state = adapter.new_stream(call.request, settings.capture_content)
-            self._parser = SSEParser(self._state.record_event)
+            self._parser = SSEParser(self._state.record_event, getattr(self._state, "ignores", None))
             self._skips = getattr(self._state, "skips", None)
         elif getattr(adapter, "reads_body", True):
             self._chunks = BodyWindow(whole=settings.capture_content)  # reported content is read whole

@@ -169,6 +169,10 @@ class _SpeechStream:
         """Whether ``events`` holds audio deltas only."""
         return events.startswith(b"event: speech.audio.delta\n") and events.count(b"event: ") == 1
 
+    def ignores(self, event: str) -> bool:
+        """Audio deltas are never read."""
+        return event == "speech.audio.delta"
+
     def record_event(self, event: str, data: str) -> None:
         kind = event_type(event, data)
         if kind == "speech.audio.done":

@@ -87,7 +87,9 @@ class StreamState(Protocol):
 
     A state may also define ``skips(events: bytes) -> bool``: given a chunk made of whole events,
     True when none of them matters to it, so the chunk need not be parsed at all. Streams are
-    mostly content deltas, and this keeps their per-chunk cost to one byte search.
+    mostly content deltas, and this keeps their per-chunk cost to one byte search. A state may also
+    define ``ignores(event_name: str) -> bool``: True for events it never reads, which are then
+    dropped without being decoded (media streams' base64 payloads of megabytes).
     """
 
     def record_event(self, event: str, data: str) -> None:

@@ -25,7 +25,8 @@ from llmmeter._usage import Usage, checked_usage, count, get
 __all__ = ["IMAGES", "from_openai_images"]
 
 _COMPLETED = frozenset({"image_generation.completed", "image_edit.completed"})
-_PARTIAL_PREFIXES = (b"event: image_generation.partial_image\n", b"event: image_edit.partial_image\n")
+_PARTIAL = frozenset({"image_generation.partial_image", "image_edit.partial_image"})
+_PARTIAL_PREFIXES = tuple(f"event: {name}\n".encode() for name in sorted(_PARTIAL))
 
 
 @checked_usage
@@ -66,6 +67,10 @@ class _ImageStream:
     def skips(self, events: bytes) -> bool:
         """Whether ``events`` holds partial images only."""
         return events.startswith(_PARTIAL_PREFIXES) and events.count(b"event: ") == 1
+
+    def ignores(self, event: str) -> bool:
+        """Partial images are never read."""
+        return event in _PARTIAL
 
     def record_event(self, event: str, data: str) -> None:
         kind = event_type(event, data)

@@ -18,18 +18,26 @@ COLLECT_BYTES = 64 << 10
 """An unfinished event longer than this is collected piece by piece rather than re-copied per chunk."""
 
 EventSink = Callable[[str, str], None]
+EventFilter = Callable[[str], bool]
 
 
 class SSEParser:
-    """Feed it bytes; it calls ``sink(event_name, data)`` once per complete event."""
+    """Feed it bytes; it calls ``sink(event_name, data)`` once per complete event.
 
-    __slots__ = ("_buffer", "_pieces", "_sink")
+    ``ignores(event_name)``, when given, is asked first about each event that names itself on its
+    first line: an event it returns True for is dropped undecoded (a base64 partial image).
+    """
 
-    def __init__(self, sink: EventSink) -> None:
+    __slots__ = ("_buffer", "_dropping", "_ignores", "_pieces", "_sink")
+
+    def __init__(self, sink: EventSink, ignores: EventFilter | None = None) -> None:
         self._sink = sink
+        self._ignores = ignores
         self._buffer = b""
         self._pieces: list[bytes] | None = None
         """The pieces of a large unfinished event (newlines already normalized), when there is one."""
+        self._dropping = False
+        """True while that event is one ``ignores`` drops: only its last byte is kept."""
 
     @property
     def between_events(self) -> bool:
@@ -39,32 +47,51 @@ class SSEParser:
     def feed(self, chunk: bytes) -> None:
         """Parse the next piece of the body."""
         pieces = self._pieces
+        search_from = 0
         if pieces is not None:
             if not (b"\r" in chunk or b"\n\n" in chunk or (chunk[:1] == b"\n" and pieces[-1][-1:] == b"\n")):
-                pieces.append(chunk)  # the large event goes on: nothing to parse yet
+                # The large event goes on: nothing to parse yet.
+                if not self._dropping:
+                    pieces.append(chunk)
+                elif chunk:
+                    pieces[0] = chunk[-1:]  # enough to see a blank line split across chunks
                 return
             self._pieces = None
+            skip_first, self._dropping = self._dropping, False
+            # The pieces hold no blank line (nor a carriage return): the first one starts at the end
+            # of the last piece or later, and only the new chunk may need its newlines normalized.
+            search_from = sum(map(len, pieces)) - 1
+            has_cr = b"\r" in chunk
             pieces.append(chunk)
-            chunk = b"".join(pieces)
-        buffer = self._buffer + chunk if self._buffer else chunk
-        if b"\r" in buffer:
-            buffer = _normalize_newlines(buffer)
+            buffer = b"".join(pieces)
+            if has_cr:
+                buffer = _normalize_newlines(buffer)
+        else:
+            skip_first = False
+            buffer = self._buffer + chunk if self._buffer else chunk
+            if b"\r" in buffer:
+                buffer = _normalize_newlines(buffer)
         start = 0
         find = buffer.find
-        while (end := find(b"\n\n", start)) != -1:
-            if end > start:
+        while (end := find(b"\n\n", max(start, search_from))) != -1:
+            if skip_first:
+                skip_first = False  # the end of an event that is dropped
+            elif end > start:
                 self._event(buffer[start:end])
             start = end + 2
         rest = buffer[start:] if start else buffer
         if len(rest) > COLLECT_BYTES and rest[-1:] != b"\r":
-            self._pieces, self._buffer = [rest], b""
+            self._dropping = self._ignored(rest)
+            self._pieces, self._buffer = [rest[-1:] if self._dropping else rest], b""
         else:
             self._buffer = rest
 
     def close(self) -> None:
         """Flush an event the body ended without a blank line after."""
         pending = self._buffer if self._pieces is None else b"".join(self._pieces)
-        self._pieces = None
+        if self._dropping:
+            pending = b""
+        self._pieces, self._dropping = None, False
         tail, self._buffer = pending.rstrip(b"\r\n"), b""
         if tail:
             self._event(tail)
@@ -72,6 +99,8 @@ class SSEParser:
     def _event(self, block: bytes) -> None:
         if block.startswith(b"data: ") and b"\n" not in block:  # the common case: one data line
             self._sink("", block[6:].decode("utf-8", "replace"))
+            return
+        if self._ignores is not None and self._ignored(block):
             return
         event = ""
         data: list[str] = []
@@ -88,6 +117,14 @@ class SSEParser:
                 event = value
         if data:
             self._sink(event, "\n".join(data))
+
+    def _ignored(self, block: bytes) -> bool:
+        """Whether ``block`` (an event, or its start) is an event ``ignores`` drops, by its first line."""
+        ignores = self._ignores
+        if ignores is None or not block.startswith(b"event: "):
+            return False
+        end = block.find(b"\n", 7, 263)
+        return end != -1 and ignores(block[7:end].decode("utf-8", "replace").rstrip())
 
 
 def _normalize_newlines(buffer: bytes) -> bytes:

@@ -64,3 +64,44 @@ def test_an_unterminated_large_event_is_flushed_at_close():
 
     assert seen == [("big", data)]
     assert parser.between_events
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("seed", range(6))
+def test_ignored_events_are_dropped_and_the_others_kept(newline, seed):
+    """Events the state ignores by name never reach the sink, however large and however cut; a large
+    one is not kept while it arrives; the others all come out whole."""
+    body, events = body_of(newline, [10, COLLECT_BYTES * 3, 5, COLLECT_BYTES * 2, COLLECT_BYTES + 7, 1])
+    rng = random.Random(seed)
+    cuts = sorted(rng.sample(range(1, len(body)), 80))
+    seen: list[tuple[str, str]] = []
+    asked: list[str] = []
+
+    def ignores(name: str) -> bool:
+        asked.append(name)
+        return name in ("e1", "e3")
+
+    parser = SSEParser(lambda name, data: seen.append((name, data)), ignores)
+    held = 0
+    for start, end in zip([0, *cuts], [*cuts, len(body)], strict=True):
+        parser.feed(body[start:end])
+        if parser._dropping:
+            held = max(held, sum(map(len, parser._pieces or [])))
+    parser.close()
+
+    assert seen == [events[0], events[2], events[4], events[5]]
+    assert {"e0", "e1", "e2", "e3", "e4", "e5"} <= set(asked)
+    assert held <= 1
+
+
+def test_an_ignored_event_cut_off_at_close_is_dropped():
+    """A body ending inside a large ignored event yields nothing for it."""
+    seen: list[tuple[str, str]] = []
+    parser = SSEParser(lambda name, data: seen.append((name, data)), lambda name: name == "big")
+    encoded = b"event: small\ndata: 1\n\nevent: big\ndata: " + b"x" * (COLLECT_BYTES * 2)
+
+    for start in range(0, len(encoded), 1000):
+        parser.feed(encoded[start : start + 1000])
+    parser.close()
+
+    assert seen == [("small", "1")]

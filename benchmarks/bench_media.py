@@ -101,7 +101,7 @@ def _clients(body: bytes, chunk: int, content_type: str) -> tuple[openai.OpenAI,
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(_Drop()))
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    metered = llmmeter.MeteredTransport(
+    metered: Any = llmmeter.MeteredTransport(
         httpx2.MockTransport(handler), tracer_provider=tracer_provider, meter_provider=meter_provider
     )
     options: dict[str, Any] = {"api_key": "sk-bench", "base_url": "https://api.openai.com/v1"}

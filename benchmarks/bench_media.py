@@ -147,7 +147,8 @@ def main() -> None:
          "text/event-stream", _stream_generation),
         (f"streamed image generation, {len(stream) / 1e6:.1f} MB in 64 KiB chunks", stream, 64 << 10,
          "text/event-stream", _stream_generation),
-        (f"image generation, {len(large) / 1e6:.1f} MB JSON", large, 64 << 10, "application/json", _large_generation),
+        (f"image generation, {len(large) / 1e6:.1f} MB JSON", large, 64 << 10, "application/json",
+         _large_generation),
         (f"transcription, {len(upload) / 1e6:.1f} MB WAV upload", transcript, 64 << 10, "application/json",
          transcribe),
     ]  # fmt: skip

@@ -31,11 +31,20 @@ _PARTIAL_PREFIXES = tuple(f"event: {name}\n".encode() for name in sorted(_PARTIA
 
 @checked_usage
 def from_openai_images(usage: Any) -> Usage:
-    """Convert an Images API ``usage`` object (also the Responses API's ``tool_usage.image_gen``)."""
+    """Convert an Images API ``usage`` object (also the Responses API's ``tool_usage.image_gen``).
+
+    Cached text tokens are billed at the cache rate. Cached image tokens (``cached_image_tokens``)
+    stay image input tokens, billed at the image input rate: the price table has no cached-image
+    rate, and counting them as cache reads too would bill them twice.
+    """
     inputs = get(usage, "input_tokens_details")
     outputs = get(usage, "output_tokens_details")
     output_tokens = count(usage, "output_tokens")
-    cached = count(usage, "cached_tokens") or count(inputs, "cached_tokens")
+    cached_details = get(usage, "cached_tokens_details")
+    if cached_details is not None:
+        cached = count(cached_details, "cached_text_tokens")
+    else:
+        cached = count(usage, "cached_tokens") or count(inputs, "cached_tokens")
     return Usage(
         input_tokens=count(usage, "input_tokens"),
         input_image_tokens=count(inputs, "image_tokens"),

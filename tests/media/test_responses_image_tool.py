@@ -120,3 +120,23 @@ def test_zero_tool_usage_changes_nothing(server, make_client):
 
     assert calls[0].cost.total == MAIN
     assert calls[0].cost.status == "ok"
+
+
+def test_cached_tool_tokens_are_billed_once():
+    """tool_usage.image_gen with cached text and image tokens: cached text at the cache rate, cached
+    image tokens at the image input rate (no cached-image rate is known), nothing billed twice."""
+    from llmmeter._providers._images import from_openai_images
+
+    usage = from_openai_images(
+        {
+            "input_tokens": 300,
+            "input_tokens_details": {"text_tokens": 100, "image_tokens": 200},
+            "cached_tokens": 150,
+            "cached_tokens_details": {"cached_text_tokens": 50, "cached_image_tokens": 100},
+            "output_tokens": 1_000,
+            "total_tokens": 1_300,
+        }
+    )
+
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.input_image_tokens) == (300, 50, 200)
+    assert usage.output_image_tokens == 1_000

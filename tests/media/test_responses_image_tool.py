@@ -12,6 +12,7 @@ import base64
 from decimal import Decimal
 from typing import Any
 
+from llmmeter._providers._images import from_openai_images
 from llmmeter.testing import record_calls
 from tests import fakes
 from tests.otel import llm_spans
@@ -125,8 +126,6 @@ def test_zero_tool_usage_changes_nothing(server, make_client):
 def test_cached_tool_tokens_are_billed_once():
     """tool_usage.image_gen with cached text and image tokens: cached text at the cache rate, cached
     image tokens at the image input rate (no cached-image rate is known), nothing billed twice."""
-    from llmmeter._providers._images import from_openai_images
-
     usage = from_openai_images(
         {
             "input_tokens": 300,

@@ -35,7 +35,7 @@ from rich.table import Table
 
 import llmmeter
 
-ROUNDS = 9
+ROUNDS = 15
 CALLS = 5
 _IMAGE_USAGE = {
     "input_tokens": 10,

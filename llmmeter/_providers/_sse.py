@@ -46,45 +46,60 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> None:
         """Parse the next piece of the body."""
-        pieces = self._pieces
-        search_from = 0
-        if pieces is not None:
-            if b"\r" not in chunk and (b"\n" not in chunk or not _ends_event(pieces[-1], chunk)):
-                # The large event goes on: nothing to parse yet.
-                if not self._dropping:
-                    pieces.append(chunk)
-                elif chunk:
-                    pieces[0] = chunk[-1:]  # enough to see a blank line split across chunks
-                return
-            self._pieces = None
-            skip_first, self._dropping = self._dropping, False
-            # The pieces hold no blank line (nor a carriage return): the first one starts at the end
-            # of the last piece or later, and only the new chunk may need its newlines normalized.
-            search_from = sum(map(len, pieces)) - 1
-            has_cr = b"\r" in chunk
-            pieces.append(chunk)
-            buffer = b"".join(pieces)
-            if has_cr:
-                buffer = _normalize_newlines(buffer)
-        else:
-            skip_first = False
-            buffer = self._buffer + chunk if self._buffer else chunk
-            if b"\r" in buffer:
-                buffer = _normalize_newlines(buffer)
+        if self._pieces is not None:
+            self._feed_large(chunk, self._pieces)
+            return
+        buffer = self._buffer + chunk if self._buffer else chunk
+        if b"\r" in buffer:
+            buffer = _normalize_newlines(buffer)
         start = 0
         find = buffer.find
-        while (end := find(b"\n\n", max(start, search_from))) != -1:
-            if skip_first:
-                skip_first = False  # the end of an event that is dropped
-            elif end > start:
+        while (end := find(b"\n\n", start)) != -1:
+            if end > start:
                 self._event(buffer[start:end])
             start = end + 2
         rest = buffer[start:] if start else buffer
-        if len(rest) > COLLECT_BYTES and rest[-1:] != b"\r":
-            self._dropping = self._ignored(rest)
-            self._pieces, self._buffer = [rest[-1:] if self._dropping else rest], b""
+        if len(rest) > COLLECT_BYTES:
+            self._keep(rest)
         else:
             self._buffer = rest
+
+    def _feed_large(self, chunk: bytes, pieces: list[bytes]) -> None:
+        """The next piece of an event larger than :data:`COLLECT_BYTES`."""
+        if b"\r" not in chunk and (b"\n" not in chunk or not _ends_event(pieces[-1], chunk)):
+            # The large event goes on: nothing to parse yet.
+            if not self._dropping:
+                pieces.append(chunk)
+            elif chunk:
+                pieces[0] = chunk[-1:]  # enough to see a blank line split across chunks
+            return
+        dropped, self._pieces, self._dropping = self._dropping, None, False
+        # The pieces hold no blank line (nor a carriage return): the event ends at the end of the
+        # last piece or later, and only the new chunk may need its newlines normalized.
+        end_from = sum(map(len, pieces)) - 1
+        has_cr = b"\r" in chunk
+        pieces.append(chunk)
+        buffer = b"".join(pieces)
+        if has_cr:
+            buffer = _normalize_newlines(buffer)
+        end = buffer.find(b"\n\n", end_from)
+        if end == -1:  # a lone carriage return, now a newline, completed no blank line
+            self._keep(buffer)
+            return
+        if not dropped:
+            self._event(buffer[:end])
+        rest = buffer[end + 2 :]
+        self._buffer = b""
+        if rest:
+            self.feed(rest)
+
+    def _keep(self, rest: bytes) -> None:
+        """Keep the start of an unfinished event; a large one as pieces (or, when dropped, not at all)."""
+        if len(rest) <= COLLECT_BYTES or rest[-1:] == b"\r":
+            self._buffer = rest
+            return
+        self._dropping = self._ignored(rest)
+        self._pieces, self._buffer = [rest[-1:] if self._dropping else rest], b""
 
     def close(self) -> None:
         """Flush an event the body ended without a blank line after."""

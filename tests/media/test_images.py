@@ -13,9 +13,11 @@ import base64
 import json
 from decimal import Decimal
 
+import httpx2
 import openai
 import pytest
 
+import llmmeter
 from llmmeter.testing import record_calls
 from tests import fakes
 from tests.otel import llm_spans, metric_total
@@ -297,3 +299,26 @@ def test_large_image_response_is_priced_from_its_ends(server, make_client):
     assert len(result.data[0].b64_json) == 4_000_000
     assert calls[0].cost.total == (12 * Decimal("5.00") + 6_240 * Decimal("32.00")) / M
     assert calls[0].cost.status == "ok"
+
+
+def test_azure_openai_image_generation_is_metered(server, tracer_provider, meter_provider, span_exporter):
+    """AzureOpenAI's deployment path (/openai/deployments/{name}/images/generations) is an image call."""
+    server.reply = fakes.Reply(images_body(usage=image_usage(25, 0, 1_056)))
+    http_client = llmmeter.meter_client(
+        httpx2.Client(), tracer_provider=tracer_provider, meter_provider=meter_provider
+    )
+    client = openai.AzureOpenAI(
+        azure_endpoint=server.url.removesuffix("/v1"),
+        api_version="2025-04-01-preview",
+        api_key="azure-secret",
+        http_client=http_client,
+        max_retries=0,
+    )
+
+    with record_calls() as calls:
+        client.images.generate(model="gpt-image-1.5", prompt="x")
+    client.close()
+
+    assert server.requests[0][1].startswith("/openai/deployments/gpt-image-1.5/images/generations")
+    assert calls[0].provider == "azure.ai.openai"
+    assert calls[0].cost.total == (25 * Decimal("5.00") + 1_056 * Decimal("32.00")) / M

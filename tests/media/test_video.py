@@ -13,6 +13,7 @@ from typing import Any
 import openai
 import pytest
 
+import llmmeter
 from llmmeter.testing import record_calls
 from tests import fakes
 from tests.otel import llm_spans
@@ -158,3 +159,19 @@ async def test_async_create_with_a_reference_upload_is_priced(server, make_clien
 
     assert b"r" * 100_000 in server.requests[0][2]
     assert calls[0].cost.total == 12 * Decimal("0.50")
+
+
+def test_a_spent_budget_refuses_the_next_video_job_before_it_is_sent(server, make_client):
+    """budget(): a sora-2-pro job that spends the limit is priced at creation, so the next create
+    is refused before it leaves, and track() saw the first job's cost."""
+    server.reply = fakes.Reply(video(model="sora-2-pro", seconds="8", size="1792x1024"))
+    client = make_client()
+
+    with llmmeter.track() as spend, llmmeter.budget(usd=Decimal("1.00")):
+        client.videos.create(model="sora-2-pro", prompt="a", seconds="8", size="1792x1024")
+        with pytest.raises(llmmeter.BudgetExceeded):
+            client.videos.create(model="sora-2-pro", prompt="b", seconds="8", size="1792x1024")
+
+    assert len(server.requests) == 1
+    assert spend.cost_usd == 8 * Decimal("0.50")
+    assert spend.calls == 1

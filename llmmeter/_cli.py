@@ -276,8 +276,8 @@ def _units(charge: Charge) -> str:
 
 
 def _rate(charge: Charge) -> str:
-    if charge.unit == "tokens":
-        return f"{_money(charge.rate.scaleb(6))} / 1M tokens"
+    if charge.unit in ("tokens", "characters"):
+        return f"{_money(charge.rate.scaleb(6))} / 1M {charge.unit}"
     if charge.unit == "seconds":
         return f"{_money(charge.rate)} / {'hour' if charge.rate_per == 3600 else 'second'}"
     return f"{_money(charge.rate)} / request"
@@ -387,6 +387,8 @@ def _other(entry: PriceEntry) -> str:
         notes.append(f"training {_money(rates.training_hour)}/hour")
     if rates.audio_hour is not None:
         notes.append(f"audio {_money(rates.audio_hour)}/hour")
+    if rates.character is not None:
+        notes.append(f"{_money(rates.character.scaleb(6))}/1M characters")
     standard = entry.schedules["standard"]
     notes += [f"long context >{threshold:,}" for threshold, _ in standard.long_context]
     notes += [tier for tier in entry.schedules if tier != "standard"]

@@ -22,11 +22,14 @@ from typing import Any
 
 __all__ = [
     "Usage",
+    "checked_usage",
+    "count",
     "from_anthropic",
     "from_langchain",
     "from_openai_chat",
     "from_openai_realtime",
     "from_openai_responses",
+    "get",
 ]
 
 
@@ -60,6 +63,8 @@ class Usage:
     """Seconds of generated video or processed audio, for models billed by time."""
     images: int = 0
     requests: int = 0
+    characters: int = 0
+    """Characters of input text, for models billed by the character (text to speech: tts-1)."""
     invalid: str | None = None
     """Set when the provider reported a count that cannot be one: the field at fault. Such usage is
     never priced nor written to a metric; its counts are all zero."""
@@ -79,6 +84,7 @@ class Usage:
             or self.seconds
             or self.images
             or self.requests
+            or self.characters
         )
 
     def __add__(self, other: Usage) -> Usage:
@@ -293,3 +299,9 @@ def from_langchain(usage_metadata: Any) -> Usage:
         output_audio_tokens=outs["audio"],
         output_image_tokens=outs["image"],
     )
+
+
+# For converters kept beside their adapters (media endpoints): the same checks as the ones above.
+checked_usage = _checked
+count = _count
+get = _get

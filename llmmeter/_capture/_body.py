@@ -21,7 +21,8 @@ class BodyMeter:
     """Sees each chunk of one response body exactly as the caller receives it.
 
     A streamed body (``text/event-stream``) is parsed event by event and nothing is kept beyond the
-    stream state; any other body is collected and parsed as JSON once it ends (a large one, unless
+    stream state; the body of an adapter whose ``reads_body`` is False (binary audio) is not kept at
+    all; any other body is collected and parsed as JSON once it ends (a large one, unless
     content is captured, only by its two ends: see ``_providers._large``). The call is finished
     exactly once: at the end of the body, when it is closed, on a read error, or when the stream
     is garbage-collected unread.
@@ -54,9 +55,9 @@ class BodyMeter:
         self._skips: Callable[[bytes], bool] | None = None
         if event_stream:
             self._state = adapter.new_stream(call.request, settings.capture_content)
-            self._parser = SSEParser(self._state.record_event)
+            self._parser = SSEParser(self._state.record_event, getattr(self._state, "ignores", None))
             self._skips = getattr(self._state, "skips", None)
-        else:
+        elif getattr(adapter, "reads_body", True):
             self._chunks = BodyWindow(whole=settings.capture_content)  # reported content is read whole
 
     def chunk(self, data: bytes) -> None:
@@ -123,6 +124,9 @@ class BodyMeter:
             if whole:
                 self._parser.close()
             return self._state.result()
+        if self._chunks is None and whole and not self._undecodable:
+            # An adapter that learns nothing from the body (synthesized audio): it is never kept.
+            return self._adapter.parse_response(request, None, settings.capture_content)
         if not whole or self._decoder is None or self._chunks is None:
             return ResponseInfo(complete=False)
         chunks, self._chunks = self._chunks, None

@@ -19,6 +19,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 
 from llmmeter._capture._body import BodyMeter
+from llmmeter._capture._forms import form_fields
 from llmmeter._capture._refusal import refusal_for
 from llmmeter._capture._streams import async_stream_class, sync_stream_class
 from llmmeter._context import sending as _sending
@@ -159,12 +160,15 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
             server_address=url.host or None,
             server_port=url.port or (443 if url.scheme == "https" else 80),
         )
+        adapter = endpoint.adapter
         content = _json_content(request)
-        body = None if content is None else loads_or_none(content)
+        body: Any = None if content is None else loads_or_none(content)
+        if content is None and getattr(adapter, "reads_forms", False):
+            body = form_fields(request)  # an upload: its text fields, never its files' bytes
         stream = None
-        if content is not None and is_object(body):
-            endpoint.adapter.parse_request(info, body, settings.capture_content)
-            if settings.include_stream_usage and endpoint.adapter is CHAT and _wants_usage_option(body):
+        if is_object(body):
+            adapter.parse_request(info, body, settings.capture_content)
+            if settings.include_stream_usage and adapter is CHAT and content and _wants_usage_option(body):
                 request = _with_stream_usage(request, json.loads(content))  # exact, as it will be sent
             stream = info.stream
         call = Call(telemetry, info)

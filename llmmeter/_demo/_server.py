@@ -5,6 +5,7 @@ Serves, on 127.0.0.1, what the demo, the examples and tests call:
     POST /v1/chat/completions   plain, streamed (usage with ``stream_options.include_usage``), tool calls
     POST /v1/responses          plain and streamed
     POST /v1/embeddings
+    POST /v1/images/generations  GPT Image models, with token usage by modality
     POST /v1/messages           Anthropic Messages, plain and streamed, prompt caching
 
 Token counts are a pure function of the request (about four characters per token), so the same
@@ -119,6 +120,8 @@ class FakeProviderServer:
             return 200, _responses(body)
         if path.endswith("/embeddings"):
             return 200, _embeddings(body)
+        if path.endswith("/images/generations"):
+            return 200, _image_generation(body)
         if path.endswith("/messages"):
             return 200, self._messages(body)
         return 404, _openai_error(404, f"no such endpoint: {path}")
@@ -342,6 +345,38 @@ def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
         "data": data,
         "model": model,
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
+# Image output tokens by quality for a 1024x1024 image (larger sizes cost half as much again), as
+# the GPT Image models report them.
+_IMAGE_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
+_TINY_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+def _image_generation(body: dict[str, Any]) -> dict[str, Any]:
+    prompt = str(body.get("prompt") or "")
+    quality = str(body.get("quality") or "medium")
+    size = str(body.get("size") or "1024x1024")
+    count = body.get("n")
+    images = count if isinstance(count, int) and 0 < count <= 10 else 1
+    per_image = _IMAGE_TOKENS.get(quality, _IMAGE_TOKENS["medium"])
+    if size != "1024x1024":
+        per_image += per_image // 2
+    text = count_tokens(prompt)
+    output = per_image * images
+    return {
+        "created": 1_700_000_000,
+        "data": [{"b64_json": _TINY_PNG} for _ in range(images)],
+        "quality": quality,
+        "size": size,
+        "output_format": "png",
+        "usage": {
+            "input_tokens": text,
+            "input_tokens_details": {"text_tokens": text, "image_tokens": 0},
+            "output_tokens": output,
+            "total_tokens": text + output,
+        },
     }
 
 

@@ -32,6 +32,7 @@ class Target:
     embeddings_model: str = "text-embedding-3-small"
     anthropic_model: str = "claude-sonnet-4-6"
     realtime_model: str = "gpt-realtime"
+    image_model: str = "gpt-image-1.5"
 
 
 def local_target(openai_base_url: str, anthropic_base_url: str) -> Target:
@@ -52,6 +53,7 @@ def live_target() -> Target | None:
         stream_model="gpt-4o-mini",
         responses_model="gpt-4o-mini",
         anthropic_model="claude-haiku-4-5",
+        image_model="gpt-image-1-mini",
     )
 
 
@@ -191,6 +193,13 @@ def _realtime_unavailable(target: Target) -> str | None:
     )
 
 
+def _image(target: Target) -> str:
+    response = _openai(target).images.generate(
+        model=target.image_model, prompt="A small cost meter, flat icon.", size="1024x1024", quality="low"
+    )
+    return f"{len(response.data or [])} image, {response.size}, {response.quality} quality"
+
+
 def _anthropic_client(target: Target) -> Any:
     import anthropic
 
@@ -263,6 +272,7 @@ def steps() -> list[Step]:
         Step("OpenAI Responses API", _responses),
         Step("OpenAI embeddings", _embeddings),
         Step("OpenAI Realtime session over WebSocket", _realtime_session, _realtime_unavailable),
+        Step("OpenAI image generation", _image),
         Step("Anthropic messages, plain then streamed", _anthropic_calls, _no_anthropic_key),
         Step("LangChain chain (prompt | ChatOpenAI | parser)", _langchain_chain, langchain_unavailable),
     ]

@@ -33,7 +33,7 @@ class Charge(NamedTuple):
     component: str
     units: Decimal
     unit: str
-    """What ``units`` counts: ``tokens``, ``requests``, ``seconds``."""
+    """What ``units`` counts: ``tokens``, ``characters``, ``requests``, ``seconds``."""
     rate: Decimal
     """USD per ``rate_per`` units."""
     rate_per: int
@@ -71,7 +71,13 @@ class Bill:
         rates = schedule.for_input(max(usage.input_tokens, input_parts))
         self._input(usage, rates, input_parts, audio_cached, image_cached)
         self._output(usage, rates)
-        if usage.training_tokens or usage.seconds or usage.images or rates.request is not None:
+        if (
+            usage.training_tokens
+            or usage.seconds
+            or usage.characters
+            or usage.images
+            or rates.request is not None
+        ):
             self._other_units(usage, rates, size)
 
     def _cached_media(self, usage: Usage) -> tuple[int, int]:
@@ -124,12 +130,19 @@ class Bill:
 
     def _other_units(self, usage: Usage, rates: Rates, size: str | None) -> None:
         self.tokens("training", usage.training_tokens, rates.training)
+        if usage.characters:
+            if rates.character is None:
+                self._no_rate("characters")
+            else:
+                self.add("characters", usage.characters, "characters", rates.character, 1)
         if rates.request is not None:
             self.add("requests", max(usage.requests, 1), "requests", rates.request, 1)
         if usage.seconds:
             self._seconds(_seconds(usage.seconds), rates, size)
-        if usage.images:
-            self._no_rate("images")  # no per-image prices are compiled yet: never billed as $0
+        if usage.images and not usage.output_tokens:
+            # Images not billed as output tokens (GPT Image's are) would be billed per image, and no
+            # per-image prices are compiled yet: never billed as $0.
+            self._no_rate("images")
 
     def _seconds(self, seconds: Decimal, rates: Rates, size: str | None) -> None:
         by_size = rates.video_second_by_size

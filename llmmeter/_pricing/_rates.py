@@ -1,4 +1,4 @@
-"""Compiled prices: plain Decimals per unit (per token, per request, per second, per hour).
+"""Compiled prices: plain Decimals per unit (per token, per character, per request, per second, per hour).
 
 Pricing files and genai-prices quote prices per 1M tokens (``*_mtok``), per 1K requests
 (``requests_kcount``), per second or per hour; ``rates_from_prices`` turns those quotes into
@@ -38,6 +38,7 @@ _PER_MILLION = {
     "cache_image_read_mtok": "cache_image_read",
     "output_image_mtok": "output_image",
     "training_mtok": "training",
+    "characters_mtok": "character",
 }
 _PER_THOUSAND = {"requests_kcount": "request"}
 _PER_UNIT = {"video_second": "video_second"}
@@ -94,6 +95,8 @@ class Rates:
     cache_image_read: Decimal | None = None
     output_image: Decimal | None = None
     training: Decimal | None = None
+    character: Decimal | None = None
+    """Per character of input text (``characters_mtok`` quotes it per 1M characters)."""
     request: Decimal | None = None
     video_second: Decimal | None = None
     video_second_by_size: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY_SIZES)

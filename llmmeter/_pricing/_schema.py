@@ -100,6 +100,7 @@ class _Prices(_Strict):
     output_image_mtok: Price | None = None
     requests_kcount: Price | None = None
     training_mtok: Price | None = None
+    characters_mtok: Price | None = None
     training_hour: Price | None = None
     audio_hours: Price | None = None
     video_second: Price | None = None

@@ -16,7 +16,7 @@ from orjson import loads as _fast_loads
 
 from llmmeter._usage import Usage
 
-__all__ = ["Adapter", "RequestInfo", "ResponseInfo", "StreamState", "loads_or_none"]
+__all__ = ["Adapter", "RequestInfo", "ResponseInfo", "StreamState", "UploadedFile", "loads_or_none"]
 
 AttributeScalar = str | bool | int | float
 AttributeValue = AttributeScalar | list[str] | list[int] | list[float]
@@ -40,6 +40,9 @@ class RequestInfo:
     capture is on."""
     system_instructions: Any = None
     """System prompts as the conventions' system instructions; only when content capture is on."""
+    expected_usage: Usage | None = None
+    """What the request alone says is billed (a speech input's characters, a video's seconds, an
+    uploaded WAV's duration), for adapters whose responses may report no usage."""
 
 
 @dataclass(slots=True)
@@ -57,6 +60,29 @@ class ResponseInfo:
     """Set when the body itself reports a failure (a stream ``error`` event, ``response.failed``)."""
     complete: bool = True
     """False when a stream ended before its final event."""
+    size: str | None = None
+    """The output resolution a per-second rate depends on (a video's ``1792x1024``)."""
+    estimated: bool = False
+    """True when ``usage`` is llmmeter's estimate (read from the upload), not the provider's report."""
+    tool_usage: tuple[str | None, Usage] | None = None
+    """(model, usage) of a hosted tool billed at another model's rates, such as the Responses API's
+    image generation: priced with that model and added to the call's cost."""
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """A file part of a multipart request as an adapter sees it: never its content, only its first
+    bytes (enough for a format's header) and its size."""
+
+    filename: str | None
+    content_type: str | None
+    size: int | None
+    """In bytes; None when the upload is a stream of unknown length."""
+    head: bytes = b""
+    """The first :data:`UPLOAD_HEAD_BYTES` bytes at most."""
+
+
+UPLOAD_HEAD_BYTES = 512
 
 
 class StreamState(Protocol):
@@ -64,7 +90,9 @@ class StreamState(Protocol):
 
     A state may also define ``skips(events: bytes) -> bool``: given a chunk made of whole events,
     True when none of them matters to it, so the chunk need not be parsed at all. Streams are
-    mostly content deltas, and this keeps their per-chunk cost to one byte search.
+    mostly content deltas, and this keeps their per-chunk cost to one byte search. A state may also
+    define ``ignores(event_name: str) -> bool``: True for events it never reads, which are then
+    dropped without being decoded (media streams' base64 payloads of megabytes).
     """
 
     def record_event(self, event: str, data: str) -> None:
@@ -75,7 +103,14 @@ class StreamState(Protocol):
 
 
 class Adapter(Protocol):
-    """Parses one provider API family. Instances are stateless and shared."""
+    """Parses one provider API family. Instances are stateless and shared.
+
+    An adapter may also define ``reads_body = False``: its non-streamed response bodies say nothing
+    it needs (audio bytes), so they are not kept, and ``parse_response`` is given None for them.
+    An adapter may also define ``reads_forms = True``: its requests may be ``multipart/form-data``
+    (uploads), whose text fields are then given to ``parse_request`` as strings and whose files
+    as :class:`UploadedFile` (see ``_capture._forms``).
+    """
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         """Fill ``request`` from the decoded JSON request body."""

@@ -23,6 +23,7 @@ WINDOW_BYTES = 64 << 10
 _HEAD_FIELDS = ("id", "model", "status", "type")
 _TAIL_FIELDS = ("service_tier", "stop_reason")
 _USAGE = re.compile(rb'"usage"\s*:\s*\{')
+_TOOL_USAGE = re.compile(rb'"tool_usage"\s*:\s*\{')
 _FINISH = re.compile(rb'"finish_reason"\s*:\s*"([^"\\]{1,64})"')
 _decoder = json.JSONDecoder()
 
@@ -83,6 +84,9 @@ def _summary(head: bytes, tail: bytes) -> dict[str, Any]:
     usage = _last_object(_USAGE, tail)
     if usage is not None:
         body["usage"] = usage
+    tool_usage = _last_object(_TOOL_USAGE, tail)  # the Responses API's hosted tools (image generation)
+    if tool_usage is not None:
+        body["tool_usage"] = tool_usage
     reasons = [reason.decode("utf-8", "replace") for reason in _FINISH.findall(tail)]
     if reasons:
         body["choices"] = [{"finish_reason": reason} for reason in reasons]

@@ -19,6 +19,7 @@ from llmmeter._providers._base import (
     is_object,
     loads_or_none,
 )
+from llmmeter._providers._images import from_openai_images
 from llmmeter._telemetry import _names as n
 from llmmeter._usage import from_openai_chat, from_openai_responses
 
@@ -185,7 +186,9 @@ _RESPONSE_FINAL_EVENTS = frozenset({"response.completed", "response.incomplete",
 _RESPONSE_EVENTS = _RESPONSE_FINAL_EVENTS | {"response.created", "response.in_progress", "error"}
 
 
-def _read_response_object(result: ResponseInfo, response: Any, capture_content: bool) -> None:
+def _read_response_object(
+    result: ResponseInfo, response: Any, capture_content: bool, image_model: str | None = None
+) -> None:
     if not is_object(response):
         return
     result.model = get_str(response, "model") or result.model
@@ -193,6 +196,9 @@ def _read_response_object(result: ResponseInfo, response: Any, capture_content: 
     result.service_tier = get_str(response, "service_tier") or result.service_tier
     if is_object(response.get("usage")):
         result.usage = from_openai_responses(response["usage"])
+    tool_usage = response.get("tool_usage")
+    if tool_usage is not None:
+        _read_image_tool_usage(result, response, tool_usage, image_model)
     status = get_str(response, "status")
     if status == "completed":
         output = response.get("output")
@@ -212,6 +218,27 @@ def _read_response_object(result: ResponseInfo, response: Any, capture_content: 
         result.output_messages = _messages.responses_output(output, reason)
 
 
+def _read_image_tool_usage(result: ResponseInfo, response: Any, tool_usage: Any, model: str | None) -> None:
+    """The image generation tool's usage (``tool_usage.image_gen``), billed at its image model's rates:
+    the one the request named, else the one the response's ``tools`` echo."""
+    image_gen = tool_usage.get("image_gen") if is_object(tool_usage) else None
+    if not is_object(image_gen):
+        return
+    usage = from_openai_images(image_gen)
+    if usage.is_empty and usage.invalid is None:
+        return
+    result.tool_usage = (model or _image_tool_model(response.get("tools")), usage)
+
+
+def _image_tool_model(tools: Any) -> str | None:
+    """The model of the ``image_generation`` tool in a ``tools`` list."""
+    if isinstance(tools, list):
+        for tool in tools:
+            if get_str(tool, "type") == "image_generation":
+                return get_str(tool, "model")
+    return None
+
+
 def _event_type(event: str, data: str) -> str:
     if event:
         return event
@@ -227,10 +254,11 @@ def _event_type(event: str, data: str) -> str:
 class _ResponsesStream:
     """Responses events: metadata from ``response.created``, usage from the final event."""
 
-    __slots__ = ("_capture", "_result", "_text")
+    __slots__ = ("_capture", "_image_model", "_result", "_text")
 
-    def __init__(self, capture_content: bool) -> None:
+    def __init__(self, capture_content: bool, image_model: str | None = None) -> None:
         self._capture = capture_content
+        self._image_model = image_model
         self._result = ResponseInfo(complete=False)
         self._text: list[str] = []
 
@@ -257,7 +285,7 @@ class _ResponsesStream:
         if kind == "error":
             self._result.error_type = _error_type(payload.get("error", payload))
             return
-        _read_response_object(self._result, payload.get("response"), self._capture)
+        _read_response_object(self._result, payload.get("response"), self._capture, self._image_model)
         if kind in _RESPONSE_FINAL_EVENTS:
             self._result.complete = True
 
@@ -277,16 +305,25 @@ class ResponsesAdapter:
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         _common_request(request, body)
         copy_params(body, _RESPONSES_PARAMS, request.params)
+        if body.get("tools"):
+            image_model = _image_tool_model(body["tools"])
+            if image_model is not None:
+                request.params[n.REQUEST_IMAGE_TOOL_MODEL] = image_model
         if capture_content:
             request.system_instructions, request.input_messages = _messages.responses_input(body)
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo()
-        _read_response_object(result, body, capture_content)
+        _read_response_object(result, body, capture_content, _requested_image_model(request))
         return result
 
     def new_stream(self, request: RequestInfo, capture_content: bool) -> _ResponsesStream:
-        return _ResponsesStream(capture_content)
+        return _ResponsesStream(capture_content, _requested_image_model(request))
+
+
+def _requested_image_model(request: RequestInfo) -> str | None:
+    model = request.params.get(n.REQUEST_IMAGE_TOOL_MODEL)
+    return model if isinstance(model, str) else None
 
 
 # --- Embeddings ----------------------------------------------------------------------------------

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from llmmeter._providers._anthropic import MESSAGES
+from llmmeter._providers._audio import SPEECH, TRANSCRIPTIONS
 from llmmeter._providers._base import Adapter
+from llmmeter._providers._images import IMAGES
 from llmmeter._providers._openai import CHAT, EMBEDDINGS, RESPONSES
+from llmmeter._providers._video import VIDEOS
 from llmmeter._telemetry import _names as n
 
 __all__ = ["Route", "route"]
@@ -52,6 +55,19 @@ _OPENAI_ENDPOINTS: tuple[tuple[str, Adapter, str], ...] = (
     ("/responses", RESPONSES, n.OP_CHAT),
     ("/embeddings", EMBEDDINGS, n.OP_EMBEDDINGS),
 )
+# Media endpoints generate content of another modality than their input (an image from a prompt,
+# text from audio, speech from text, a video): the conventions' ``generate_content`` ("multimodal
+# content generation") is the predefined operation that applies; ``gen_ai.output.type`` says which.
+_MEDIA_ENDPOINTS: tuple[tuple[str, Adapter], ...] = (
+    ("/images/generations", IMAGES),
+    ("/images/edits", IMAGES),
+    ("/audio/transcriptions", TRANSCRIPTIONS),
+    ("/audio/translations", TRANSCRIPTIONS),
+    ("/audio/speech", SPEECH),
+    ("/videos", VIDEOS),
+    ("/videos/edits", VIDEOS),
+    ("/videos/extensions", VIDEOS),
+)
 
 
 def _provider_for_host(host: str) -> str:
@@ -83,7 +99,16 @@ def route(method: str, host: str, path: str) -> Route | None:
         return Route(MESSAGES, n.PROVIDER_ANTHROPIC, n.OP_CHAT)
     for suffix, adapter, operation in _OPENAI_ENDPOINTS:
         if path.endswith(suffix):
-            deployment = _azure_deployment(path)
-            provider = n.PROVIDER_AZURE_OPENAI if deployment else _provider_for_host(host)
-            return Route(adapter, provider, operation, deployment)
+            return _openai_route(adapter, operation, host, path)
+    for suffix, adapter in _MEDIA_ENDPOINTS:
+        if path.endswith(suffix):
+            return _openai_route(adapter, n.OP_GENERATE_CONTENT, host, path)
+    if path.endswith("/remix") and "/videos/" in path:  # /videos/{id}/remix: a new job
+        return _openai_route(VIDEOS, n.OP_GENERATE_CONTENT, host, path)
     return None
+
+
+def _openai_route(adapter: Adapter, operation: str, host: str, path: str) -> Route:
+    deployment = _azure_deployment(path)
+    provider = n.PROVIDER_AZURE_OPENAI if deployment else _provider_for_host(host)
+    return Route(adapter, provider, operation, deployment)

@@ -2,34 +2,53 @@
 
 Bytes arrive in arbitrary pieces; events come out as soon as their blank line arrives. Nothing is
 kept beyond the event being read. Line endings may be ``\\n``, ``\\r\\n`` or ``\\r``. It works on
-bytes and decodes one event at a time, since it runs for every chunk the caller reads.
+bytes and decodes one event at a time, since it runs for every chunk the caller reads. An event
+larger than :data:`COLLECT_BYTES` (a base64 image or audio payload of megabytes, read in many
+chunks) is collected as a list of its pieces and joined once, when it ends, so reading it costs
+time linear in its size.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["SSEParser"]
+__all__ = ["COLLECT_BYTES", "SSEParser"]
+
+COLLECT_BYTES = 64 << 10
+"""An unfinished event longer than this is collected piece by piece rather than re-copied per chunk."""
 
 EventSink = Callable[[str, str], None]
+EventFilter = Callable[[str], bool]
 
 
 class SSEParser:
-    """Feed it bytes; it calls ``sink(event_name, data)`` once per complete event."""
+    """Feed it bytes; it calls ``sink(event_name, data)`` once per complete event.
 
-    __slots__ = ("_buffer", "_sink")
+    ``ignores(event_name)``, when given, is asked first about each event that names itself on its
+    first line: an event it returns True for is dropped undecoded (a base64 partial image).
+    """
 
-    def __init__(self, sink: EventSink) -> None:
+    __slots__ = ("_buffer", "_dropping", "_ignores", "_pieces", "_sink")
+
+    def __init__(self, sink: EventSink, ignores: EventFilter | None = None) -> None:
         self._sink = sink
+        self._ignores = ignores
         self._buffer = b""
+        self._pieces: list[bytes] | None = None
+        """The pieces of a large unfinished event (newlines already normalized), when there is one."""
+        self._dropping = False
+        """True while that event is one ``ignores`` drops: only its last byte is kept."""
 
     @property
     def between_events(self) -> bool:
         """True when no partial event is waiting for more bytes."""
-        return not self._buffer
+        return not self._buffer and self._pieces is None
 
     def feed(self, chunk: bytes) -> None:
         """Parse the next piece of the body."""
+        if self._pieces is not None:
+            self._feed_large(chunk, self._pieces)
+            return
         buffer = self._buffer + chunk if self._buffer else chunk
         if b"\r" in buffer:
             buffer = _normalize_newlines(buffer)
@@ -39,17 +58,64 @@ class SSEParser:
             if end > start:
                 self._event(buffer[start:end])
             start = end + 2
-        self._buffer = buffer[start:] if start else buffer
+        rest = buffer[start:] if start else buffer
+        if len(rest) > COLLECT_BYTES:
+            self._keep(rest)
+        else:
+            self._buffer = rest
+
+    def _feed_large(self, chunk: bytes, pieces: list[bytes]) -> None:
+        """The next piece of an event larger than :data:`COLLECT_BYTES`."""
+        if b"\r" not in chunk and (b"\n" not in chunk or not _ends_event(pieces[-1], chunk)):
+            # The large event goes on: nothing to parse yet.
+            if not self._dropping:
+                pieces.append(chunk)
+            elif chunk:
+                pieces[0] = chunk[-1:]  # enough to see a blank line split across chunks
+            return
+        dropped, self._pieces, self._dropping = self._dropping, None, False
+        # The pieces hold no blank line (nor a carriage return): the event ends at the end of the
+        # last piece or later, and only the new chunk may need its newlines normalized.
+        end_from = sum(map(len, pieces)) - 1
+        has_cr = b"\r" in chunk
+        pieces.append(chunk)
+        buffer = b"".join(pieces)
+        if has_cr:
+            buffer = _normalize_newlines(buffer)
+        end = buffer.find(b"\n\n", end_from)
+        if end == -1:  # a lone carriage return, now a newline, completed no blank line
+            self._keep(buffer)
+            return
+        if not dropped:
+            self._event(buffer[:end])
+        rest = buffer[end + 2 :]
+        self._buffer = b""
+        if rest:
+            self.feed(rest)
+
+    def _keep(self, rest: bytes) -> None:
+        """Keep the start of an unfinished event; a large one as pieces (or, when dropped, not at all)."""
+        if len(rest) <= COLLECT_BYTES or rest[-1:] == b"\r":
+            self._buffer = rest
+            return
+        self._dropping = self._ignored(rest)
+        self._pieces, self._buffer = [rest[-1:] if self._dropping else rest], b""
 
     def close(self) -> None:
         """Flush an event the body ended without a blank line after."""
-        tail, self._buffer = self._buffer.rstrip(b"\r\n"), b""
+        pending = self._buffer if self._pieces is None else b"".join(self._pieces)
+        if self._dropping:
+            pending = b""
+        self._pieces, self._dropping = None, False
+        tail, self._buffer = pending.rstrip(b"\r\n"), b""
         if tail:
             self._event(tail)
 
     def _event(self, block: bytes) -> None:
         if block.startswith(b"data: ") and b"\n" not in block:  # the common case: one data line
             self._sink("", block[6:].decode("utf-8", "replace"))
+            return
+        if self._ignores is not None and self._ignored(block):
             return
         event = ""
         data: list[str] = []
@@ -66,6 +132,23 @@ class SSEParser:
                 event = value
         if data:
             self._sink(event, "\n".join(data))
+
+    def _ignored(self, block: bytes) -> bool:
+        """Whether ``block`` (an event, or its start) is an event ``ignores`` drops, by its first line."""
+        ignores = self._ignores
+        if ignores is None or not block.startswith(b"event: "):
+            return False
+        end = block.find(b"\n", 7, 263)
+        return end != -1 and ignores(block[7:end].decode("utf-8", "replace").rstrip())
+
+
+def _ends_event(previous: bytes, chunk: bytes) -> bool:
+    """Whether ``chunk`` holds a blank line, or completes one begun at the end of ``previous``.
+
+    Asked only of chunks holding a newline: a base64 payload holds none, and a one-byte search
+    (``memchr``) is many times cheaper than a two-byte one.
+    """
+    return b"\n\n" in chunk or (chunk[:1] == b"\n" and previous[-1:] == b"\n")
 
 
 def _normalize_newlines(buffer: bytes) -> bytes:

@@ -127,6 +127,8 @@ def usage_attributes(usage: Usage) -> dict[str, Any]:
         or usage.output_image_tokens
     ):
         attributes.update(_modality_attributes(usage))
+    if usage.seconds or usage.characters or usage.images:
+        _media_usage(usage, attributes)
     return attributes
 
 
@@ -151,6 +153,15 @@ def _modality_attributes(usage: Usage) -> dict[str, int]:
         if count:
             attributes[name] = count
     return attributes
+
+
+def _media_usage(usage: Usage, attributes: dict[str, Any]) -> None:
+    if usage.seconds:
+        attributes[n.USAGE_SECONDS] = usage.seconds
+    if usage.characters:
+        attributes[n.USAGE_CHARACTERS] = usage.characters
+    if usage.images:
+        attributes[n.USAGE_IMAGES] = usage.images
 
 
 def response_attributes(record: CallRecord, response: ResponseInfo, provider: str) -> dict[str, Any]:

@@ -34,7 +34,8 @@ from llmmeter import __version__
 from llmmeter._context import active_attributes, active_sinks, enclosing_call
 from llmmeter._errors import PricingFileError
 from llmmeter._guard import internal_error
-from llmmeter._pricing import get_table
+from llmmeter._pricing import PricingTable, get_table
+from llmmeter._pricing._combine import with_tool_cost
 from llmmeter._pricing._cost import Cost
 from llmmeter._pricing._genai import load as genai_prices_load
 from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
@@ -50,6 +51,7 @@ from llmmeter._telemetry._instruments import Instruments
 from llmmeter._telemetry._record import CallRecord, Ending
 from llmmeter._telemetry._scrub import exception_attributes, secret_forms
 from llmmeter._telemetry._semconv import conventions
+from llmmeter._usage import Usage
 
 __all__ = ["Call", "Telemetry", "add_observer", "remove_observer", "telemetry_for"]
 
@@ -59,6 +61,7 @@ logger = logging.getLogger("llmmeter")
 _NO_USAGE = Cost(total=None, status="no_usage")
 _INVALID_USAGE = Cost(total=None, status="invalid_usage")
 _PRICING_ERROR = Cost(total=None, status="pricing_error")
+_UNKNOWN_TOOL_MODEL = Cost(total=None, status="unknown_model")
 
 Observer = Callable[[CallRecord], None]
 _observers: list[Observer] = []
@@ -403,9 +406,12 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
         usage,
         provider=request.provider,
         service_tier=response.service_tier or request.service_tier,
+        size=response.size,
     )
-    if cost.status == "ok" and (not response.complete or ending != "complete"):
-        # Usage from a body that did not finish may be partial.
+    if response.tool_usage is not None:
+        cost = _with_tool_cost(cost, table, response.tool_usage, request.provider)
+    if cost.status == "ok" and (not response.complete or ending != "complete" or response.estimated):
+        # Usage from a body that did not finish may be partial; estimated usage is an estimate.
         return Cost(
             total=cost.total,
             components=cost.components,
@@ -416,6 +422,15 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
             reason="the response did not finish: its usage may be partial",
         )
     return cost
+
+
+def _with_tool_cost(
+    cost: Cost, table: PricingTable, tool_usage: tuple[str | None, Usage], provider: str
+) -> Cost:
+    """``cost`` plus what a hosted tool used, at its own model's rates (Responses' image generation)."""
+    model, usage = tool_usage
+    tool_cost = table.price_usage(model, usage, provider=provider) if model else _UNKNOWN_TOOL_MODEL
+    return with_tool_cost(cost, tool_cost, "image_generation")
 
 
 def _anthropic_sdk_span() -> Span | None:

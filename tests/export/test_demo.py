@@ -52,6 +52,7 @@ def test_demo_runs_every_step(demo):
         "OpenAI Responses API:",
         "OpenAI embeddings:",
         "OpenAI Realtime session over WebSocket: 2 call(s)",
+        "OpenAI image generation: 1 call(s)",
         "Anthropic messages, plain then streamed: 2 call(s)",
         "LangChain chain",
     ):
@@ -64,15 +65,23 @@ def test_demo_prints_a_cost_table_per_model(demo):
     output = demo[0].stdout
     assert "Cost per model" in output
     assert re.search(r"┃ Model\s+┃ Calls ┃ Input tokens ┃ Output tokens ┃\s+Cost \(USD\) ┃", output)
-    for model in ("gpt-4o-mini", "gpt-4o", "gpt-5.4", "text-embedding-3-small", "claude-sonnet-4-6"):
+    models = (
+        "gpt-4o-mini",
+        "gpt-4o",
+        "gpt-5.4",
+        "text-embedding-3-small",
+        "claude-sonnet-4-6",
+        "gpt-image-1.5",
+    )
+    for model in models:
         assert re.search(rf"│ {re.escape(model)}\s+│\s+\d+ │", output), model
-    assert re.search(r"│ Total\s+│\s+11 │", output)
+    assert re.search(r"│ Total\s+│\s+12 │", output)
 
 
 def test_demo_totals_agree_with_the_exported_metric(demo):
     """The track() total and the sum of the llmmeter.cost metric are the same amount."""
     output = demo[0].stdout
-    tracked = re.search(r"llmmeter\.track\(\): 11 calls.*?\$(\d+\.\d+)", output, re.S)
+    tracked = re.search(r"llmmeter\.track\(\): 12 calls.*?\$(\d+\.\d+)", output, re.S)
     exported = re.search(r"metric llmmeter\.cost: \$(\d+\.\d+)", output)
     assert tracked, output
     assert exported, output
@@ -93,6 +102,20 @@ def test_demo_prints_the_trace_tree(demo):
         return len(lines[i]) - len(lines[i].lstrip("│ ├└─"))
 
     assert depth(root) < depth(step) < depth(sdk) < depth(ours)
+
+
+def test_demo_prices_its_image_generation(demo):
+    """The image step's span is a generate_content call on gpt-image-1.5 with its exact cost.
+
+    The fake server reports 8 text input tokens (the prompt, four characters a token) and 272 image
+    output tokens (a low-quality 1024x1024 image); gpt-image-1.5 bills $5.00 per 1M text input and
+    $32.00 per 1M image output tokens (OpenAI's pricing page, and the seed's text input rate).
+    """
+    output = demo[0].stdout
+    expected = (8 * Decimal("5.00") + 272 * Decimal("32.00")) / Decimal(1_000_000)
+    assert re.search(r"generate_content gpt-image-1\.5\s+\[llmmeter\].*8 in / 272 out", output)
+    cost = re.escape(f"${expected:.6f}")
+    assert re.search(rf"│ gpt-image-1\.5\s+│\s+1 │\s+8 │\s+272 │\s+{cost} │", output)
 
 
 def test_live_without_a_key_refuses_before_any_call():

@@ -136,6 +136,7 @@ def test_default_metrics_are_the_v1_41_1_instruments(default):
         "gen_ai.client.operation.time_to_first_chunk",
         "llmmeter.cost",
         "llmmeter.tokens",
+        "llmmeter.calls",
     }
     (duration,) = found["gen_ai.client.operation.duration"]["points"]
     assert duration["attributes"] == METRIC_POINT_ATTRIBUTES
@@ -179,6 +180,7 @@ def test_latest_metrics_are_the_inference_instruments(latest):
         "gen_ai.client.operation.cost",
         "llmmeter.cost",
         "llmmeter.tokens",
+        "llmmeter.calls",
     }
     (duration,) = found["gen_ai.client.inference.duration"]["points"]
     assert duration["attributes"] == METRIC_POINT_ATTRIBUTES

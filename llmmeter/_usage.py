@@ -184,12 +184,27 @@ def from_openai_chat(usage: Any) -> Usage:
 
 @_checked
 def from_openai_responses(usage: Any) -> Usage:
-    """Convert an OpenAI Responses API (or Realtime) ``usage`` object.
+    """Convert an OpenAI Responses API ``usage`` object.
 
     ``input_tokens`` includes cached tokens; ``output_tokens`` includes reasoning tokens.
     """
-    input_details = _get(usage, "input_tokens_details")
-    output_details = _get(usage, "output_tokens_details")
+    return _input_output_usage(usage, "input_tokens_details", "output_tokens_details")
+
+
+@_checked
+def from_openai_realtime(usage: Any) -> Usage:
+    """Convert the ``usage`` of an OpenAI Realtime ``response.done`` event.
+
+    The Responses API's shape under other detail keys (``input_token_details``): ``input_tokens``
+    includes cached tokens, and each modality's count (``audio_tokens``, ``image_tokens``) includes
+    its cached part (``cached_tokens_details``).
+    """
+    return _input_output_usage(usage, "input_token_details", "output_token_details")
+
+
+def _input_output_usage(usage: Any, input_key: str, output_key: str) -> Usage:
+    input_details = _get(usage, input_key)
+    output_details = _get(usage, output_key)
     cached_details = _get(input_details, "cached_tokens_details")
     return Usage(
         input_tokens=_count(usage, "input_tokens"),
@@ -202,28 +217,6 @@ def from_openai_responses(usage: Any) -> Usage:
         reasoning_tokens=_count(output_details, "reasoning_tokens"),
         output_audio_tokens=_count(output_details, "audio_tokens"),
         output_image_tokens=_count(output_details, "image_tokens"),
-    )
-
-
-@_checked
-def from_openai_realtime(usage: Any) -> Usage:
-    """Convert the ``usage`` of an OpenAI Realtime ``response.done`` event.
-
-    ``input_tokens`` includes cached tokens, and each modality's count (``audio_tokens``,
-    ``image_tokens``) includes its cached part (``cached_tokens_details``).
-    """
-    input_details = _get(usage, "input_token_details")
-    output_details = _get(usage, "output_token_details")
-    cached_details = _get(input_details, "cached_tokens_details")
-    return Usage(
-        input_tokens=_count(usage, "input_tokens"),
-        output_tokens=_count(usage, "output_tokens"),
-        cache_read_tokens=_count(input_details, "cached_tokens"),
-        cache_read_audio_tokens=_count(cached_details, "audio_tokens"),
-        cache_read_image_tokens=_count(cached_details, "image_tokens"),
-        input_audio_tokens=_count(input_details, "audio_tokens"),
-        input_image_tokens=_count(input_details, "image_tokens"),
-        output_audio_tokens=_count(output_details, "audio_tokens"),
     )
 
 

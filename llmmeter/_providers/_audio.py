@@ -23,6 +23,7 @@ from typing import Any
 
 from llmmeter._providers._base import RequestInfo, ResponseInfo, UploadedFile, get_str, is_object
 from llmmeter._providers._media import error_type, event_type, field_bool, payload_of
+from llmmeter._providers._messages import prompt_messages, text_output
 from llmmeter._telemetry import _names as n
 from llmmeter._usage import Usage, checked_usage, count, get
 
@@ -119,7 +120,7 @@ class _TranscriptStream:
 
     def result(self) -> ResponseInfo:
         if self._capture and self._text is not None:
-            self._result.output_messages = [{"role": "assistant", "content": self._text}]
+            self._result.output_messages = text_output(self._text)
         return self._result
 
 
@@ -141,7 +142,7 @@ class TranscriptionsAdapter:
             if seconds:
                 request.expected_usage = Usage(seconds=seconds)
         if capture_content:
-            request.input_messages = get_str(body, "prompt")
+            request.input_messages = prompt_messages(get_str(body, "prompt"))
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo(usage=_reported_usage(body))
@@ -150,7 +151,7 @@ class TranscriptionsAdapter:
         if capture_content:
             text = get_str(body, "text") if is_object(body) else None
             if text is not None:
-                result.output_messages = [{"role": "assistant", "content": text}]
+                result.output_messages = text_output(text)
         return result
 
     def new_stream(self, request: RequestInfo, capture_content: bool) -> _TranscriptStream:
@@ -207,7 +208,7 @@ class SpeechAdapter:
         if isinstance(text, str) and model.startswith(_CHARACTER_BILLED_PREFIXES):
             request.expected_usage = Usage(characters=len(text))
         if capture_content and isinstance(text, str):
-            request.input_messages = text
+            request.input_messages = prompt_messages(text)
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         return ResponseInfo(usage=request.expected_usage)

@@ -19,6 +19,7 @@ from typing import Any
 
 from llmmeter._providers._base import RequestInfo, ResponseInfo, get_str, is_object
 from llmmeter._providers._media import error_type, event_type, field_bool, field_int, payload_of
+from llmmeter._providers._messages import Message, output_message, prompt_messages, text_part, uri_part
 from llmmeter._telemetry import _names as n
 from llmmeter._usage import Usage, checked_usage, count, get
 
@@ -119,7 +120,7 @@ class ImagesAdapter:
         if count_ is not None:
             params[n.REQUEST_CHOICE_COUNT] = count_
         if capture_content:
-            request.input_messages = get_str(body, "prompt")
+            request.input_messages = prompt_messages(get_str(body, "prompt"))
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo()
@@ -129,11 +130,7 @@ class ImagesAdapter:
         result.usage = _usage_with_images(body, len(data) if isinstance(data, list) else 0)
         if capture_content and isinstance(data, list):
             # The prompt the model used, never the image bytes.
-            result.output_messages = [
-                {"revised_prompt": get_str(item, "revised_prompt"), "url": get_str(item, "url")}
-                for item in data
-                if is_object(item)
-            ]
+            result.output_messages = [_image_message(item) for item in data if is_object(item)]
         return result
 
     def new_stream(self, request: RequestInfo, capture_content: bool) -> _ImageStream:
@@ -141,3 +138,15 @@ class ImagesAdapter:
 
 
 IMAGES = ImagesAdapter()
+
+
+def _image_message(item: Mapping[str, Any]) -> Message:
+    """One returned image as an output message: its URL (never its bytes) and revised prompt."""
+    parts = []
+    url = get_str(item, "url")
+    if url is not None:
+        parts.append(uri_part(url, "image"))
+    revised = get_str(item, "revised_prompt")
+    if revised is not None:
+        parts.append(text_part(revised))
+    return output_message(parts, n.FINISH_STOP)

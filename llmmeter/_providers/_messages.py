@@ -30,10 +30,13 @@ __all__ = [
     "chat_output",
     "finish_reason",
     "output_message",
+    "prompt_messages",
     "responses_input",
     "responses_output",
+    "text_output",
     "text_part",
     "text_parts",
+    "uri_part",
 ]
 
 Part = dict[str, Any]
@@ -85,6 +88,19 @@ def output_message(parts: list[Part], reason: str | None, role: str = n.ROLE_ASS
     return {"role": role, "parts": parts, "finish_reason": finish_reason(reason)}
 
 
+def prompt_messages(prompt: str | None) -> list[Message] | None:
+    """A media request's text prompt (an image's, a transcription's, a speech's input) as one user
+    message; None when there is none."""
+    if not prompt:
+        return None
+    return [{"role": n.ROLE_USER, "parts": [text_part(prompt)]}]
+
+
+def text_output(text: str) -> list[Message]:
+    """A complete text answer (a transcript) as one output message."""
+    return [output_message([text_part(text)], n.FINISH_STOP)]
+
+
 def _arguments(raw: Any) -> Any:
     """Tool call arguments as an object when they are JSON text (OpenAI sends a string)."""
     if isinstance(raw, str):
@@ -127,10 +143,10 @@ def _block_part(block: Any) -> Part | None:
         return text_part(text) if isinstance(text, str) else None
     if kind == "image_url":
         url = get_str(block.get("image_url"), "url")
-        return _uri_or_blob(url, "image") if url else None
+        return uri_part(url, "image") if url else None
     if kind == "input_image":
         url = get_str(block, "image_url")
-        return _uri_or_blob(url, "image") if url else None
+        return uri_part(url, "image") if url else None
     if kind == "image":  # Anthropic
         source = block.get("source")
         if get_str(source, "type") == "url":
@@ -160,7 +176,8 @@ def _block_part(block: Any) -> Part | None:
     return {"type": kind} if isinstance(kind, str) and kind else None
 
 
-def _uri_or_blob(url: str, modality: str) -> Part:
+def uri_part(url: str, modality: str) -> Part:
+    """A ``uri`` part, or a ``blob`` part for a ``data:`` URL."""
     if url.startswith("data:"):
         header, _, data = url.partition(",")
         mime_type = header[5:].split(";", 1)[0] or None

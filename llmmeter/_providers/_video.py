@@ -20,6 +20,7 @@ from typing import Any
 
 from llmmeter._providers._base import RequestInfo, ResponseInfo, get_str, is_object
 from llmmeter._providers._media import error_type, field_int
+from llmmeter._providers._messages import prompt_messages
 from llmmeter._telemetry import _names as n
 from llmmeter._usage import Usage
 
@@ -53,7 +54,7 @@ class VideosAdapter:
         if size is not None:
             request.params[n.REQUEST_VIDEO_SIZE] = size
         if capture_content:
-            request.input_messages = get_str(body, "prompt")
+            request.input_messages = prompt_messages(get_str(body, "prompt"))
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo()

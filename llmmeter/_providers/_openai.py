@@ -20,6 +20,7 @@ from llmmeter._providers._base import (
     loads_or_none,
 )
 from llmmeter._providers._images import from_openai_images
+from llmmeter._providers._media import error_type
 from llmmeter._telemetry import _names as n
 from llmmeter._usage import from_openai_chat, from_openai_responses
 
@@ -96,7 +97,7 @@ class _ChatStream:
         result.response_id = get_str(chunk, "id") or result.response_id
         result.service_tier = get_str(chunk, "service_tier") or result.service_tier
         if chunk.get("error") is not None:
-            result.error_type = _error_type(chunk.get("error"))
+            result.error_type = error_type(chunk.get("error"))
         usage = chunk.get("usage")
         if is_object(usage):
             result.usage = from_openai_chat(usage)  # the last usage wins: never summed
@@ -133,15 +134,6 @@ class _ChatStream:
         if result.usage is not None and self._finish:
             result.complete = True
         return result
-
-
-def _error_type(error: Any) -> str:
-    if is_object(error):
-        for key in ("type", "code"):
-            value = error.get(key)
-            if isinstance(value, str) and value:
-                return value
-    return n.ERROR_TYPE_OTHER
 
 
 class ChatAdapter:
@@ -211,7 +203,7 @@ def _read_response_object(
         result.finish_reasons = ["length" if reason == "max_output_tokens" else (reason or "incomplete")]
     elif status == "failed":
         result.finish_reasons = ["error"]
-        result.error_type = _error_type(response.get("error"))
+        result.error_type = error_type(response.get("error"))
     output = response.get("output")
     if capture_content and isinstance(output, list) and output:  # response.created has none yet
         reason = result.finish_reasons[0] if result.finish_reasons else None
@@ -283,7 +275,7 @@ class _ResponsesStream:
         if not is_object(payload):
             return
         if kind == "error":
-            self._result.error_type = _error_type(payload.get("error", payload))
+            self._result.error_type = error_type(payload.get("error", payload))
             return
         _read_response_object(self._result, payload.get("response"), self._capture, self._image_model)
         if kind in _RESPONSE_FINAL_EVENTS:

@@ -3,10 +3,10 @@
 By default GenAI names follow the OpenTelemetry semantic conventions as released in
 semantic-conventions v1.41.1. With ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``
 llmmeter writes the names of the standalone open-telemetry/semantic-conventions-genai repository
-instead, as of its first (and latest) release, v0.1.0: the names marked "latest" below were read from
-its ``docs/gen-ai/client-inference.md`` and ``docs/gen-ai/gen-ai-token-metrics.md`` (stored copies at
-commits 024a4f94 and 066d4a7f, whose metric tables match the v0.1.0 release's) and
-``model/gen-ai/token-metrics.yaml``. ``_semconv`` picks one generation, once, when metering is first set up.
+instead, as its registry stands in its dev-channel schema ``gen-ai-dev/1.42.0-dev``: the names marked
+"latest" below were read from its ``docs/gen-ai/client-inference.md``,
+``docs/gen-ai/gen-ai-token-metrics.md`` and ``model/gen-ai/token-metrics.yaml`` (stored copies at
+commits 024a4f94, 066d4a7f and 9b2ce3b4, whose metric definitions agree). ``_semconv`` picks one generation, once, when metering is first set up.
 
 Names are spelled out here rather than imported from ``opentelemetry-semantic-conventions``, whose
 gen_ai constants are frozen and deprecated. The cost attributes and the cost histogram follow the
@@ -71,7 +71,7 @@ FINISH_CONTENT_FILTER: Final = "content_filter"
 FINISH_TOOL_CALL: Final = "tool_call"
 FINISH_ERROR: Final = "error"
 
-# --- latest (semantic-conventions-genai v0.1.0) span attributes ------------------------------------
+# --- latest (semantic-conventions-genai) span attributes ------------------------------------
 USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
 """Latest name of ``USAGE_CACHE_CREATION_INPUT_TOKENS``."""
 USAGE_TEXT_INPUT_TOKENS: Final = "gen_ai.usage.text.input_tokens"
@@ -208,7 +208,7 @@ METRIC_TOKENS: Final = "llmmeter.tokens"
 METRIC_CALLS: Final = "llmmeter.calls"
 """Calls by ``llmmeter.cost.status``: shows unknown models and missing usage, not an invisible $0."""
 
-# latest (semantic-conventions-genai v0.1.0): per-operation histograms and usage counters
+# latest (semantic-conventions-genai): per-operation histograms and usage counters
 METRIC_INFERENCE_DURATION: Final = "gen_ai.client.inference.duration"
 METRIC_INFERENCE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.inference.time_to_first_chunk"
 METRIC_INFERENCE_OPERATION_INPUT_TOKENS: Final = "gen_ai.client.inference.operation.input_tokens"
@@ -254,7 +254,7 @@ SEMCONV_OPT_IN_ENV: Final = "OTEL_SEMCONV_STABILITY_OPT_IN"
 SEMCONV_OPT_IN_GENAI_LATEST: Final = "gen_ai_latest_experimental"
 SCHEMA_URL_V1_41_1: Final = "https://opentelemetry.io/schemas/1.41.1"
 """The schema of the default names (semantic-conventions v1.41.1)."""
-SCHEMA_URL_GENAI_LATEST: Final = "https://opentelemetry.io/schemas/gen-ai/0.1.0"
-"""The schema of the latest names: semantic-conventions-genai v0.1.0, at the path the repository
-publishes release schemas under (``opentelemetry.io/schemas/gen-ai/X.Y.Z``; its pre-release manifest
-declared ``gen-ai-dev/1.42.0-dev``)."""
+SCHEMA_URL_GENAI_LATEST: Final = "https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev"
+"""The schema of the latest names, as semantic-conventions-genai declares it: the top-level
+``schema_url`` of its ``model/manifest.yaml`` (its releases are dev-channel tags ``vX.Y.Z-dev`` whose
+schema lives under ``opentelemetry.io/schemas/gen-ai-dev/X.Y.Z-dev``, per its RELEASING.md)."""

@@ -160,8 +160,8 @@ def test_latest_span_uses_genai_repository_names(latest):
 
 def test_latest_scope_carries_the_genai_schema_url(latest):
     """Tracer and meter are obtained with semantic-conventions-genai's schema URL."""
-    assert latest["span_schema_url"] == "https://opentelemetry.io/schemas/gen-ai/0.1.0"
-    assert latest["metric_schema_url"] == "https://opentelemetry.io/schemas/gen-ai/0.1.0"
+    assert latest["span_schema_url"] == "https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev"
+    assert latest["metric_schema_url"] == "https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev"
 
 
 def test_latest_metrics_are_the_inference_instruments(latest):
@@ -322,7 +322,7 @@ LANGCHAIN_SCRIPT = """
         (
             "gen_ai_latest_experimental",
             "gen_ai.usage.cache_write.input_tokens",
-            "https://opentelemetry.io/schemas/gen-ai/0.1.0",
+            "https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev",
         ),
     ],
     ids=["default", "latest"],

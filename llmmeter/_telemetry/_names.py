@@ -6,7 +6,8 @@ llmmeter writes the names of the standalone open-telemetry/semantic-conventions-
 instead, as its registry stands in its dev-channel schema ``gen-ai-dev/1.42.0-dev``: the names marked
 "latest" below were read from its ``docs/gen-ai/client-inference.md``,
 ``docs/gen-ai/gen-ai-token-metrics.md`` and ``model/gen-ai/token-metrics.yaml`` (stored copies at
-commits 024a4f94, 066d4a7f and 9b2ce3b4, whose metric definitions agree). ``_semconv`` picks one generation, once, when metering is first set up.
+commits 024a4f94, 066d4a7f and 9b2ce3b4, whose metric definitions agree). ``_semconv`` picks one
+generation, once, when metering is first set up.
 
 Names are spelled out here rather than imported from ``opentelemetry-semantic-conventions``, whose
 gen_ai constants are frozen and deprecated. The cost attributes and the cost histogram follow the

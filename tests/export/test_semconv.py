@@ -1,5 +1,5 @@
 """Both generations of the GenAI conventions, chosen by OTEL_SEMCONV_STABILITY_OPT_IN when llmmeter
-is imported: semantic-conventions v1.41.1 by default, semantic-conventions-genai v0.1.0 (and the cost
+is imported: semantic-conventions v1.41.1 by default, semantic-conventions-genai (and the cost
 histogram proposed in its PR #443) with ``gen_ai_latest_experimental``.
 
 Each case runs in a fresh interpreter, since the variable is read once at import.

@@ -48,6 +48,7 @@ _USAGE_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("--output-audio", "output_audio_tokens", "audio output tokens, part of --output"),
     ("--output-image", "output_image_tokens", "image output tokens, part of --output"),
     ("--training", "training_tokens", "fine-tuning training tokens"),
+    ("--characters", "characters", "input characters, for models billed by the character (tts-1)"),
 )
 
 _EXIT_OK, _EXIT_NOT_FOUND, _EXIT_BAD_INPUT = 0, 1, 2

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import types
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,11 @@ def test_models_filter_by_provider(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "models", "claude-sonnet-4", "--provider", "anthropic", "--json")
     assert code == 0
     assert {entry["provider"] for entry in json.loads(out)} == {"anthropic"}
+
+
+def test_price_characters(capsys: pytest.CaptureFixture[str]) -> None:
+    """--characters prices a model billed by the character: tts-1-hd at $30.00 per 1M characters
+    (OpenAI's pricing page, "Legacy models" TTS table)."""
+    code, out, _ = run(capsys, "price", "tts-1-hd", "--characters", "2500", "--json")
+    assert code == 0
+    assert json.loads(out)["total"] == str(2_500 * Decimal("30.00") / 1_000_000)

@@ -371,6 +371,7 @@ def price(
     cache_read_image_tokens: int = 0,
     images: int = 0,
     requests: int = 0,
+    characters: int = 0,
     when: datetime | None = None,
 ) -> Cost:
     """What a call to ``model`` with this usage costs, from the process-wide table.
@@ -379,6 +380,7 @@ def price(
     ``output_tokens`` ALL output (reasoning, audio and image included): the other counts are parts
     of those two. ``cache_read_audio_tokens`` and ``cache_read_image_tokens`` are the audio and image
     parts of ``cache_read_tokens`` (and of ``input_audio_tokens`` / ``input_image_tokens``).
+    ``characters`` counts input characters, for models billed by the character (tts-1).
     ``when`` is the moment the call was made (default now): it is priced with the prices in force
     then. ``service_tier`` is the tier the response reported (``batch``, ``flex``, ``priority``...);
     a tier the model has no price for, and no provider rule covers, is priced at the standard rates
@@ -401,6 +403,7 @@ def price(
         cache_read_image_tokens=cache_read_image_tokens,
         images=images,
         requests=requests,
+        characters=characters,
     )
     return get_table().price_usage(
         model, usage, provider=provider, service_tier=service_tier, size=size, when=when

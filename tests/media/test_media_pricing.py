@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import llmmeter
 from llmmeter._cli import main
 from llmmeter._errors import PricingFileError
 from llmmeter._pricing import PricingTable
@@ -42,3 +43,12 @@ def test_tts_1_is_listed_with_its_character_price(capsys: pytest.CaptureFixture[
     output = capsys.readouterr().out
     assert "$15.00/1M characters" in output
     assert "$30.00/1M characters" in output
+
+
+def test_price_takes_the_characters_of_a_speech_input() -> None:
+    """``llmmeter.price(characters=...)``: tts-1 at $15.00 per 1M input characters, exactly."""
+    cost = llmmeter.price("tts-1", characters=4_096)
+
+    assert cost.total == 4_096 * Decimal("15.00") / Decimal(1_000_000)
+    assert cost.components == {"characters": cost.total}
+    assert cost.status == "ok"

@@ -335,13 +335,12 @@ class Call:
         if record.time_to_first_chunk_s is not None:
             instruments.time_to_first_chunk.record(record.time_to_first_chunk_s, attributes, context)
         cost = record.cost
-        instruments.count_call(key, cost.status)
         total = cost.total
-        if total is not None:
-            instruments.cost.add(key, total)
         usage = record.usage
-        if usage is not None and usage.invalid is None:
-            instruments.record_tokens(usage, attributes, key, context)
+        valid_usage = usage if usage is not None and usage.invalid is None else None
+        instruments.totals.add(key, cost.status, total, valid_usage)
+        if valid_usage is not None:
+            instruments.record_tokens(valid_usage, attributes, key, context)
         latest = instruments.latest
         if latest is not None:
             if usage is None:

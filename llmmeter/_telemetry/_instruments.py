@@ -5,7 +5,9 @@ exemplars link them to the trace. The sums (``llmmeter.cost``, ``llmmeter.tokens
 ``llmmeter.calls``, and with the latest conventions the ``gen_ai.client.inference.usage.*``
 counters) are pre-aggregated here instead, per attribute set, and handed to the SDK by observable
 counters when a reader collects: a call adds to a total (cost exactly, in Decimal) rather than paying
-for one SDK measurement per token type. A forked child starts them from zero.
+for one SDK measurement per token type. ``llmmeter.calls``, ``llmmeter.cost`` and
+``llmmeter.tokens`` share one entry per attribute set (:class:`CallTotals`), so a call looks its
+attribute set up once, under one lock. A forked child starts them from zero.
 
 Which instruments exist depends on the generation of the conventions (``_semconv``): v1.41.1 has
 one token histogram by ``gen_ai.token.type``; semantic-conventions-genai has an input and an output
@@ -29,7 +31,7 @@ from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._semconv import Conventions, conventions
 from llmmeter._usage import Usage
 
-__all__ = ["Instruments", "Totals"]
+__all__ = ["CallTotals", "Instruments", "Totals"]
 
 AttributeKey = tuple[tuple[str, Any], ...]
 
@@ -71,7 +73,97 @@ class Totals:
         self._sums = {}
 
 
-_all_totals: weakref.WeakSet[Totals] = weakref.WeakSet()
+class _Sums:
+    """What the calls of one metric attribute set added up to."""
+
+    __slots__ = ("calls", "cost", "tokens")
+
+    def __init__(self) -> None:
+        self.calls: dict[str, int] = {}
+        """Calls by ``llmmeter.cost.status``."""
+        self.cost: Decimal | None = None
+        """None until a priced call: an attribute set whose calls were never priced has no cost point."""
+        self.tokens: dict[str, int] = {}
+        """Tokens by ``gen_ai.token.type``, only the types some call used."""
+
+
+class CallTotals:
+    """The running sums of ``llmmeter.calls``, ``llmmeter.cost`` and ``llmmeter.tokens``, per metric
+    attribute set, read by their observable counters at collection time."""
+
+    __slots__ = ("__weakref__", "_lock", "_sums")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sums: dict[AttributeKey, _Sums] = {}
+        _all_totals.add(self)
+
+    def add(self, key: AttributeKey, status: str, cost: Decimal | None, usage: Usage | None) -> None:
+        """Count one call of the attribute set ``key``: its cost status, its cost (None when
+        unpriced) and the tokens of each type it used (``usage`` None when it has none to count)."""
+        with self._lock:
+            sums = self._sums.get(key)
+            if sums is None:
+                sums = self._sums[key] = _Sums()
+            calls = sums.calls
+            calls[status] = calls.get(status, 0) + 1
+            if cost is not None:
+                sums.cost = cost if sums.cost is None else sums.cost + cost
+            if usage is not None:
+                tokens = sums.tokens
+                for token_type, count in (
+                    (n.TOKEN_TYPE_INPUT, usage.input_tokens),
+                    (n.TOKEN_TYPE_OUTPUT, usage.output_tokens),
+                    (n.TOKEN_TYPE_CACHE_READ, usage.cache_read_tokens),
+                    (n.TOKEN_TYPE_CACHE_WRITE, usage.cache_write_total),
+                    (n.TOKEN_TYPE_REASONING, usage.reasoning_tokens),
+                ):
+                    if count:
+                        tokens[token_type] = tokens.get(token_type, 0) + count
+
+    def _items(self) -> list[tuple[dict[str, Any], _Sums]]:
+        with self._lock:
+            return [(dict(key), _copy(sums)) for key, sums in self._sums.items()]
+
+    def observe_calls(self, options: CallbackOptions) -> Iterable[Observation]:
+        """``llmmeter.calls``: calls by attribute set and cost status."""
+        return [
+            Observation(count, {**attributes, n.COST_STATUS: status})
+            for attributes, sums in self._items()
+            for status, count in sums.calls.items()
+        ]
+
+    def observe_cost(self, options: CallbackOptions) -> Iterable[Observation]:
+        """``llmmeter.cost``: USD by attribute set."""
+        return [
+            Observation(float(sums.cost), attributes)
+            for attributes, sums in self._items()
+            if sums.cost is not None
+        ]
+
+    def observe_tokens(self, options: CallbackOptions) -> Iterable[Observation]:
+        """``llmmeter.tokens``: tokens by attribute set and token type."""
+        return [
+            Observation(count, {**attributes, n.TOKEN_TYPE: token_type})
+            for attributes, sums in self._items()
+            for token_type, count in sums.tokens.items()
+        ]
+
+    def clear(self) -> None:
+        """Start from zero (in a forked child, whose parent reports what it counted)."""
+        self._lock = threading.Lock()
+        self._sums = {}
+
+
+def _copy(sums: _Sums) -> _Sums:
+    copy = _Sums()
+    copy.calls = dict(sums.calls)
+    copy.cost = sums.cost
+    copy.tokens = dict(sums.tokens)
+    return copy
+
+
+_all_totals: weakref.WeakSet[Totals | CallTotals] = weakref.WeakSet()
 
 
 def _clear_after_fork() -> None:
@@ -221,9 +313,8 @@ class Instruments:
     """``gen_ai.client.token.usage``: semantic-conventions v1.41.1 only."""
     latest: LatestInstruments | None
     """The instruments of semantic-conventions-genai, when they are the ones written."""
-    cost: Totals = field(default_factory=Totals)
-    tokens: Totals = field(default_factory=Totals)
-    calls: Totals = field(default_factory=Totals)
+    totals: CallTotals = field(default_factory=CallTotals)
+    """The sums of ``llmmeter.calls``, ``llmmeter.cost`` and ``llmmeter.tokens``."""
 
     @classmethod
     def create(cls, meter: Meter, names: Conventions = conventions) -> Instruments:
@@ -253,33 +344,33 @@ class Instruments:
         )
         meter.create_observable_counter(
             n.METRIC_COST,
-            callbacks=[instruments.cost.observe],
+            callbacks=[instruments.totals.observe_cost],
             unit="USD",
             description="Cost of GenAI client operations, priced by llmmeter.",
         )
         meter.create_observable_counter(
             n.METRIC_TOKENS,
-            callbacks=[instruments.tokens.observe],
+            callbacks=[instruments.totals.observe_tokens],
             unit="{token}",
             description="Tokens used by GenAI client operations, by token type.",
         )
         meter.create_observable_counter(
             n.METRIC_CALLS,
-            callbacks=[instruments.calls.observe],
+            callbacks=[instruments.totals.observe_calls],
             unit="{call}",
             description="GenAI client operations, by llmmeter.cost.status (ok, unknown_model, no_usage...).",
         )
         return instruments
 
     def count_call(self, key: AttributeKey, status: str) -> None:
-        """Count one call under its metric attributes ``key`` and its cost status."""
-        self.calls.add((*key, (n.COST_STATUS, status)), 1)
+        """Count one call under its metric attributes ``key`` and its cost status (no cost, no tokens)."""
+        self.totals.add(key, status, None, None)
 
     def record_tokens(
         self, usage: Usage, attributes: Mapping[str, Any], key: AttributeKey, context: Context
     ) -> None:
-        """Record a call's tokens: the conventions' instruments and llmmeter's counter by token type
-        (only the types the call used). ``key`` is ``attributes`` as a tuple."""
+        """Record a call's tokens on the conventions' histograms (``llmmeter.tokens`` is counted by
+        :meth:`CallTotals.add`). ``key`` is ``attributes`` as a tuple."""
         token_usage = self.token_usage
         if token_usage is not None:
             token_usage.record(usage.input_tokens, {**attributes, n.TOKEN_TYPE: n.TOKEN_TYPE_INPUT}, context)
@@ -290,16 +381,3 @@ class Instruments:
             latest = self.latest
             if latest is not None:
                 latest.record_tokens(usage, attributes, key, context)
-        self.tokens.add_each(
-            (
-                ((*key, (n.TOKEN_TYPE, token_type)), count)
-                for token_type, count in (
-                    (n.TOKEN_TYPE_INPUT, usage.input_tokens),
-                    (n.TOKEN_TYPE_OUTPUT, usage.output_tokens),
-                    (n.TOKEN_TYPE_CACHE_READ, usage.cache_read_tokens),
-                    (n.TOKEN_TYPE_CACHE_WRITE, usage.cache_write_total),
-                    (n.TOKEN_TYPE_REASONING, usage.reasoning_tokens),
-                )
-                if count
-            )
-        )

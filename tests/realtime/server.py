@@ -43,6 +43,8 @@ class Seen:
     path: str
     headers: dict[str, str]
     received: list[dict[str, Any]] = field(default_factory=list)
+    ended: threading.Event = field(default_factory=threading.Event)
+    """Set once the server is done with the connection: ``received`` is then complete."""
 
 
 class RealtimeServer:
@@ -90,60 +92,65 @@ class RealtimeServer:
         assert request is not None
         seen = Seen(request.path, {k.lower(): v for k, v in request.headers.raw_items()})
         self.connections.append(seen)
-        query = parse_qs(urlsplit(request.path).query)
-        model = query.get("model", ["gpt-realtime"])[0]
-        send = connection.send
-        send(
-            _event(
-                "session.created",
-                session={
-                    "id": "sess_test1",
-                    "object": "realtime.session",
-                    "type": "realtime",
-                    "model": self.session_model if model == "gpt-realtime" else model,
-                },
+        try:
+            query = parse_qs(urlsplit(request.path).query)
+            model = query.get("model", ["gpt-realtime"])[0]
+            send = connection.send
+            send(
+                _event(
+                    "session.created",
+                    session={
+                        "id": "sess_test1",
+                        "object": "realtime.session",
+                        "type": "realtime",
+                        "model": self.session_model if model == "gpt-realtime" else model,
+                    },
+                )
             )
-        )
-        responses = 0
-        for message in connection:
-            event = json.loads(message)
-            seen.received.append({k: v for k, v in event.items() if k != "audio"})
-            kind = event.get("type")
-            if kind == "input_audio_buffer.commit":
-                send(_event("input_audio_buffer.committed", item_id="item_in", previous_item_id=None))
-            elif kind == "session.update":
-                send(
-                    _event(
-                        "session.updated", session={"id": "sess_test1", "type": "realtime", "model": model}
+            responses = 0
+            for message in connection:
+                event = json.loads(message)
+                seen.received.append({k: v for k, v in event.items() if k != "audio"})
+                kind = event.get("type")
+                if kind == "input_audio_buffer.commit":
+                    send(_event("input_audio_buffer.committed", item_id="item_in", previous_item_id=None))
+                elif kind == "session.update":
+                    send(
+                        _event(
+                            "session.updated",
+                            session={"id": "sess_test1", "type": "realtime", "model": model},
+                        )
                     )
-                )
-            elif kind == "response.create":
-                responses += 1
-                turn = self.turns.pop(0) if self.turns else Turn(usage=None)
-                for out in _response(f"resp_{responses}", turn):
-                    send(out)
-            elif kind == "test.error":
-                send(
-                    _event(
-                        "error",
-                        error={
-                            "type": "invalid_request_error",
-                            "code": "unknown_parameter",
-                            "message": "Unknown parameter: 'secret user text'",
-                            "event_id": None,
-                        },
+                elif kind == "response.create":
+                    responses += 1
+                    turn = self.turns.pop(0) if self.turns else Turn(usage=None)
+                    for out in _response(f"resp_{responses}", turn):
+                        send(out)
+                elif kind == "test.error":
+                    send(
+                        _event(
+                            "error",
+                            error={
+                                "type": "invalid_request_error",
+                                "code": "unknown_parameter",
+                                "message": "Unknown parameter: 'secret user text'",
+                                "event_id": None,
+                            },
+                        )
                     )
-                )
-            elif kind == "test.garbage":
-                send("this is {not json")
-                send(_event("response.done", response="not an object"))
-            elif kind == "test.drop":
-                connection.socket.shutdown(socket.SHUT_RDWR)
-                connection.socket.close()
-                return
-            elif kind == "test.close":
-                connection.close()
-                return
+                elif kind == "test.garbage":
+                    send("this is {not json")
+                    send(_event("response.done", response="not an object"))
+                elif kind == "test.drop":
+                    connection.socket.shutdown(socket.SHUT_RDWR)
+                    connection.socket.close()
+                    return
+                elif kind == "test.close":
+                    connection.close()
+                    return
+
+        finally:
+            seen.ended.set()
 
 
 def _event(kind: str, **fields: Any) -> str:

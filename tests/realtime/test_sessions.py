@@ -214,6 +214,7 @@ def test_a_spent_budget_refuses_response_create_before_it_leaves(
         with pytest.raises(llmmeter.BudgetExceeded):
             connection.response.create()
     assert spend.calls == 1
+    assert server.connections[0].ended.wait(5)
     sent = [event["type"] for event in server.connections[0].received]
     assert sent == ["response.create", "input_audio_buffer.append"]
 
@@ -280,7 +281,10 @@ def test_an_unclosed_collected_connection_ends_its_session(
     ws = connect(server.ws_url())
     ws.recv()  # session.created
     ws.send('{"type":"test.close"}')
-    ws.recv_events_thread.join(5)
+    # The connection's own threads hold it while they run: wait until both have ended.
+    for thread in (ws.recv_events_thread, ws.keepalive_thread):
+        if thread is not None:
+            thread.join(5)
     del ws
     gc.collect()
     [session] = sessions(span_exporter)

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmmeter._providers._base import RequestInfo, ResponseInfo, UploadedFile, get_str, is_object
-from llmmeter._providers._media import error_type, event_type, field_bool, payload_of
+from llmmeter._providers._media import event_error_type, event_type, field_bool, payload_of
 from llmmeter._providers._messages import prompt_messages, text_output
 from llmmeter._telemetry import _names as n
 from llmmeter._usage import Usage, checked_usage, count, get
@@ -115,8 +115,7 @@ class _TranscriptStream:
             self._result.complete = True
             self._text = get_str(payload, "text")
         elif kind == "error":
-            payload = payload_of(data)
-            self._result.error_type = error_type(payload.get("error", payload) if payload else None)
+            self._result.error_type = event_error_type(data)
 
     def result(self) -> ResponseInfo:
         if self._capture and self._text is not None:
@@ -184,8 +183,7 @@ class _SpeechStream:
             self._result.usage = from_openai_audio(usage) if is_object(usage) else None
             self._result.complete = True
         elif kind == "error":
-            payload = payload_of(data)
-            self._result.error_type = error_type(payload.get("error", payload) if payload else None)
+            self._result.error_type = event_error_type(data)
 
     def result(self) -> ResponseInfo:
         return self._result

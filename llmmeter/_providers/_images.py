@@ -18,7 +18,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmmeter._providers._base import RequestInfo, ResponseInfo, get_str, is_object
-from llmmeter._providers._media import error_type, event_type, field_bool, field_int, payload_of
+from llmmeter._providers._media import (
+    event_error_type,
+    event_type,
+    field_bool,
+    field_int,
+    payload_of,
+)
 from llmmeter._providers._messages import Message, output_message, prompt_messages, text_part, uri_part
 from llmmeter._telemetry import _names as n
 from llmmeter._usage import Usage, checked_usage, count, get
@@ -93,8 +99,7 @@ class _ImageStream:
             self._result.usage = _usage_with_images(payload, self._images)
             self._result.complete = True
         elif kind == "error":
-            payload = payload_of(data)
-            self._result.error_type = error_type(payload.get("error", payload) if payload else None)
+            self._result.error_type = event_error_type(data)
 
     def result(self) -> ResponseInfo:
         return self._result

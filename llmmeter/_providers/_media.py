@@ -13,7 +13,7 @@ from typing import Any
 from llmmeter._providers._base import is_object, loads_or_none
 from llmmeter._telemetry import _names as n
 
-__all__ = ["error_type", "event_type", "field_bool", "field_int", "payload_of"]
+__all__ = ["error_type", "event_error_type", "event_type", "field_bool", "field_int", "payload_of"]
 
 
 def field_int(body: Mapping[str, Any], key: str) -> int | None:
@@ -67,3 +67,9 @@ def error_type(error: Any) -> str:
             if isinstance(value, str) and value:
                 return value
     return n.ERROR_TYPE_OTHER
+
+
+def event_error_type(data: str) -> str:
+    """The ``error.type`` of a stream's ``error`` event (its ``error`` object, or the event itself)."""
+    payload = payload_of(data)
+    return error_type(payload.get("error", payload) if payload else None)

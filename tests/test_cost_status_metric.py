@@ -33,10 +33,10 @@ def test_calls_are_counted_by_cost_status(meter_provider: MeterProvider, metric_
     instruments = Instruments.create(meter_provider.get_meter("test"))
     key = ((n.REQUEST_MODEL, "gpt-4o"), (n.PROVIDER_NAME, "openai"))
     unknown = ((n.REQUEST_MODEL, "my-local-llm"), (n.PROVIDER_NAME, "openai"))
-    instruments.count_call(key, "ok")
-    instruments.count_call(key, "ok")
-    instruments.count_call(key, "estimated")
-    instruments.count_call(unknown, "unknown_model")
+    instruments.totals.add(key, "ok", None, None)
+    instruments.totals.add(key, "ok", None, None)
+    instruments.totals.add(key, "estimated", None, None)
+    instruments.totals.add(unknown, "unknown_model", None, None)
 
     points = calls_points(metric_reader)
 
@@ -51,7 +51,7 @@ def test_calls_counter_is_monotonic_and_named(
 ):
     """llmmeter.calls is a monotonic sum in {call}, as Prometheus' llmmeter_calls_total."""
     instruments = Instruments.create(meter_provider.get_meter("test"))
-    instruments.count_call((), "no_usage")
+    instruments.totals.add((), "no_usage", None, None)
     data = metric_reader.get_metrics_data()
     assert data is not None
     metric = next(

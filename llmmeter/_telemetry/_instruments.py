@@ -362,10 +362,6 @@ class Instruments:
         )
         return instruments
 
-    def count_call(self, key: AttributeKey, status: str) -> None:
-        """Count one call under its metric attributes ``key`` and its cost status (no cost, no tokens)."""
-        self.totals.add(key, status, None, None)
-
     def record_tokens(
         self, usage: Usage, attributes: Mapping[str, Any], key: AttributeKey, context: Context
     ) -> None:

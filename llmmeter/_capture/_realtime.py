@@ -40,13 +40,13 @@ from llmmeter._providers._base import RequestInfo
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._call import Telemetry
 from llmmeter._telemetry._record import Ending
+from llmmeter._telemetry._scrub import CREDENTIAL_HEADERS
 from llmmeter._telemetry._session import Session
 from llmmeter._tracking import check_budgets
 
 __all__ = ["realtime_patches"]
 
 _CLASSES = ("websockets.sync.client", "websockets.asyncio.client")
-_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "api-key", "x-api-key")
 _CLIENT_EVENTS = frozenset({protocol.RESPONSE_CREATE})
 
 
@@ -147,7 +147,7 @@ def _failed(session: Session, connection: Any, exc: BaseException) -> None:
 def _credentials(connection: Any) -> Callable[[], list[str]]:
     """The credential header values the handshake sent, read now (holding no reference to it)."""
     headers = getattr(getattr(connection, "request", None), "headers", None)
-    values = [] if headers is None else [v for name in _CREDENTIAL_HEADERS for v in headers.get_all(name)]
+    values = [] if headers is None else [v for name in CREDENTIAL_HEADERS for v in headers.get_all(name)]
     return lambda: values
 
 

@@ -32,6 +32,7 @@ from llmmeter._providers._openai import CHAT
 from llmmeter._providers._routing import Route, route
 from llmmeter._settings import settings
 from llmmeter._telemetry._call import Call, Telemetry
+from llmmeter._telemetry._scrub import CREDENTIAL_HEADERS
 from llmmeter._tracking import check_budgets
 
 __all__ = ["library_of", "meter_async", "meter_sync"]
@@ -179,12 +180,9 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
         return None, request, None
 
 
-_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "api-key", "x-api-key", "x-goog-api-key")
-
-
 def _credentials(headers: Any) -> list[str]:
     """The values of the credential headers a request carries."""
-    return [value for name in _CREDENTIAL_HEADERS for value in headers.get_list(name)]
+    return [value for name in CREDENTIAL_HEADERS for value in headers.get_list(name)]
 
 
 def _json_content(request: Any) -> bytes | None:

@@ -16,7 +16,16 @@ from collections.abc import Iterable
 
 from llmmeter._telemetry import _names as n
 
-__all__ = ["exception_attributes", "secret_forms", "without_secrets", "without_url_secrets"]
+__all__ = [
+    "CREDENTIAL_HEADERS",
+    "exception_attributes",
+    "secret_forms",
+    "without_secrets",
+    "without_url_secrets",
+]
+
+CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "api-key", "x-api-key", "x-goog-api-key")
+"""Request headers (lower case) whose values are credentials, kept out of recorded exceptions."""
 
 _URL = re.compile(
     r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^\s/?#@'\"<>]*@)?(?P<rest>[^\s?#'\"<>]*)(?:\?[^\s#'\"<>]*)?"

@@ -10,7 +10,6 @@ run in a copy of the context (``contextvars.copy_context().run``), as with any c
 from __future__ import annotations
 
 import logging
-import threading
 from contextvars import Token
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -21,6 +20,7 @@ from llmmeter._context import Sink, UserAttributes
 from llmmeter._context import active_attributes as _active_attributes
 from llmmeter._context import active_sinks as _active_spends
 from llmmeter._errors import BudgetExceeded, ConfigurationError
+from llmmeter._locks import new_lock
 
 if TYPE_CHECKING:
     from llmmeter._telemetry._record import CallRecord
@@ -50,7 +50,7 @@ class Spend:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._cost_usd = Decimal(0)
         self._input_tokens = 0
         self._output_tokens = 0

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-import threading
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
@@ -24,6 +23,7 @@ from opentelemetry.trace import TracerProvider
 
 from llmmeter._capture._transport import meter_async, meter_sync
 from llmmeter._guard import internal_error
+from llmmeter._locks import new_lock
 from llmmeter._telemetry._call import Telemetry, telemetry_for
 
 __all__ = ["instrument", "is_instrumented", "uninstrument"]
@@ -33,7 +33,7 @@ logger = logging.getLogger("llmmeter")
 _LIBRARIES = ("httpx", "httpx2")
 _ENTRY_POINT_GROUP = "llmmeter.integrations"
 
-_lock = threading.Lock()
+_lock = new_lock()
 _patches: list[_Patch] = []
 _integrations: list[Any] = []
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from llmmeter._locks import new_lock
+
 __all__ = ["FAIL_HEADER", "FakeProviderServer", "RecordedRequest", "count_tokens"]
 
 FAIL_HEADER = "x-fake-status"
@@ -69,7 +71,7 @@ class FakeProviderServer:
         self.chunk_delay_s = chunk_delay_s
         self._host = host
         self._cached_prefixes: set[str] = set()
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._server = ThreadingHTTPServer((host, port), _handler_class(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(

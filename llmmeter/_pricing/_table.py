@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
-import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from time import time
 from typing import Any
 
 from llmmeter._errors import PricingFileError
+from llmmeter._locks import new_lock
 from llmmeter._pricing import _genai
 from llmmeter._pricing._cost import Cost
 from llmmeter._pricing._entry import PriceEntry
@@ -278,7 +278,7 @@ def _timestamp(when: datetime) -> float:
 
 
 _tables: weakref.WeakSet[PricingTable] = weakref.WeakSet()
-_tables_lock = threading.Lock()
+_tables_lock = new_lock()
 _genai_generation = 0
 """Bumped by each runtime price update."""
 
@@ -310,7 +310,7 @@ _default: PricingTable | None = None
 _default_error: PricingFileError | None = None
 """Why the default table could not be built (a broken ``LLMMETER_PRICING_FILE``), kept so each
 call does not parse the broken file again."""
-_default_lock = threading.Lock()
+_default_lock = new_lock()
 
 
 def get_table() -> PricingTable:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -34,6 +33,7 @@ from llmmeter import __version__
 from llmmeter._context import active_attributes, active_sinks, enclosing_call
 from llmmeter._errors import PricingFileError
 from llmmeter._guard import internal_error
+from llmmeter._locks import new_lock
 from llmmeter._pricing import PricingTable, get_table
 from llmmeter._pricing._combine import with_tool_cost
 from llmmeter._pricing._cost import Cost
@@ -99,7 +99,7 @@ class Telemetry:
 # One set of instruments per meter provider: the SDK keeps the first observable counter of a name
 # and ignores the callbacks of a second, so every Telemetry on a provider must share its totals.
 _instruments: weakref.WeakKeyDictionary[MeterProvider, Instruments] = weakref.WeakKeyDictionary()
-_instruments_lock = threading.Lock()
+_instruments_lock = new_lock()
 
 
 def _instruments_of(provider: MeterProvider) -> Instruments:
@@ -367,7 +367,7 @@ def _pricing_failed(error: PricingFileError) -> None:
 
 
 _prices_loaded = False
-_prices_lock = threading.Lock()
+_prices_lock = new_lock()
 
 
 def _load_prices() -> None:

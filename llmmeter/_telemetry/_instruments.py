@@ -17,7 +17,6 @@ histogram, usage counters by ``gen_ai.token.modality``, and the proposed cost hi
 from __future__ import annotations
 
 import os
-import threading
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
+from llmmeter._locks import new_lock
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._semconv import Conventions, conventions
 from llmmeter._usage import Usage
@@ -42,7 +42,7 @@ class Totals:
     __slots__ = ("__weakref__", "_lock", "_sums")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._sums: dict[AttributeKey, Any] = {}
         _all_totals.add(self)
 
@@ -69,7 +69,6 @@ class Totals:
 
     def clear(self) -> None:
         """Start from zero (in a forked child, whose parent reports what it counted)."""
-        self._lock = threading.Lock()
         self._sums = {}
 
 
@@ -94,7 +93,7 @@ class CallTotals:
     __slots__ = ("__weakref__", "_lock", "_sums")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._sums: dict[AttributeKey, _Sums] = {}
         _all_totals.add(self)
 
@@ -151,7 +150,6 @@ class CallTotals:
 
     def clear(self) -> None:
         """Start from zero (in a forked child, whose parent reports what it counted)."""
-        self._lock = threading.Lock()
         self._sums = {}
 
 

@@ -21,7 +21,6 @@ response still open then ends with the session (``closed_early`` or ``error``), 
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -32,6 +31,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from llmmeter._context import active_attributes, active_sinks
 from llmmeter._exit import end_at_exit
+from llmmeter._locks import new_lock
 from llmmeter._providers._base import RequestInfo, ResponseInfo
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._attributes import request_attributes
@@ -71,7 +71,7 @@ class Session:
         self._telemetry = telemetry
         self.request = request
         self.open = True
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._finalizer: weakref.finalize[Any, Any] | None = None
         self._model: str | None = None
         self._conversation_id: str | None = None

@@ -12,13 +12,13 @@ only to runs that do not already have an :class:`LLMMeterCallbackHandler` of the
 
 from __future__ import annotations
 
-import threading
 from typing import Any, cast
 
 from langchain_core.tracers.context import register_configure_hook
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
+from llmmeter._locks import new_lock
 from llmmeter_langchain._handler import LLMMeterCallbackHandler
 
 __all__ = ["active_handler", "instrument", "uninstrument"]
@@ -40,7 +40,7 @@ class _HandlerSlot:
 
 
 _slot = _HandlerSlot()
-_lock = threading.Lock()
+_lock = new_lock()
 register_configure_hook(cast(Any, _slot), True, LLMMeterCallbackHandler)
 
 

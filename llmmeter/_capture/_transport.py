@@ -157,7 +157,7 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
         info = RequestInfo(
             provider=endpoint.provider,
             operation=endpoint.operation,
-            model=endpoint.deployment,
+            model=endpoint.deployment or endpoint.model,
             server_address=url.host or None,
             server_port=url.port or (443 if url.scheme == "https" else 80),
         )
@@ -172,6 +172,8 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
             if settings.include_stream_usage and adapter is CHAT and content and _wants_usage_option(body):
                 request = _with_stream_usage(request, json.loads(content))  # exact, as it will be sent
             stream = info.stream
+        if endpoint.stream is not None:
+            stream = info.stream = endpoint.stream
         call = Call(telemetry, info)
         call.credentials = partial(_credentials, request.headers)
         return call, request, stream

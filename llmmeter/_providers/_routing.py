@@ -29,6 +29,11 @@ class Route:
     operation: str
     deployment: str | None = None
     """The Azure OpenAI deployment named in the path, when there is one."""
+    model: str | None = None
+    """The model the URL addresses (Gemini, Vertex AI, Bedrock), which the body does not name."""
+    stream: bool | None = None
+    """Whether the URL asks for a streamed answer (Gemini's ``:streamGenerateContent``); None when
+    the request body says."""
 
 
 # Hosts whose provider the GenAI conventions name; any other host speaking OpenAI's protocol is

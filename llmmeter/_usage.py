@@ -25,6 +25,7 @@ __all__ = [
     "checked_usage",
     "count",
     "from_anthropic",
+    "from_bedrock",
     "from_langchain",
     "from_openai_chat",
     "from_openai_realtime",
@@ -243,6 +244,32 @@ def from_anthropic(usage: Any) -> Usage:
         cache_write_tokens=cache_write - write_1h,
         cache_write_1h_tokens=write_1h,
         reasoning_tokens=_count(usage, "output_tokens_details", "thinking_tokens"),
+    )
+
+
+@_checked
+def from_bedrock(usage: Any) -> Usage:
+    """Convert an Amazon Bedrock Converse ``usage`` (``TokenUsage``) object.
+
+    Like Anthropic's, Bedrock's ``inputTokens`` EXCLUDES ``cacheReadInputTokens`` and
+    ``cacheWriteInputTokens``: they are added here to give the total input. ``cacheDetails`` splits
+    the writes by time to live (``5m``, ``1h``); the 1-hour part is kept apart.
+    """
+    cache_read = _count(usage, "cacheReadInputTokens")
+    cache_write = _count(usage, "cacheWriteInputTokens")
+    write_1h = 0
+    details = _get(usage, "cacheDetails")
+    if isinstance(details, list):
+        for detail in details:
+            if _get(detail, "ttl") == "1h":
+                write_1h += _count(detail, "inputTokens")
+    cache_write = max(cache_write, write_1h)
+    return Usage(
+        input_tokens=_count(usage, "inputTokens") + cache_read + cache_write,
+        output_tokens=_count(usage, "outputTokens"),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write - write_1h,
+        cache_write_1h_tokens=write_1h,
     )
 
 

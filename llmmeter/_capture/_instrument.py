@@ -128,7 +128,9 @@ def instrument(
     Clients created before the call are metered too (the clients' classes are patched), whatever
     their transport. OpenAI Realtime sessions over WebSocket opened after the call are metered
     too, when ``websockets`` is installed (see :mod:`llmmeter._capture._realtime` for what is
-    covered). A second call does nothing until :func:`uninstrument`.
+    covered), and so are the Amazon Bedrock Runtime calls of every boto3 / botocore client, when
+    botocore is installed (see :mod:`llmmeter._capture._botocore`). A second call does nothing
+    until :func:`uninstrument`.
     """
     with _lock:
         if _patches:
@@ -142,6 +144,7 @@ def instrument(
             _patches.append(_Patch(library.Client, "send", telemetry, asynchronous=False))
             _patches.append(_Patch(library.AsyncClient, "send", telemetry, asynchronous=True))
         _patches.extend(_realtime_patches(telemetry))
+        _patches.extend(_botocore_patches(telemetry))
         if integrations:
             _start_integrations(tracer_provider, meter_provider)
 
@@ -155,6 +158,17 @@ def _realtime_patches(telemetry: Telemetry) -> list[_Patch]:
             raise
         return []
     return realtime_patches(telemetry)
+
+
+def _botocore_patches(telemetry: Telemetry) -> list[_Patch]:
+    """The botocore capture point's patches (Bedrock Runtime); none when botocore is not installed."""
+    try:
+        from llmmeter._capture._botocore import botocore_patches
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.partition(".")[0] != "botocore":
+            raise
+        return []
+    return botocore_patches(telemetry)
 
 
 def uninstrument() -> None:

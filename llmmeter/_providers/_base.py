@@ -67,6 +67,8 @@ class ResponseInfo:
     tool_usage: tuple[str | None, Usage] | None = None
     """(model, usage) of a hosted tool billed at another model's rates, such as the Responses API's
     image generation: priced with that model and added to the call's cost."""
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    """Other things the response reported, as span attributes (Bedrock's own latency)."""
 
 
 @dataclass(frozen=True, slots=True)

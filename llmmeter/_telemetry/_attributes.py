@@ -175,6 +175,8 @@ def response_attributes(record: CallRecord, response: ResponseInfo, provider: st
         attributes[n.RESPONSE_FINISH_REASONS] = response.finish_reasons
     if response.service_tier and provider in (n.PROVIDER_OPENAI, n.PROVIDER_AZURE_OPENAI):
         attributes[n.OPENAI_RESPONSE_SERVICE_TIER] = response.service_tier
+    if response.attributes:
+        attributes.update(response.attributes)
     if record.error_type is not None:
         attributes[n.ERROR_TYPE] = record.error_type
     if record.stream or record.ending != "complete":

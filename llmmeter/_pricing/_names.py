@@ -6,6 +6,12 @@
 2. without a provider prefix (``openai/gpt-4o`` -> ``gpt-4o``, the prefix becoming a provider hint);
 3. for a fine-tuned model (``ft:gpt-4.1-2025-04-14:org::id``), its base ``ft:gpt-4.1-2025-04-14``;
 4. without a date suffix (``-2024-05-13``, ``-20240513``, ``@20240513``), the alias.
+
+An Amazon Bedrock ARN (``arn:aws:bedrock:...:inference-profile/us.anthropic...``,
+``...:foundation-model/anthropic...``) is looked up by the id it names. A Bedrock id with a
+cross-region inference prefix (``us.``, ``eu.``, ``apac.``, ``global.``...) is looked up as given
+first (a ``global.`` profile has its own, lower, rates), then without the prefix; a versioned id
+(``-v1:0``) then without its version.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-__all__ = ["Candidate", "candidates", "genai_provider_hints", "is_fine_tune"]
+__all__ = ["Candidate", "bedrock_model_id", "candidates", "genai_provider_hints", "is_fine_tune"]
 
 Hints = tuple[str | None, ...]
 Candidate = tuple[str, Hints]
@@ -58,6 +64,8 @@ _PREFIXES: dict[str, tuple[str, ...]] = {
     "fireworks_ai": ("fireworks",),
 }
 
+_BEDROCK_PREFIX = re.compile(r"^(?:us|eu|apac|au|ca|jp|in|us-gov|global)\.(?=[a-z0-9-]+\.)")
+_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
 _DATE_SUFFIX = re.compile(r"[-@](?:\d{4}-\d{2}-\d{2}|\d{8})$")
 
 
@@ -76,9 +84,15 @@ def is_fine_tune(name: str) -> bool:
 def candidates(name: str, hints: Hints) -> Iterator[Candidate]:
     """The names to look ``name`` up by, most specific first, each with its provider hints."""
     name = name.strip().lower()
+    if name.startswith("arn:"):
+        name = bedrock_model_id(name)
     if is_fine_tune(name) and "openai" not in hints:
         hints = ("openai", *hints)  # ``ft:`` names are OpenAI's
     yield name, hints
+    if "/" not in name and (_BEDROCK_PREFIX.match(name) or _BEDROCK_VERSION.search(name)):
+        for shorter in _bedrock_names(name):
+            yield shorter, hints
+            name = shorter
     prefix, slash, rest = name.partition("/")
     if slash and rest and not is_fine_tune(name):
         prefix_hints = _PREFIXES.get(prefix)
@@ -92,6 +106,24 @@ def candidates(name: str, hints: Hints) -> Iterator[Candidate]:
     undated = _DATE_SUFFIX.sub("", name)
     if undated != name:
         yield undated, hints
+
+
+def bedrock_model_id(name: str) -> str:
+    """The model or inference profile id an Amazon Bedrock ARN names (its resource id); other names
+    unchanged. An application inference profile's ARN names no model: it is returned whole."""
+    if name.startswith("arn:") and "/" in name and ":application-inference-profile/" not in name:
+        return name.split("/", 1)[1]
+    return name
+
+
+def _bedrock_names(name: str) -> Iterator[str]:
+    """After a Bedrock id itself: without its cross-region prefix, then without its version."""
+    unprefixed = _BEDROCK_PREFIX.sub("", name)
+    if unprefixed != name:
+        yield unprefixed
+    unversioned = _BEDROCK_VERSION.sub("", unprefixed)
+    if unversioned != unprefixed:
+        yield unversioned
 
 
 def _fine_tune_base(name: str) -> str:

@@ -70,6 +70,8 @@ class BedrockServer:
                 reply = outer.reply(request) if callable(outer.reply) else outer.reply
                 outer._answer(self, reply)
 
+            do_GET = do_POST
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 

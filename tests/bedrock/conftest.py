@@ -25,12 +25,14 @@ def server() -> Iterator[BedrockServer]:
 
 
 @pytest.fixture
-def make_client(server: BedrockServer) -> Callable[..., Any]:
-    """Makes a real boto3 ``bedrock-runtime`` client for the loopback server, with fake credentials."""
+def make_client(server: BedrockServer) -> Iterator[Callable[..., Any]]:
+    """Makes real boto3 ``bedrock-runtime`` clients for the loopback server, with fake credentials;
+    closed afterwards."""
+    made: list[Any] = []
 
     def make(**config: Any) -> Any:
         options = {"retries": {"max_attempts": 1, "mode": "standard"}, **config}
-        return boto3.client(
+        client = boto3.client(
             "bedrock-runtime",
             region_name="us-east-1",
             endpoint_url=server.url,
@@ -39,8 +41,12 @@ def make_client(server: BedrockServer) -> Callable[..., Any]:
             aws_session_token=SESSION_TOKEN,
             config=Config(**options),
         )
+        made.append(client)
+        return client
 
-    return make
+    yield make
+    for client in made:
+        client.close()
 
 
 @pytest.fixture

@@ -68,7 +68,10 @@ class BedrockServer:
                 request = Request(path, model, self.rfile.read(length), dict(self.headers))
                 outer.requests.append(request)
                 reply = outer.reply(request) if callable(outer.reply) else outer.reply
-                outer._answer(self, reply)
+                try:
+                    outer._answer(self, reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client closed its stream early
 
             do_GET = do_POST
 

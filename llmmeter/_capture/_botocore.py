@@ -1,9 +1,9 @@
 """The botocore capture point: Amazon Bedrock Runtime calls made by boto3 and botocore clients.
 
-``instrument()`` replaces ``botocore.client.BaseClient._make_api_call``, the one method every
-operation of every client goes through (clients made before ``instrument()`` too). A call to
-another service, or to another operation, costs a set lookup and goes straight through. The four
-inference operations of ``bedrock-runtime`` are metered:
+``instrument()`` replaces ``botocore.client.BaseClient._make_request``, which sends the request of
+every operation of every client (clients made before ``instrument()`` too), retries included, and
+returns the parsed answer. A call to another service, or to another operation, costs a set lookup
+and goes straight through. The four inference operations of ``bedrock-runtime`` are metered:
 
 * ``Converse``: finished from the parsed response before the SDK call returns;
 * ``ConverseStream`` and ``InvokeModelWithResponseStream``: the returned ``EventStream`` is wrapped,
@@ -12,8 +12,11 @@ inference operations of ``bedrock-runtime`` are metered:
   any other family's call is finished at once from the token-count response headers.
 
 The call's span is the current span while botocore signs, sends and retries the request, so what
-happens below (OpenTelemetry's botocore span, a log record) nests under it. A spent ``budget()``
-refuses the call before anything is sent. aiobotocore's clients are not covered.
+happens below (a log record, a urllib3 instrumentation's span) nests under it. An error answer is
+recorded with its AWS error code (``ThrottlingException``) before botocore raises the caller's
+``ClientError``. A spent ``budget()`` refuses the call before anything is sent. Requests answered by
+a ``before-call`` handler (botocore's Stubber) are never sent, so never metered; aiobotocore's
+clients are not covered.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import lru_cache, partial
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from botocore.eventstream import EventStream
 from botocore.exceptions import ClientError
@@ -54,47 +57,68 @@ _INTERNAL = "llmmeter_internal"
 
 
 def botocore_patches(telemetry: Telemetry) -> list[_Patch]:
-    """Replace ``BaseClient._make_api_call``, which every botocore client's operations go through."""
+    """Replace ``BaseClient._make_request``, which every botocore client's operations go through."""
     from botocore.client import BaseClient
 
-    return [_ApiCallPatch(BaseClient, "_make_api_call", telemetry, asynchronous=False)]
+    return [_RequestPatch(BaseClient, "_make_request", telemetry, asynchronous=False)]
 
 
-class _ApiCallPatch(_Patch):
-    """``BaseClient._make_api_call``, replaced by one that meters Bedrock Runtime inference calls."""
+class _RequestPatch(_Patch):
+    """``BaseClient._make_request``, replaced by one that meters Bedrock Runtime inference calls.
+
+    Not ``_make_api_call``, which OpenTelemetry's botocore instrumentation wraps: its uninstrument
+    can only take its wrapper out when it is the outermost one.
+    """
 
     __slots__ = ()
 
     def _sync_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
-        def _make_api_call(client: Any, operation_name: str, api_params: Any) -> Any:
+        def _make_request(client: Any, operation_model: Any, request_dict: Any, request_context: Any) -> Any:
             original = self.original.__get__(client, type(client))
+            operation = operation_model.name
             if (
-                operation_name not in _OPERATIONS
+                operation not in _OPERATIONS
                 or not self.active
                 or client._service_model.service_name != _SERVICE
             ):
-                return original(operation_name, api_params)
-            return _meter(client, operation_name, api_params, original, telemetry)
+                return original(operation_model, request_dict, request_context)
+            return _meter(
+                client,
+                operation,
+                request_dict,
+                request_context,
+                partial(original, operation_model, request_dict, request_context),
+                telemetry,
+            )
 
-        return _make_api_call
+        return _make_request
 
 
-def _meter(client: Any, operation: str, params: Any, send: Callable[..., Any], telemetry: Telemetry) -> Any:
-    """Make one Bedrock Runtime call, metered; what the caller gets back or raised is unchanged."""
+def _meter(
+    client: Any, operation: str, request: Any, context: Any, send: Callable[[], Any], telemetry: Telemetry
+) -> Any:
+    """Send one Bedrock Runtime request, metered; what the caller gets back or raised is unchanged.
+
+    ``send()`` returns botocore's ``(http_response, parsed)``; botocore turns an error status into
+    the caller's ``ClientError`` after it.
+    """
     _check_budgets()
-    call, body = _start(client, operation, params, telemetry)
+    call, body = _start(client, operation, request, telemetry)
     if call is None:
-        return send(operation, params)
+        return send()
     attached = otel_context.attach(call.context)
     try:
-        result = send(operation, params)
+        http, parsed = answer = send()
     except BaseException as exc:
         call.finish(ending="error", error_type=_error_code(exc), exception=exc)
         raise
     finally:
         otel_context.detach(attached)
-    _watch(call, operation, body, result)
-    return result
+    if http.status_code >= 300:
+        call.finish(ending="error", error_type=_response_error(parsed, context, http.status_code))
+    else:
+        _watch(call, operation, body, parsed)
+    return answer
 
 
 def _check_budgets() -> None:
@@ -105,39 +129,52 @@ def _check_budgets() -> None:
         raise refusal_for(n.PROVIDER_AWS_BEDROCK, refusal) from None
 
 
+def _aws_code(code: Any) -> str | None:
+    """An AWS error code as its exception is named (stream exceptions are spelled ``throttlingException``)."""
+    if isinstance(code, str) and code:
+        return code[:1].upper() + code[1:]
+    return None
+
+
 def _error_code(exc: BaseException) -> str:
     """The AWS error code of a ``ClientError`` (``ThrottlingException``), else the exception's type."""
     if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code")
-        if isinstance(code, str) and code:
-            return code[:1].upper() + code[1:]  # stream exceptions are spelled throttlingException
+        code = _aws_code(exc.response.get("Error", {}).get("Code"))
+        if code is not None:
+            return code
     return type(exc).__name__
 
 
+def _response_error(parsed: Any, request_context: Any, status: int) -> str:
+    """The error code botocore will raise the caller's ``ClientError`` with, else the status."""
+    override = request_context.get("error_code_override") if is_object(request_context) else None
+    error = parsed.get("Error") if is_object(parsed) else None
+    code = override or (error.get("Code") if is_object(error) else None)
+    return _aws_code(code) or str(status)
+
+
 @lru_cache(maxsize=64)
-def _address(endpoint_url: str) -> tuple[str | None, int | None]:
-    parts = urlsplit(endpoint_url)
-    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+def _address(url: str) -> tuple[str | None, int | None, str]:
+    """Host, port and the model id a request URL names (``/model/{modelId}/converse``)."""
+    parts = urlsplit(url)
+    segments = parts.path.split("/")
+    model = unquote(segments[-2]) if len(segments) >= 3 and segments[-3] == "model" else ""
+    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), model
 
 
-def _start(client: Any, operation: str, params: Any, telemetry: Telemetry) -> tuple[Call | None, Any]:
-    """Open the call; returns it (None after an llmmeter error) and the InvokeModel body, decoded."""
+def _start(client: Any, operation: str, request: Any, telemetry: Telemetry) -> tuple[Call | None, Any]:
+    """Open the call; returns it (None after an llmmeter error) and the request body, decoded."""
     try:
-        host, port = _address(client.meta.endpoint_url)
-        model = params.get("modelId") if is_object(params) else None
+        host, port, model = _address(request["url"])
         info = RequestInfo(
             provider=n.PROVIDER_AWS_BEDROCK,
             operation=n.OP_CHAT,
-            model=model if isinstance(model, str) else None,
+            model=model or None,
             server_address=host,
             server_port=port,
         )
-        body: Any = None
-        adapter: Adapter = CONVERSE
-        if operation in (_INVOKE, _INVOKE_STREAM):
-            adapter, body = INVOKE, _invoke_body(params)
-        else:
-            body = params
+        body = _json_body(request.get("body"))
+        adapter: Adapter = INVOKE if operation in (_INVOKE, _INVOKE_STREAM) else CONVERSE
         if is_object(body):
             adapter.parse_request(info, body, settings.capture_content)
         info.stream = operation in (_CONVERSE_STREAM, _INVOKE_STREAM)
@@ -149,9 +186,8 @@ def _start(client: Any, operation: str, params: Any, telemetry: Telemetry) -> tu
         return None, None
 
 
-def _invoke_body(params: Any) -> Any:
-    """InvokeModel's JSON body, decoded; None when it is not bytes or text (a file is never read)."""
-    body = params.get("body") if is_object(params) else None
+def _json_body(body: Any) -> Any:
+    """A request's JSON body, decoded; None when it is not bytes or text (a file is never read)."""
     if isinstance(body, bytes | bytearray | str):
         return loads_or_none(bytes(body) if isinstance(body, bytearray) else body)
     return None

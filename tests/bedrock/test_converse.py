@@ -139,11 +139,11 @@ def test_a_client_made_before_instrument_is_metered(server, tracer_provider, met
 
 def test_uninstrument_restores_the_client_class(server, client, tracer_provider):
     """After uninstrument() the class holds botocore's own method and nothing is recorded."""
-    pristine = BaseClient.__dict__["_make_api_call"]
+    pristine = BaseClient.__dict__["_make_request"]
     llmmeter.instrument(tracer_provider=tracer_provider, integrations=False)
-    assert BaseClient.__dict__["_make_api_call"] is not pristine
+    assert BaseClient.__dict__["_make_request"] is not pristine
     llmmeter.uninstrument()
-    assert BaseClient.__dict__["_make_api_call"] is pristine
+    assert BaseClient.__dict__["_make_request"] is pristine
     server.reply = Reply(body=converse_body())
     with record_calls() as calls:
         client.converse(modelId=SONNET, messages=MESSAGES)

@@ -296,3 +296,48 @@ def test_credentials_never_reach_telemetry(server, client, instrumented, span_ex
     )
     for secret in (SECRET_KEY, SESSION_TOKEN, signature, authorization):
         assert secret not in written
+
+
+def test_one_hour_cache_writes_have_their_own_rate(server, client, instrumented):
+    """cacheDetails splits the writes by TTL: 1-hour writes at $6.00 per 1M (global Sonnet 4.5),
+    5-minute writes at $3.75."""
+    body = converse_body(input_tokens=10, output_tokens=10, cache_write=1000)
+    body["usage"]["cacheDetails"] = [{"ttl": "1h", "inputTokens": 600}, {"ttl": "5m", "inputTokens": 400}]
+    server.reply = Reply(body=body)
+    with record_calls() as calls:
+        client.converse(modelId=f"global.{SONNET}", messages=MESSAGES)
+    usage = calls[0].usage
+    assert (usage.cache_write_tokens, usage.cache_write_1h_tokens, usage.input_tokens) == (400, 600, 1010)
+    assert calls[0].cost.total == expected(GLOBAL, 10, 10, write=400) + 600 * Decimal("6.00") / M
+
+
+def test_content_is_captured_in_the_conventions_schema_when_asked(
+    server, client, instrumented, span_exporter
+):
+    """With content capture on: system, messages (text and tool results) and the answer's text."""
+    llmmeter.configure(capture_content=True)
+    server.reply = Reply(body=converse_body(text="Paris."))
+    client.converse(
+        modelId=SONNET,
+        system=[{"text": "Be brief."}],
+        messages=[
+            {"role": "user", "content": [{"text": "Capital of France?"}]},
+            {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "look", "input": {}}}]},
+            {
+                "role": "user",
+                "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": "Paris"}]}}],
+            },
+        ],
+    )
+    attributes = only_span(span_exporter).attributes
+    assert json.loads(attributes["gen_ai.system_instructions"]) == [{"type": "text", "content": "Be brief."}]
+    messages = json.loads(attributes["gen_ai.input.messages"])
+    assert messages[0] == {"role": "user", "parts": [{"type": "text", "content": "Capital of France?"}]}
+    assert messages[1]["parts"][0] == {"type": "tool_call", "id": "t1", "name": "look", "arguments": {}}
+    assert messages[2] == {
+        "role": "tool",
+        "parts": [{"type": "tool_call_response", "id": "t1", "response": "Paris"}],
+    }
+    assert json.loads(attributes["gen_ai.output.messages"]) == [
+        {"role": "assistant", "parts": [{"type": "text", "content": "Paris."}], "finish_reason": "stop"}
+    ]

@@ -341,3 +341,33 @@ def test_content_is_captured_in_the_conventions_schema_when_asked(
     assert json.loads(attributes["gen_ai.output.messages"]) == [
         {"role": "assistant", "parts": [{"type": "text", "content": "Paris."}], "finish_reason": "stop"}
     ]
+
+
+def test_an_exception_quoting_credentials_is_recorded_without_them(
+    server, client, instrumented, span_exporter
+):
+    """A handler below the call raises with the secret key and session token in its message: the app
+    gets it unchanged, the span's exception event has them redacted."""
+
+    def leaky(request: Any, **kwargs: Any) -> None:
+        raise RuntimeError(f"refused: key={SECRET_KEY} token={SESSION_TOKEN}")
+
+    client.meta.events.register("before-send.bedrock-runtime.Converse", leaky)
+    with pytest.raises(RuntimeError, match="refused") as raised:
+        client.converse(modelId=SONNET, messages=MESSAGES)
+    assert SECRET_KEY in str(raised.value)
+    span = only_span(span_exporter)
+    assert span.attributes["error.type"] == "RuntimeError"
+    (event,) = span.events
+    recorded = event.attributes["exception.message"] + event.attributes["exception.stacktrace"]
+    assert "[REDACTED]" in recorded
+    assert SECRET_KEY not in recorded
+    assert SESSION_TOKEN not in recorded
+
+
+def test_attributes_blocks_reach_the_bedrock_span(server, client, instrumented, span_exporter):
+    """llmmeter.attributes() applies to botocore's calls as to any other capture point."""
+    server.reply = Reply(body=converse_body())
+    with llmmeter.attributes(tenant="acme"):
+        client.converse(modelId=SONNET, messages=MESSAGES)
+    assert only_span(span_exporter).attributes["tenant"] == "acme"

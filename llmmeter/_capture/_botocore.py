@@ -36,6 +36,7 @@ from llmmeter._capture._refusal import refusal_for
 from llmmeter._errors import BudgetExceeded
 from llmmeter._exit import end_at_exit
 from llmmeter._guard import internal_error
+from llmmeter._pricing._names import bedrock_pricing_name
 from llmmeter._providers._base import Adapter, RequestInfo, ResponseInfo, is_object, loads_or_none
 from llmmeter._providers._bedrock import CONVERSE, INVOKE, InvokeStream, header_usage, speaks_anthropic
 from llmmeter._providers._large import BodyWindow
@@ -170,6 +171,7 @@ def _start(client: Any, operation: str, request: Any, telemetry: Telemetry) -> t
             provider=n.PROVIDER_AWS_BEDROCK,
             operation=n.OP_CHAT,
             model=model or None,
+            billed_model=bedrock_pricing_name(model) if model else None,
             server_address=host,
             server_port=port,
         )

@@ -7,11 +7,8 @@
 3. for a fine-tuned model (``ft:gpt-4.1-2025-04-14:org::id``), its base ``ft:gpt-4.1-2025-04-14``;
 4. without a date suffix (``-2024-05-13``, ``-20240513``, ``@20240513``), the alias.
 
-An Amazon Bedrock ARN (``arn:aws:bedrock:...:inference-profile/us.anthropic...``,
-``...:foundation-model/anthropic...``) is looked up by the id it names. A Bedrock id with a
-cross-region inference prefix (``us.``, ``eu.``, ``apac.``, ``global.``...) is looked up as given
-first (a ``global.`` profile has its own, lower, rates), then without the prefix; a versioned id
-(``-v1:0``) then without its version.
+Amazon Bedrock bills Claude by where a request was addressed: :func:`bedrock_pricing_name` turns a
+Bedrock model id into the name that rate is found by.
 """
 
 from __future__ import annotations
@@ -19,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-__all__ = ["Candidate", "bedrock_model_id", "candidates", "genai_provider_hints", "is_fine_tune"]
+__all__ = ["Candidate", "bedrock_pricing_name", "candidates", "genai_provider_hints", "is_fine_tune"]
 
 Hints = tuple[str | None, ...]
 Candidate = tuple[str, Hints]
@@ -64,8 +61,6 @@ _PREFIXES: dict[str, tuple[str, ...]] = {
     "fireworks_ai": ("fireworks",),
 }
 
-_BEDROCK_PREFIX = re.compile(r"^(?:us|eu|apac|au|ca|jp|in|us-gov|global)\.(?=[a-z0-9-]+\.)")
-_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
 _DATE_SUFFIX = re.compile(r"[-@](?:\d{4}-\d{2}-\d{2}|\d{8})$")
 
 
@@ -84,15 +79,9 @@ def is_fine_tune(name: str) -> bool:
 def candidates(name: str, hints: Hints) -> Iterator[Candidate]:
     """The names to look ``name`` up by, most specific first, each with its provider hints."""
     name = name.strip().lower()
-    if name.startswith("arn:"):
-        name = bedrock_model_id(name)
     if is_fine_tune(name) and "openai" not in hints:
         hints = ("openai", *hints)  # ``ft:`` names are OpenAI's
     yield name, hints
-    if "/" not in name and (_BEDROCK_PREFIX.match(name) or _BEDROCK_VERSION.search(name)):
-        for shorter in _bedrock_names(name):
-            yield shorter, hints
-            name = shorter
     prefix, slash, rest = name.partition("/")
     if slash and rest and not is_fine_tune(name):
         prefix_hints = _PREFIXES.get(prefix)
@@ -108,25 +97,37 @@ def candidates(name: str, hints: Hints) -> Iterator[Candidate]:
         yield undated, hints
 
 
-def bedrock_model_id(name: str) -> str:
-    """The model or inference profile id an Amazon Bedrock ARN names (its resource id); other names
-    unchanged. An application inference profile's ARN names no model: it is returned whole."""
-    if name.startswith("arn:") and "/" in name and ":application-inference-profile/" not in name:
-        return name.split("/", 1)[1]
-    return name
-
-
-def _bedrock_names(name: str) -> Iterator[str]:
-    """After a Bedrock id itself: without its cross-region prefix, then without its version."""
-    unprefixed = _BEDROCK_PREFIX.sub("", name)
-    if unprefixed != name:
-        yield unprefixed
-    unversioned = _BEDROCK_VERSION.sub("", unprefixed)
-    if unversioned != unprefixed:
-        yield unversioned
-
-
 def _fine_tune_base(name: str) -> str:
     """``ft:gpt-4.1-2025-04-14:org::id`` -> ``ft:gpt-4.1-2025-04-14``."""
     base = name[3:].split(":", 1)[0]
     return f"ft:{base}" if base else name
+
+
+# Bedrock's cross-region inference profile prefixes: a geography, or ``global``.
+_BEDROCK_PROFILE_PREFIXES = frozenset({"us", "eu", "apac", "jp", "au", "ca", "in", "us-gov", "global"})
+# ARN resource types whose id names a model or a system inference profile; the others (application
+# inference profiles, provisioned throughput) name a resource of the account, not a model.
+_BEDROCK_MODEL_RESOURCES = frozenset(
+    {"foundation-model", "inference-profile", "system-defined-inference-profile"}
+)
+
+
+def bedrock_pricing_name(model_id: str) -> str | None:
+    """The name a Bedrock call is priced by, for the scope it addressed.
+
+    A geographic profile or an in-region id is priced as the model (``us.anthropic.claude-...-v1:0``
+    -> ``anthropic.claude-...-v1:0``, which genai-prices' ``aws`` entries price at the in-region
+    rates); a global profile keeps its ``global.`` prefix (its own, lower, rates for recent Claude
+    models); an ARN of a foundation model or inference profile is read as the id it names. An ARN
+    that names no model (an application inference profile) gives None: the model the response
+    reports is then all there is.
+    """
+    name = model_id.strip()
+    if name.startswith("arn:"):
+        kind, _, name = name.split(":", 5)[-1].partition("/")
+        if kind not in _BEDROCK_MODEL_RESOURCES or not name:
+            return None
+    prefix, dot, rest = name.partition(".")
+    if dot and "." in rest and prefix.lower() in _BEDROCK_PROFILE_PREFIXES and prefix.lower() != "global":
+        return rest
+    return name or None

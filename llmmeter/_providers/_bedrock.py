@@ -248,11 +248,17 @@ def header_usage(headers: Mapping[str, Any]) -> Usage | None:
 
 
 def _metrics_usage(metrics: Any) -> Usage | None:
-    """The usage of ``amazon-bedrock-invocationMetrics`` (``inputTokenCount``, ``outputTokenCount``)."""
+    """The usage of ``amazon-bedrock-invocationMetrics`` (``inputTokenCount``, ``outputTokenCount``, and
+    the cache reads and writes, which ``inputTokenCount`` excludes, when reported)."""
     if not is_object(metrics):
         return None
     return from_bedrock(
-        {"inputTokens": metrics.get("inputTokenCount"), "outputTokens": metrics.get("outputTokenCount")}
+        {
+            "inputTokens": metrics.get("inputTokenCount"),
+            "outputTokens": metrics.get("outputTokenCount"),
+            "cacheReadInputTokens": metrics.get("cacheReadInputTokenCount"),
+            "cacheWriteInputTokens": metrics.get("cacheWriteInputTokenCount"),
+        }
     )
 
 

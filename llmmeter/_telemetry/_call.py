@@ -394,7 +394,7 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
         return _INVALID_USAGE
     if usage.is_empty:
         return _NO_USAGE
-    model = _priced_model(request, response)
+    model = request.billed_model or response.model or request.model
     try:
         table = get_table()
     except PricingFileError as error:
@@ -421,18 +421,6 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
             reason="the response did not finish: its usage may be partial",
         )
     return cost
-
-
-def _priced_model(request: RequestInfo, response: ResponseInfo) -> str | None:
-    """The model name a call is priced by: the one the response reports, else the one asked for.
-
-    On Amazon Bedrock the id the app addressed decides the rate (a ``global.`` inference profile is
-    cheaper than the same model in one region), and the response names only the model
-    (``claude-sonnet-4-5-20250929`` in an InvokeModel body): the addressed id wins.
-    """
-    if request.provider == n.PROVIDER_AWS_BEDROCK and request.model:
-        return request.model
-    return response.model or request.model
 
 
 def _with_tool_cost(

@@ -248,13 +248,14 @@ def _watch_invoke(call: Call, body: Any, result: Any) -> None:
 class _BodyMeter:
     """Collects an InvokeModel body as the application reads it; finishes the call at its end."""
 
-    __slots__ = ("_call", "_chunks", "_fallback", "done")
+    __slots__ = ("__weakref__", "_call", "_chunks", "_fallback", "done")
 
     def __init__(self, call: Call, fallback: ResponseInfo) -> None:
         self._call = call
         self._fallback = fallback
         self._chunks = BodyWindow(whole=settings.capture_content)
         self.done = False
+        end_at_exit(self)
 
     def chunk(self, data: bytes) -> None:
         if data:

@@ -371,3 +371,19 @@ def test_attributes_blocks_reach_the_bedrock_span(server, client, instrumented, 
     with llmmeter.attributes(tenant="acme"):
         client.converse(modelId=SONNET, messages=MESSAGES)
     assert only_span(span_exporter).attributes["tenant"] == "acme"
+
+
+def test_an_invoke_model_body_closed_unread_is_recorded_with_the_header_counts(server, client, instrumented):
+    """Closed before it was read: one record, closed early, the headers' counts priced as an estimate."""
+    server.reply = Reply(
+        body={"type": "message", "usage": {"input_tokens": 5, "output_tokens": 5}},
+        headers={"x-amzn-bedrock-input-token-count": "5", "x-amzn-bedrock-output-token-count": "5"},
+    )
+    with record_calls() as calls:
+        response = client.invoke_model(
+            modelId=SONNET, body=json.dumps({"anthropic_version": "x", "messages": []})
+        )
+        response["body"].close()
+        response["body"].close()
+    assert [(call.ending, call.cost.status) for call in calls] == [("closed_early", "estimated")]
+    assert calls[0].cost.total == expected(REGIONAL, 5, 5)

@@ -31,7 +31,7 @@ from typing import Any
 
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 
-from llmmeter._capture._instrument import _Patch
+from llmmeter._capture._patching import Patch
 from llmmeter._capture._refusal import refusal_for
 from llmmeter._errors import BudgetExceeded
 from llmmeter._guard import internal_error
@@ -44,13 +44,13 @@ from llmmeter._telemetry._scrub import CREDENTIAL_HEADERS
 from llmmeter._telemetry._session import Session
 from llmmeter._tracking import check_budgets
 
-__all__ = ["realtime_patches"]
+__all__ = ["patches"]
 
 _CLASSES = ("websockets.sync.client", "websockets.asyncio.client")
 _CLIENT_EVENTS = frozenset({protocol.RESPONSE_CREATE})
 
 
-def realtime_patches(telemetry: Telemetry) -> list[_Patch]:
+def patches(telemetry: Telemetry) -> list[Patch]:
     """Replace the handshake of websockets' sync and asyncio client connections."""
     from websockets.asyncio.client import ClientConnection as AsyncClientConnection
     from websockets.sync.client import ClientConnection
@@ -61,14 +61,14 @@ def realtime_patches(telemetry: Telemetry) -> list[_Patch]:
     ]
 
 
-class _HandshakePatch(_Patch):
+class _HandshakePatch(Patch):
     """A client connection's ``handshake``, replaced by one that meters Realtime sessions."""
 
     __slots__ = ()
 
     def _sync_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
         def handshake(connection: Any, *args: Any, **kwargs: Any) -> Any:
-            original = self.original.__get__(connection, type(connection))
+            original = self.original_for(connection)
             session = _open(connection, telemetry) if self.active else None
             if session is None:
                 return original(*args, **kwargs)
@@ -84,7 +84,7 @@ class _HandshakePatch(_Patch):
 
     def _async_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
         async def handshake(connection: Any, *args: Any, **kwargs: Any) -> Any:
-            original = self.original.__get__(connection, type(connection))
+            original = self.original_for(connection)
             session = _open(connection, telemetry) if self.active else None
             if session is None:
                 return await original(*args, **kwargs)

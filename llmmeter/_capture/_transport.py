@@ -1,13 +1,17 @@
-"""The HTTP capture point: one implementation for httpx and httpx2, sync and async.
+"""The httpx capture point: one implementation for httpx and httpx2, sync and async.
 
 :func:`meter_sync` and :func:`meter_async` take a request and the function that sends it; the
-wrapper transports and the patched default transports (``instrument()``) both use them. The request,
+wrapper transports and the patched ``Client.send`` / ``AsyncClient.send`` (``instrument()``, see
+:func:`patches`) both use them. The send path every client passes through, whatever its transport
+(a custom one, aiohttp-backed, a mock), is replaced by one that meters and then calls the original;
+a metered transport under it passes the call through, so it is counted once. The request,
 response, stream and exceptions pass through unchanged; only a copy of the body is read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import sys
 from collections.abc import Awaitable, Callable, Mapping
@@ -20,6 +24,7 @@ from opentelemetry import context as otel_context
 
 from llmmeter._capture._body import BodyMeter
 from llmmeter._capture._forms import form_fields
+from llmmeter._capture._patching import Patch
 from llmmeter._capture._refusal import refusal_for
 from llmmeter._capture._streams import async_stream_class, sync_stream_class
 from llmmeter._context import sending as _sending
@@ -35,7 +40,7 @@ from llmmeter._telemetry._call import Call, Telemetry
 from llmmeter._telemetry._scrub import CREDENTIAL_HEADERS
 from llmmeter._tracking import check_budgets
 
-__all__ = ["library_of", "meter_async", "meter_sync"]
+__all__ = ["library_of", "meter_async", "meter_sync", "patches"]
 
 _LIBRARY_NAMES = ("httpx2", "httpx")
 _libraries: dict[type, ModuleType] = {}
@@ -247,3 +252,56 @@ def _watch(call: Call, endpoint: Route, response: Any, *, async_body: bool, stre
     except Exception as exc:
         internal_error("watching a response", exc)
         call.finish(ending="error", error_type="llmmeter_internal")
+
+
+def patches(telemetry: Telemetry) -> list[Patch]:
+    """Replace ``send`` of the ``Client`` and ``AsyncClient`` of httpx and of httpx2 (when installed)."""
+    found: list[Patch] = []
+    for name in _LIBRARY_NAMES:
+        try:
+            library = importlib.import_module(name)
+        except ImportError:
+            continue
+        found.append(_SendPatch(library.Client, "send", telemetry, asynchronous=False))
+        found.append(_SendPatch(library.AsyncClient, "send", telemetry, asynchronous=True))
+    return found
+
+
+class _SendPatch(Patch):
+    """A client's ``send``, replaced by one that meters LLM calls."""
+
+    __slots__ = ()
+
+    def _sync_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
+        def send(client: Any, request: Any, *, stream: bool = False, **options: Any) -> Any:
+            original = self.original_for(client)
+            if not self.active:
+                return original(request, stream=stream, **options)
+            # Sent as a stream, so the body passes through llmmeter's stream wrapper; then read
+            # here when the caller asked for a read body, exactly as Client.send itself does.
+            response = meter_sync(request, lambda r: original(r, stream=True, **options), telemetry)
+            if not stream:
+                try:
+                    response.read()
+                except BaseException:
+                    response.close()
+                    raise
+            return response
+
+        return send
+
+    def _async_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
+        async def send(client: Any, request: Any, *, stream: bool = False, **options: Any) -> Any:
+            original = self.original_for(client)
+            if not self.active:
+                return await original(request, stream=stream, **options)
+            response = await meter_async(request, lambda r: original(r, stream=True, **options), telemetry)
+            if not stream:
+                try:
+                    await response.aread()
+                except BaseException:
+                    await response.aclose()
+                    raise
+            return response
+
+        return send

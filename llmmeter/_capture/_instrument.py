@@ -32,6 +32,7 @@ _CAPTURE_POINTS = (
     # (the capture point's module, the library it needs)
     ("llmmeter._capture._transport", "httpx"),
     ("llmmeter._capture._realtime", "websockets"),
+    ("llmmeter._capture._aiohttp", "aiohttp"),
 )
 _ENTRY_POINT_GROUP = "llmmeter.integrations"
 
@@ -46,12 +47,14 @@ def instrument(
     meter_provider: MeterProvider | None = None,
     integrations: bool = True,
 ) -> None:
-    """Meter every httpx and httpx2 client in the process, and switch on installed integrations.
+    """Meter every httpx and httpx2 client and every aiohttp session in the process, and switch on
+    installed integrations.
 
-    Clients created before the call are metered too (the clients' classes are patched), whatever
-    their transport. OpenAI Realtime sessions over WebSocket opened after the call are metered
-    too, when ``websockets`` is installed (see :mod:`llmmeter._capture._realtime` for what is
-    covered). A second call does nothing until :func:`uninstrument`.
+    Clients and sessions created before the call are metered too (their classes are patched),
+    whatever their transport. OpenAI Realtime sessions over WebSocket opened after the call are
+    metered too, when ``websockets`` is installed (see :mod:`llmmeter._capture._realtime` for what
+    is covered). A capture point whose library is not installed is skipped. A second call does
+    nothing until :func:`uninstrument`.
     """
     with _lock:
         if _patches:

@@ -50,7 +50,7 @@ def endpoint(method: str, host: str | None, path: str) -> Route | None:
     """
     if _sending.get():
         return None
-    return route(method, host, path)
+    return route(method, host or "", path)
 
 
 def default_port(scheme: str) -> int:

@@ -32,7 +32,9 @@ class Patch:
     installed on top of it: when llmmeter's wrapper is no longer the class attribute, the wrapper
     that wraps it is pointed past it (``__wrapped__``, which is what a wrapt wrapper calls and what
     every unwrap restores), and llmmeter's own wrapper turns into a pass-through for the wrappers
-    that call it by closure.
+    that call it by closure. The other way round too: a wrapper beneath llmmeter's may take itself
+    out by pointing llmmeter's ``__wrapped__`` past it, and llmmeter calls, and restores, what that
+    attribute names.
     """
 
     __slots__ = ("active", "cls", "method", "original", "wrapper")
@@ -54,15 +56,16 @@ class Patch:
 
     def original_for(self, instance: Any) -> Callable[..., Any]:
         """The replaced method, bound to ``instance`` as attribute lookup would bind it."""
-        bound: Callable[..., Any] = self.original.__get__(instance, type(instance))
+        bound: Callable[..., Any] = self.wrapper.__wrapped__.__get__(instance, type(instance))  # type: ignore[attr-defined]
         return bound
 
     def remove(self) -> None:
         """Take the wrapper out, leaving whatever other libraries wrapped around it working."""
         self.active = False
+        inner = self.wrapper.__wrapped__  # type: ignore[attr-defined]
         current = self.cls.__dict__.get(self.method)
         if current is self.wrapper:
-            setattr(self.cls, self.method, self.original)
+            setattr(self.cls, self.method, inner)
             return
         outer, node = None, current
         for _ in range(_MAX_CHAIN):
@@ -72,4 +75,4 @@ class Patch:
         if node is self.wrapper and outer is not None:
             # If the outer wrapper refuses, the inactive wrapper stays in the chain, passing through.
             with contextlib.suppress(AttributeError, TypeError):
-                outer.__wrapped__ = self.original
+                outer.__wrapped__ = inner

@@ -200,6 +200,14 @@ async def test_sessions_made_before_instrument_and_with_a_base_url_are_metered(
     assert [call.cost.total for call in calls] == [gpt4o(300, 40)] * 3
 
 
+async def test_the_module_level_request_function_is_metered(server):
+    """aiohttp.request(), which makes a session of its own for one request, is metered too."""
+    with record_calls() as calls:
+        async with aiohttp.request("POST", f"{server.url}/v1/chat/completions", json=CHAT) as response:
+            await response.read()
+    assert [call.cost.total for call in calls] == [gpt4o(300, 40)]
+
+
 async def test_a_session_subclass_is_metered(server):
     """Subclasses of ClientSession (google-genai makes one) go through the same path."""
 
@@ -234,8 +242,11 @@ async def test_other_requests_pass_untouched_without_a_span(server, span_exporte
             await response.read()
             assert type(response.content) is aiohttp.StreamReader
         async with session.post(f"{server.url}/v1/chat/completions", json=CHAT) as response:
-            assert isinstance(response.content, aiohttp.StreamReader)
+            content = response.content
+            assert isinstance(content, aiohttp.StreamReader)
+            assert (content.exception(), content.is_eof() or not content.at_eof()) == (None, True)
             await response.read()
+            assert (content.at_eof(), content.total_bytes) == (True, len(await response.read()))
     assert len(span_exporter.get_finished_spans()) == 1
 
 

@@ -211,6 +211,11 @@ def _watch(
         headers = response.headers
         decoder = _decoder(headers.get("Content-Encoding"), decompressed)
         meter = body_meter(call, found, stream, headers.get("Content-Type", ""), decoder)
+        read = getattr(response, "_body", None)
+        if read is not None:  # a client middleware read the body already: the caller gets that copy
+            meter.chunk(read)
+            meter.end("complete")
+            return
         response.content = MeteredContent(response.content, meter)
     except Exception as exc:
         internal_error("watching a response", exc)

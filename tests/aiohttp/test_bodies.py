@@ -223,6 +223,22 @@ async def test_a_session_subclass_is_metered(server):
     assert len(calls) == 1
 
 
+async def test_a_body_read_by_a_client_middleware_is_metered(server):
+    """A client middleware that reads the answer before the caller does (to decide on a retry) leaves
+    the call metered from the body it read."""
+
+    async def reading(request: aiohttp.ClientRequest, handler: Any) -> aiohttp.ClientResponse:
+        response = await handler(request)
+        await response.read()
+        return response
+
+    async with aiohttp.ClientSession(middlewares=(reading,)) as session:
+        with record_calls() as calls:
+            async with session.post(f"{server.url}/v1/chat/completions", json=CHAT) as response:
+                assert (await response.json())["usage"]["prompt_tokens"] == 300
+    assert [(call.ending, call.cost.total) for call in calls] == [("complete", gpt4o(300, 40))]
+
+
 async def test_data_given_as_bytes_or_text_is_read(server):
     """A JSON body passed as ``data=`` bytes or str is read for the request's model and stream choice."""
     async with aiohttp.ClientSession() as session:

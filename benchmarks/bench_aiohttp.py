@@ -3,11 +3,14 @@ floor and OpenTelemetry's own aiohttp-client instrumentation, all measured in on
 
     .venv/bin/python -m benchmarks.bench_aiohttp      (also run by benchmarks.run_all)
 
-An ``aiohttp.web`` server, in a process of its own (its CPU is not counted), answers every
-``POST /v1/chat/completions`` with a fixed chat body over keep-alive loopback connections. Each
-variant, in a worker process of its own, sends ``session.post(url, json=...)`` and reads the body
-with ``response.read()``, one request per ``loop.run_until_complete``; rounds interleaved as in
-``bench_transport`` (ROUNDS rounds of CALLS calls, one worker running at a time, the order rotating):
+Each variant, in a worker process of its own, runs an ``aiohttp.web`` server on a loopback port in
+its event loop, answering every ``POST /v1/chat/completions`` with a fixed chat body, and sends it
+``session.post(url, json=...)`` over a keep-alive connection, reading the body with
+``response.read()``, one request per ``loop.run_until_complete``. The server's CPU is in every
+variant's figure alike (a server in another process made the client's figures depend on how the
+two processes were scheduled on a busy machine); what is compared is what each variant adds.
+Rounds are interleaved as in ``bench_transport`` (ROUNDS rounds of CALLS calls, one worker running
+at a time, the order rotating):
 
 * ``bare``: a plain ``aiohttp.ClientSession``;
 * ``llmmeter``: after ``llmmeter.instrument()`` (the request is metered by the aiohttp capture point);
@@ -20,16 +23,18 @@ with ``response.read()``, one request per ``loop.run_until_complete``; rounds in
 Providers as in production (BatchSpanProcessor to a drop exporter, an InMemoryMetricReader);
 ``time.process_time()`` covers every thread of the worker. Printed per variant: CPU µs and wall µs per
 request (medians over rounds) and what each adds to ``bare``; then llmmeter's added CPU against the
-floor's and against OpenTelemetry's aiohttp-client instrumentation.
+floor's and against OpenTelemetry's aiohttp-client instrumentation; then the CPU llmmeter adds per
+event of a STREAM_EVENTS-event chat stream read with ``async for line in response.content``
+(measured in this process, bare and metered runs alternating).
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
-import multiprocessing
+import statistics
+import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from typing import Any
 
 import aiohttp
@@ -58,49 +63,60 @@ from llmmeter._pricing import get_table
 MODULE = "benchmarks.bench_aiohttp"
 ROUNDS = 15
 CALLS = 300
+STREAM_EVENTS = 10_000
+STREAM_RUNS = 7
 FLOOR_TARGET = 1.3
 OTEL_AIOHTTP = "OpenTelemetry aiohttp-client"
 
 REQUEST: Any = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Say hi"}]}
 
 
-# --- The provider, in a process of its own ---------------------------------------------------------
+_EVENT = (
+    b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o",'
+    b'"choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}],"usage":null}\n\n'
+)
+_LAST = (
+    b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],'
+    b'"usage":{"prompt_tokens":10,"completion_tokens":%d,"total_tokens":%d}}\n\ndata: [DONE]\n\n'
+)
+STREAM_BODY = _EVENT * STREAM_EVENTS + _LAST % (STREAM_EVENTS, STREAM_EVENTS + 10)
 
 
-def _provider(connection: Connection) -> None:
-    """Serve chat answers on a free loopback port; send the port, stop when told to."""
+# --- The provider and the client, on one event loop -----------------------------------------------
 
-    async def chat(request: web.Request) -> web.Response:
-        await request.read()
+
+async def _chat(request: web.Request) -> web.StreamResponse:
+    if not (await request.json()).get("stream"):
         return web.Response(body=CHAT_BODY, content_type="application/json")
-
-    async def serve() -> None:
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", chat)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        connection.send(runner.addresses[0][1])
-        await asyncio.get_running_loop().run_in_executor(None, connection.recv)
-        await runner.cleanup()
-
-    asyncio.run(serve())
+    response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+    await response.prepare(request)
+    await response.write(STREAM_BODY)
+    await response.write_eof()
+    return response
 
 
 # --- The variants ----------------------------------------------------------------------------------
 
 
 class Client:
-    """A session on an event loop of its own, sending one chat request per :meth:`call`."""
+    """A provider and a session on an event loop of their own; one chat request per :meth:`call`."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self.runner = web.AppRunner(self._app(), access_log=None)
+        self.session, port = self.loop.run_until_complete(self._start())
         self.url = f"http://127.0.0.1:{port}/v1/chat/completions"
-        self.session = self.loop.run_until_complete(self._session())
 
     @staticmethod
-    async def _session() -> aiohttp.ClientSession:
-        return aiohttp.ClientSession()
+    def _app() -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", _chat)
+        return app
+
+    async def _start(self) -> tuple[aiohttp.ClientSession, int]:
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        return aiohttp.ClientSession(), self.runner.addresses[0][1]
 
     async def _request(self) -> bytes:
         async with self.session.post(self.url, json=REQUEST) as response:
@@ -109,8 +125,19 @@ class Client:
     def call(self) -> bytes:
         return self.loop.run_until_complete(self._request())
 
+    async def _stream(self) -> int:
+        lines = 0
+        async with self.session.post(self.url, json={**REQUEST, "stream": True}) as response:
+            async for _ in response.content:
+                lines += 1
+        return lines
+
+    def stream(self) -> int:
+        return self.loop.run_until_complete(self._stream())
+
     def close(self) -> None:
         self.loop.run_until_complete(self.session.close())
+        self.loop.run_until_complete(self.runner.cleanup())
         self.loop.close()
 
 
@@ -130,9 +157,8 @@ def floor_call(client: Client, floor: FloorWriter) -> Callable[[], object]:
     return call
 
 
-def setup(name: str, data: tuple[Telemetry, int]) -> tuple[Callable[[], object], TracerProvider]:
+def setup(name: str, telemetry: Telemetry) -> tuple[Callable[[], object], TracerProvider]:
     """The named variant's call, built in its worker process with providers of its own."""
-    telemetry, port = data
     tracer_provider, meter_provider = providers()
     get_table().price_usage(
         "gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1)
@@ -147,30 +173,54 @@ def setup(name: str, data: tuple[Telemetry, int]) -> tuple[Callable[[], object],
         AioHttpClientInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
     elif name not in ("bare", "OpenTelemetry floor"):
         raise ValueError(f"no variant {name!r}")
-    client = Client(port)
+    client = Client()
     if name == "OpenTelemetry floor":
         return floor_call(client, FloorWriter(telemetry, tracer_provider, meter_provider)), tracer_provider
     return client.call, tracer_provider
 
 
-def probe(port: int) -> Callable[[TracerProvider, MeterProvider], object]:
+def probe(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
     """One warmed-up llmmeter request with the given providers, for :func:`probe_telemetry`."""
-
-    def request(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
-        client = Client(port)
+    client = Client()
+    try:
+        client.call()  # the connection and the model's price, warmed up unmetered
+        llmmeter.instrument(
+            tracer_provider=tracer_provider, meter_provider=meter_provider, integrations=False
+        )
         try:
-            client.call()  # the connection and the model's price, warmed up unmetered
-            llmmeter.instrument(
-                tracer_provider=tracer_provider, meter_provider=meter_provider, integrations=False
-            )
-            try:
-                return client.call()
-            finally:
-                llmmeter.uninstrument()
+            return client.call()
         finally:
-            client.close()
+            llmmeter.uninstrument()
+    finally:
+        client.close()
 
-    return request
+
+def per_event() -> tuple[float, float]:
+    """CPU µs per stream event read bare and metered (medians over STREAM_RUNS alternating runs)."""
+    tracer_provider, meter_provider = providers()
+    client = Client()
+    samples: dict[bool, list[float]] = {False: [], True: []}
+    try:
+        for _ in range(STREAM_RUNS):
+            for metering in (False, True):
+                if metering:
+                    llmmeter.instrument(
+                        tracer_provider=tracer_provider, meter_provider=meter_provider, integrations=False
+                    )
+                try:
+                    client.stream()  # warm
+                    start = time.process_time()
+                    client.stream()
+                    tracer_provider.force_flush()
+                    samples[metering].append(time.process_time() - start)
+                finally:
+                    llmmeter.uninstrument()
+    finally:
+        client.close()
+        tracer_provider.shutdown()
+        meter_provider.shutdown()
+    bare, metered = (statistics.median(samples[key]) / STREAM_EVENTS * 1e6 for key in (False, True))
+    return bare, metered
 
 
 # --- Report ---------------------------------------------------------------------------------------
@@ -179,27 +229,17 @@ def probe(port: int) -> Callable[[TracerProvider, MeterProvider], object]:
 def main() -> None:
     console = Console(width=130)
     get_table().price_usage("gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1))
-    spawn = multiprocessing.get_context("spawn")
-    ours, theirs = spawn.Pipe()
-    server = spawn.Process(target=_provider, args=(theirs,), daemon=True)
-    server.start()
-    try:
-        port = ours.recv()
-        telemetry = probe_telemetry(probe(port))
-        console.print(
-            versions("aiohttp", "opentelemetry-sdk", "opentelemetry-instrumentation-aiohttp-client")
-        )
-        console.print(f"llmmeter writes per request: {telemetry.summary()}")
-        names = ["bare", "llmmeter", "OpenTelemetry floor"]
-        if importlib.util.find_spec("opentelemetry.instrumentation.aiohttp_client") is not None:
-            names.append(OTEL_AIOHTTP)
-        variants = measure_interleaved(MODULE, names, (telemetry, port), rounds=ROUNDS, calls=CALLS)
-    finally:
-        ours.send("stop")
-        server.join(timeout=30)
+    telemetry = probe_telemetry(probe)
+    console.print(versions("aiohttp", "opentelemetry-sdk", "opentelemetry-instrumentation-aiohttp-client"))
+    console.print(f"llmmeter writes per request: {telemetry.summary()}")
+    names = ["bare", "llmmeter", "OpenTelemetry floor"]
+    if importlib.util.find_spec("opentelemetry.instrumentation.aiohttp_client") is not None:
+        names.append(OTEL_AIOHTTP)
+    variants = measure_interleaved(MODULE, names, telemetry, rounds=ROUNDS, calls=CALLS)
+    bare_event, metered_event = per_event()
     console.print(
         variants_table(
-            f"aiohttp session.post + read(), loopback aiohttp.web server: median of {ROUNDS} rounds x "
+            f"aiohttp session.post + read(), aiohttp.web server on its loop: median of {ROUNDS} rounds x "
             f"{CALLS} requests",
             variants,
         )
@@ -217,6 +257,10 @@ def main() -> None:
     else:
         ratios.caption = "opentelemetry-instrumentation-aiohttp-client not installed: not measured"
     console.print(ratios)
+    streaming = targets_table(f"Streaming: a {STREAM_EVENTS:,}-event chat stream, async for line in content")
+    target_row(streaming, "bare CPU µs per event", bare_event, None)
+    target_row(streaming, "llmmeter added CPU µs per event", metered_event - bare_event, None)
+    console.print(streaming)
 
 
 if __name__ == "__main__":

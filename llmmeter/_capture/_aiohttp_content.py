@@ -25,19 +25,24 @@ from aiohttp import StreamReader
 from aiohttp.streams import AsyncStreamIterator, ChunkTupleAsyncStreamIterator
 
 from llmmeter._capture._body import BodyMeter
+from llmmeter._telemetry._record import Ending
 
 __all__ = ["MeteredContent"]
+
+_EVENT_ENDS = (b"\n\n", b"\r\n\r\n")
 
 
 class MeteredContent(StreamReader):
     """Reads through to ``inner``, showing ``meter`` every byte the caller gets."""
 
-    __slots__ = ("_inner", "_meter", "_reread")
+    __slots__ = ("_held", "_inner", "_meter", "_reread", "_shown")
 
     def __init__(self, inner: StreamReader, meter: BodyMeter) -> None:  # no super().__init__: see module
         self._inner = inner
         self._meter = meter
         self._reread = 0  # bytes pushed back with unread_data(), already shown to the meter
+        self._held = b""  # a line read alone, shown with the rest of its event (see _saw)
+        self._shown = False
 
     def __getattr__(self, name: str) -> Any:
         # Reached for the base class's slots, which stay unset here: they are the wrapped reader's.
@@ -51,18 +56,37 @@ class MeteredContent(StreamReader):
     def __del__(self) -> None:
         meter = getattr(self, "_meter", None)
         if meter is not None and not meter.done:
-            meter.end("abandoned")
+            self._end("abandoned")
 
-    # Reading: every read is forwarded, and what it returns is shown to the meter.
+    # Reading: every read is forwarded, and what it returns is shown to the meter (the most used
+    # readers without a coroutine of their own in between: they run once per line or chunk).
 
     async def read(self, n: int = -1) -> bytes:
-        return await self._metered(self._inner.read(n))
+        try:
+            data = await self._inner.read(n)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+        self._saw(data)
+        return data
 
     async def readany(self) -> bytes:
-        return await self._metered(self._inner.readany())
+        try:
+            data = await self._inner.readany()
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+        self._saw(data)
+        return data
 
     async def readline(self, **kwargs: Any) -> bytes:
-        return await self._metered(self._inner.readline(**kwargs))
+        try:
+            data = await self._inner.readline(**kwargs)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+        self._saw(data)
+        return data
 
     async def readuntil(self, separator: bytes = b"\n", **kwargs: Any) -> bytes:
         return await self._metered(self._inner.readuntil(separator, **kwargs))
@@ -115,7 +139,7 @@ class MeteredContent(StreamReader):
     def set_exception(self, exc: BaseException, *args: Any) -> None:
         # What aiohttp does when the response is released or closed: no more of the body is read.
         self._inner.set_exception(exc, *args)
-        self._meter.end("closed_early")
+        self._end("closed_early")
 
     def is_eof(self) -> bool:
         return self._inner.is_eof()
@@ -153,9 +177,24 @@ class MeteredContent(StreamReader):
             self._reread -= skipped
             data = data[skipped:]
         if data:
-            meter.chunk(data)
+            if self._held:
+                data, self._held = self._held + data, b""
+            if self._shown and data.endswith(b"\n") and not data.endswith(_EVENT_ENDS):
+                # A line read alone (readline, async for) waits for the blank line that ends its
+                # event: shown whole, an event that carries only content is passed over unparsed.
+                self._held = data
+            else:
+                self._shown = True
+                meter.chunk(data)
         if self._inner.at_eof():
-            meter.end("complete")
+            self._end("complete")
 
     def _failed(self, exc: BaseException) -> None:
-        self._meter.end("cancelled" if isinstance(exc, asyncio.CancelledError) else "error", exc)
+        self._end("cancelled" if isinstance(exc, asyncio.CancelledError) else "error", exc)
+
+    def _end(self, ending: Ending, exc: BaseException | None = None) -> None:
+        meter = self._meter
+        if self._held and not meter.done:
+            held, self._held = self._held, b""
+            meter.chunk(held)
+        meter.end(ending, exc)

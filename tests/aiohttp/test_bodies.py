@@ -128,6 +128,20 @@ async def test_chat_stream_read_any_way_is_priced_from_its_last_chunk(reader, se
     assert span.attributes["gen_ai.usage.cost.amount"] == float(gpt4o(300, 40))
 
 
+@pytest.mark.parametrize("reader", ["async for line", "iter_chunked", "iter_any"])
+async def test_a_stream_with_crlf_line_ends_is_priced(reader):
+    """Events ended by CRLF pairs (as Gemini sends them) are read line by line or in chunks, and priced."""
+    crlf = [chunk.replace(b"\n", b"\r\n") for chunk in STREAM]
+    with fakes.LoopbackServer(lambda method, path, body: fakes.Reply(chunks=crlf)) as server:
+        async with aiohttp.ClientSession() as session:
+            with record_calls() as calls:
+                async with session.post(f"{server.url}/v1/chat/completions", json=CHAT_STREAM) as response:
+                    body = await READERS[reader](response)
+    assert body == b"".join(crlf)
+    (call,) = calls
+    assert (call.ending, call.cost.total) == ("complete", gpt4o(300, 40))
+
+
 async def test_json_helper_reads_the_chat_completion(server, span_exporter):
     """response.json() returns the provider's object; the span carries its usage and cost."""
     async with aiohttp.ClientSession() as session:

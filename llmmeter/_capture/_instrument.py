@@ -18,6 +18,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
+from opentelemetry._logs import LoggerProvider
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
@@ -121,6 +122,7 @@ def instrument(
     *,
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
+    logger_provider: LoggerProvider | None = None,
     integrations: bool = True,
 ) -> None:
     """Meter every httpx and httpx2 client in the process, and switch on installed integrations.
@@ -133,7 +135,7 @@ def instrument(
     with _lock:
         if _patches:
             return
-        telemetry = telemetry_for(tracer_provider, meter_provider)
+        telemetry = telemetry_for(tracer_provider, meter_provider, logger_provider)
         for name in _LIBRARIES:
             try:
                 library = importlib.import_module(name)
@@ -143,7 +145,7 @@ def instrument(
             _patches.append(_Patch(library.AsyncClient, "send", telemetry, asynchronous=True))
         _patches.extend(_realtime_patches(telemetry))
         if integrations:
-            _start_integrations(tracer_provider, meter_provider)
+            _start_integrations(tracer_provider, meter_provider, logger_provider)
 
 
 def _realtime_patches(telemetry: Telemetry) -> list[_Patch]:
@@ -175,11 +177,18 @@ def is_instrumented() -> bool:
     return bool(_patches)
 
 
-def _start_integrations(tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None) -> None:
+def _start_integrations(
+    tracer_provider: TracerProvider | None,
+    meter_provider: MeterProvider | None,
+    logger_provider: LoggerProvider | None,
+) -> None:
+    providers: dict[str, object] = {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
+    if logger_provider is not None:  # integrations written before the events take no logger provider
+        providers["logger_provider"] = logger_provider
     for entry_point in entry_points(group=_ENTRY_POINT_GROUP):
         try:
             integration = entry_point.load()
-            integration.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+            integration.instrument(**providers)
         except ImportError as exc:
             logger.debug("llmmeter: integration %s not available: %s", entry_point.name, exc)
             continue

@@ -40,6 +40,9 @@ class RequestInfo:
     capture is on."""
     system_instructions: Any = None
     """System prompts as the conventions' system instructions; only when content capture is on."""
+    tool_definitions: Any = None
+    """The tools offered to the model as the conventions' tool definitions; only when content
+    capture is on."""
     expected_usage: Usage | None = None
     """What the request alone says is billed (a speech input's characters, a video's seconds, an
     uploaded WAV's duration), for adapters whose responses may report no usage."""

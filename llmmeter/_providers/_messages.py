@@ -171,6 +171,9 @@ def _block_part(block: Any) -> Part | None:
         content = block.get("content")
         response = content if isinstance(content, str) else _joined_text(text_parts(content))
         return {"type": n.PART_TOOL_CALL_RESPONSE, "id": get_str(block, "tool_use_id"), "response": response}
+    if kind in ("output_audio", "audio"):  # Realtime: spoken output, written as its transcript
+        transcript = get_str(block, "transcript")
+        return text_part(transcript) if transcript else {"type": kind}
     if kind in ("thinking", "reasoning"):
         text = get_str(block, "thinking") or _joined_text(text_parts(block.get("summary")))
         return {"type": n.PART_REASONING, "content": text} if text else None

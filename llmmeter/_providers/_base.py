@@ -64,7 +64,10 @@ class ResponseInfo:
     complete: bool = True
     """False when a stream ended before its final event."""
     size: str | None = None
-    """The output resolution a per-second rate depends on (a video's ``1792x1024``)."""
+    """The output resolution a per-second or per-image rate depends on (a video's ``1792x1024``,
+    an image's ``1024x1024``)."""
+    quality: str | None = None
+    """The output quality a per-image rate depends on (``standard``, ``hd``, ``high``)."""
     estimated: bool = False
     """True when ``usage`` is llmmeter's estimate (read from the upload), not the provider's report."""
     tool_usage: tuple[str | None, Usage] | None = None

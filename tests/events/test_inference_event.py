@@ -16,6 +16,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import anthropic
 import httpx2
 import openai
 import pytest
@@ -309,3 +310,49 @@ def test_emit_events_takes_a_bool():
     """configure(emit_events=...) takes True or False."""
     with pytest.raises(ConfigurationError, match="emit_events"):
         llmmeter.configure(emit_events="yes")  # type: ignore[arg-type]
+
+
+def test_anthropic_and_responses_tool_definitions_follow_the_schema(
+    tracer_provider, logger_provider, log_exporter
+):
+    """Tools in Anthropic's form and in the Responses API's (hosted tools too) become the
+    conventions' tool definitions on the event."""
+    llmmeter.configure(capture_content="EVENT_ONLY")
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+
+    def transport(reply: fakes.Reply) -> httpx2.Client:
+        inner = httpx2.MockTransport(fakes.mock_handler(httpx2, reply))
+        metered = llmmeter.MeteredTransport(
+            inner, tracer_provider=tracer_provider, logger_provider=logger_provider
+        )
+        return httpx2.Client(transport=metered)
+
+    claude = anthropic.Anthropic(
+        api_key="sk-ant-test",
+        base_url="https://api.anthropic.com",
+        http_client=transport(fakes.Reply(fakes.anthropic_message())),
+    )
+    claude.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=10,
+        messages=[{"role": "user", "content": "hi"}],
+        tools=[{"name": "get_weather", "description": "The weather", "input_schema": schema}],
+    )
+    gpt = openai.OpenAI(
+        api_key="sk-test",
+        base_url="https://api.openai.com/v1",
+        http_client=transport(fakes.Reply(fakes.responses_body())),
+    )
+    gpt.responses.create(
+        model="gpt-5.4",
+        input="hi",
+        tools=[{"type": "function", "name": "get_weather", "parameters": schema}, {"type": "web_search"}],
+    )
+    first, second = inference_events(log_exporter)
+    assert plain(first.attributes["gen_ai.tool.definitions"]) == [
+        {"type": "function", "name": "get_weather", "description": "The weather", "parameters": schema}
+    ]
+    assert plain(second.attributes["gen_ai.tool.definitions"]) == [
+        {"type": "function", "name": "get_weather", "parameters": schema},
+        {"type": "web_search"},
+    ]

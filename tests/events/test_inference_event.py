@@ -356,3 +356,15 @@ def test_anthropic_and_responses_tool_definitions_follow_the_schema(
         {"type": "function", "name": "get_weather", "parameters": schema},
         {"type": "web_search"},
     ]
+
+
+def test_langchain_bound_tools_are_tool_definitions(tracer_provider, logger_provider, log_exporter):
+    """Tools bound to a ChatOpenAI (bind_tools) reach the event as tool definitions."""
+    llmmeter.configure(capture_content="EVENT_ONLY")
+    handler = LLMMeterCallbackHandler(tracer_provider=tracer_provider, logger_provider=logger_provider)
+    model = chat_openai(httpx2.MockTransport(fakes.mock_handler(httpx2, FakeOpenAI())))
+    model.bind_tools([WEATHER_TOOL]).invoke("the-prompt", config={"callbacks": [handler]})
+    [event] = inference_events(log_exporter)
+    [definition] = plain(event.attributes["gen_ai.tool.definitions"])
+    assert definition["name"] == "get_weather"
+    assert definition["type"] == "function"

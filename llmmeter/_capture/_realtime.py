@@ -36,6 +36,7 @@ from llmmeter._capture._refusal import check_budgets
 from llmmeter._guard import internal_error
 from llmmeter._providers import _realtime as protocol
 from llmmeter._providers._base import RequestInfo
+from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._call import Telemetry
 from llmmeter._telemetry._record import Ending
@@ -194,7 +195,8 @@ def _end(session: Session, ending: Ending = "complete", exception: BaseException
 def _dispatch(session: Session, event: dict[str, Any]) -> None:
     kind = event["type"]
     if kind == protocol.RESPONSE_DONE:
-        session.response_done(protocol.response_id(event), protocol.response_info(event, session.model))
+        info = protocol.response_info(event, session.model, settings.capture_content)
+        session.response_done(protocol.response_id(event), info)
     elif kind == protocol.RESPONSE_CREATED:
         session.response_started(protocol.response_id(event))
     elif kind == protocol.ERROR:

@@ -31,9 +31,8 @@ from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from opentelemetry import context as otel_context
 
-from llmmeter._capture._instrument import _Patch
-from llmmeter._capture._refusal import refusal_for
-from llmmeter._errors import BudgetExceeded
+from llmmeter._capture._patching import Patch
+from llmmeter._capture._refusal import check_budgets
 from llmmeter._exit import end_at_exit
 from llmmeter._guard import internal_error
 from llmmeter._pricing._names import bedrock_pricing_name
@@ -44,9 +43,8 @@ from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._call import Call, Telemetry
 from llmmeter._telemetry._record import Ending
-from llmmeter._tracking import check_budgets
 
-__all__ = ["botocore_patches"]
+__all__ = ["patches"]
 
 _SERVICE = "bedrock-runtime"
 _CONVERSE = "Converse"
@@ -57,14 +55,14 @@ _OPERATIONS = frozenset({_CONVERSE, _CONVERSE_STREAM, _INVOKE, _INVOKE_STREAM})
 _INTERNAL = "llmmeter_internal"
 
 
-def botocore_patches(telemetry: Telemetry) -> list[_Patch]:
+def patches(telemetry: Telemetry) -> list[Patch]:
     """Replace ``BaseClient._make_request``, which every botocore client's operations go through."""
     from botocore.client import BaseClient
 
     return [_RequestPatch(BaseClient, "_make_request", telemetry, asynchronous=False)]
 
 
-class _RequestPatch(_Patch):
+class _RequestPatch(Patch):
     """``BaseClient._make_request``, replaced by one that meters Bedrock Runtime inference calls.
 
     Not ``_make_api_call``, which OpenTelemetry's botocore instrumentation wraps: its uninstrument
@@ -75,7 +73,7 @@ class _RequestPatch(_Patch):
 
     def _sync_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
         def _make_request(client: Any, operation_model: Any, request_dict: Any, request_context: Any) -> Any:
-            original = self.original.__get__(client, type(client))
+            original = self.original_for(client)
             operation = operation_model.name
             if (
                 operation not in _OPERATIONS
@@ -103,7 +101,7 @@ def _meter(
     ``send()`` returns botocore's ``(http_response, parsed)``; botocore turns an error status into
     the caller's ``ClientError`` after it.
     """
-    _check_budgets()
+    check_budgets(n.PROVIDER_AWS_BEDROCK)
     call, body = _start(client, operation, request, telemetry)
     if call is None:
         return send()
@@ -120,14 +118,6 @@ def _meter(
     else:
         _watch(call, operation, body, parsed)
     return answer
-
-
-def _check_budgets() -> None:
-    """Refuse the call, before it is sent, when an enclosing budget is spent."""
-    try:
-        check_budgets()
-    except BudgetExceeded as refusal:
-        raise refusal_for(n.PROVIDER_AWS_BEDROCK, refusal) from None
 
 
 def _aws_code(code: Any) -> str | None:

@@ -18,6 +18,7 @@ import boto3
 import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
+from opentelemetry import trace
 
 import llmmeter
 from llmmeter.testing import record_calls
@@ -387,3 +388,17 @@ def test_an_invoke_model_body_closed_unread_is_recorded_with_the_header_counts(s
         response["body"].close()
     assert [(call.ending, call.cost.status) for call in calls] == [("closed_early", "estimated")]
     assert calls[0].cost.total == expected(REGIONAL, 5, 5)
+
+
+def test_the_calls_span_is_current_while_the_request_is_sent(server, client, instrumented, span_exporter):
+    """What runs as botocore sends (a before-send handler here) sees llmmeter's span as the current one."""
+    seen = []
+
+    def spy(request: Any, **kwargs: Any) -> None:
+        seen.append(trace.get_current_span().get_span_context().span_id)
+
+    client.meta.events.register("before-send.bedrock-runtime.Converse", spy)
+    server.reply = Reply(body=converse_body())
+    client.converse(modelId=SONNET, messages=MESSAGES)
+    assert seen == [only_span(span_exporter).context.span_id]
+    assert trace.get_current_span().get_span_context().span_id != seen[0]

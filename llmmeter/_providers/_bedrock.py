@@ -332,7 +332,9 @@ class InvokeStream:
                 self._metrics_usage = _metrics_usage(payload.get(_INVOCATION_METRICS))
                 self._result.complete = True
         if data.startswith(b'{"type"') or b'"type"' in data[:64]:
-            self._anthropic.record_event("", data.decode("utf-8", "replace"))
+            skips = getattr(self._anthropic, "skips", None)
+            if skips is None or not skips(data):  # content deltas are most chunks: not parsed
+                self._anthropic.record_event("", data.decode("utf-8", "replace"))
 
     def result(self) -> ResponseInfo:
         anthropic = self._anthropic.result()

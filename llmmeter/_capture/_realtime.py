@@ -31,6 +31,8 @@ from typing import Any
 
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 
+from llmmeter._budgets._estimate import stated_output_limit
+from llmmeter._budgets._reserve import acheck, areserve, reserve
 from llmmeter._capture._instrument import _Patch
 from llmmeter._capture._refusal import refusal_for
 from llmmeter._errors import BudgetExceeded
@@ -42,7 +44,7 @@ from llmmeter._telemetry._call import Telemetry
 from llmmeter._telemetry._record import Ending
 from llmmeter._telemetry._scrub import CREDENTIAL_HEADERS
 from llmmeter._telemetry._session import Session
-from llmmeter._tracking import check_budgets
+from llmmeter._tracking import check_budgets, enclosing_budgets
 
 __all__ = ["realtime_patches"]
 
@@ -69,7 +71,10 @@ class _HandshakePatch(_Patch):
     def _sync_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
         def handshake(connection: Any, *args: Any, **kwargs: Any) -> Any:
             original = self.original.__get__(connection, type(connection))
-            session = _open(connection, telemetry) if self.active else None
+            found = _target(connection) if self.active else None
+            if found is not None:
+                _check_budgets(found.provider)
+            session = _open(found, connection, telemetry)
             if session is None:
                 return original(*args, **kwargs)
             try:
@@ -85,7 +90,10 @@ class _HandshakePatch(_Patch):
     def _async_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
         async def handshake(connection: Any, *args: Any, **kwargs: Any) -> Any:
             original = self.original.__get__(connection, type(connection))
-            session = _open(connection, telemetry) if self.active else None
+            found = _target(connection) if self.active else None
+            if found is not None:
+                await _acheck_budgets(found.provider)
+            session = _open(found, connection, telemetry)
             if session is None:
                 return await original(*args, **kwargs)
             try:
@@ -99,17 +107,10 @@ class _HandshakePatch(_Patch):
         return handshake
 
 
-def _open(connection: Any, telemetry: Telemetry) -> Session | None:
-    """A session for a connection to a Realtime endpoint (refused when a budget is spent), else None."""
-    try:
-        uri = connection.protocol.uri
-        found = protocol.target(uri.host, uri.port, uri.path, uri.query)
-    except Exception as exc:
-        internal_error("reading a WebSocket URL", exc)
-        return None
+def _open(found: protocol.Target | None, connection: Any, telemetry: Telemetry) -> Session | None:
+    """A session for a connection to a Realtime endpoint, else None."""
     if found is None:
         return None
-    _check_budgets(found.provider)
     try:
         request = RequestInfo(
             provider=found.provider,
@@ -131,6 +132,39 @@ def _check_budgets(provider: str) -> None:
         check_budgets()
     except BudgetExceeded as refusal:
         raise refusal_for(provider, refusal) from None
+
+
+async def _acheck_budgets(provider: str) -> None:
+    try:
+        await acheck()
+    except BudgetExceeded as refusal:
+        raise refusal_for(provider, refusal) from None
+
+
+def _target(connection: Any) -> protocol.Target | None:
+    try:
+        uri = connection.protocol.uri
+        return protocol.target(uri.host, uri.port, uri.path, uri.query)
+    except Exception as exc:
+        internal_error("reading a WebSocket URL", exc)
+        return None
+
+
+def _response_request(session: Session, message: str | bytes) -> tuple[RequestInfo, int | None] | None:
+    """What a budget reserves for a ``response.create`` (None when it is not one): the session's
+    model, and the output limit the event states. Its input is the conversation the server holds,
+    which the client cannot see: it reserves the stated output only."""
+    event = protocol.parse_event(message, _CLIENT_EVENTS)
+    if event is None:
+        return None
+    response = event.get("response")
+    limit = stated_output_limit(response) if isinstance(response, dict) else None
+    info = RequestInfo(
+        provider=session.request.provider,
+        operation=session.request.operation,
+        model=session.model or session.request.model,
+    )
+    return info, limit
 
 
 def _failed(session: Session, connection: Any, exc: BaseException) -> None:
@@ -174,15 +208,36 @@ class _Events:
         except Exception as exc:
             internal_error("reading a realtime event", exc)
 
-    def sending(self, message: Any) -> None:
-        """Refuse a ``response.create`` when a budget is spent; let everything else through."""
-        if not isinstance(message, str | bytes):
-            return
+    def _response_create(self, message: Any) -> tuple[RequestInfo, int | None] | None:
+        if not isinstance(message, str | bytes) or not enclosing_budgets():
+            return None
         kind = protocol.event_type(message)
-        if kind == protocol.RESPONSE_CREATE or (
-            kind is None and protocol.parse_event(message, _CLIENT_EVENTS) is not None
-        ):
-            _check_budgets(self.session.request.provider)
+        if kind is not None and kind != protocol.RESPONSE_CREATE:
+            return None
+        return _response_request(self.session, message)
+
+    def sending(self, message: Any) -> None:
+        """Reserve for a ``response.create`` (refused when it could pass a budget); let everything
+        else through."""
+        request = self._response_create(message)
+        if request is not None:
+            try:
+                reservation = reserve(request[0], 0, request[1])
+            except BudgetExceeded as refusal:
+                self.session.refused(refusal)
+                raise refusal_for(self.session.request.provider, refusal) from None
+            self.session.reservations.append(reservation)
+
+    async def asending(self, message: Any) -> None:
+        """:meth:`sending` in async code."""
+        request = self._response_create(message)
+        if request is not None:
+            try:
+                reservation = await areserve(request[0], 0, request[1])
+            except BudgetExceeded as refusal:
+                self.session.refused(refusal)
+                raise refusal_for(self.session.request.provider, refusal) from None
+            self.session.reservations.append(reservation)
 
     def closed(self, exc: ConnectionClosed) -> None:
         """The connection is closed: normally (``ConnectionClosedOK``), or not."""
@@ -265,7 +320,7 @@ def _meter_async(connection: Any, session: Session) -> None:
             return message
 
         async def metered_send(message: Any, *args: Any, **kwargs: Any) -> Any:
-            events.sending(message)
+            await events.asending(message)
             try:
                 return await send(message, *args, **kwargs)
             except ConnectionClosed as exc:

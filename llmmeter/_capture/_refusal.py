@@ -21,12 +21,16 @@ __all__ = ["refusal_for"]
 def refusal_for(provider: str, refusal: BudgetExceeded) -> BudgetExceeded:
     """``refusal`` as the client of ``provider`` passes it through unchanged."""
     if provider == n.PROVIDER_ANTHROPIC and "anthropic" in sys.modules:
-        return _anthropic_refusal()(refusal.limit_usd, refusal.spent_usd, refusal.name)
+        cls = _anthropic_refusal(type(refusal))
+        copy = cls.__new__(cls)
+        copy.__dict__.update(refusal.__dict__)
+        copy.args = refusal.args
+        return copy
     return refusal
 
 
 @cache
-def _anthropic_refusal() -> type[BudgetExceeded]:
+def _anthropic_refusal(kind: type[BudgetExceeded]) -> type[BudgetExceeded]:
     from anthropic import AnthropicError
 
-    return type("BudgetExceeded", (BudgetExceeded, AnthropicError), {"__module__": "llmmeter"})
+    return type(kind.__name__, (kind, AnthropicError), {"__module__": "llmmeter"})

@@ -18,6 +18,8 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 
+from llmmeter._budgets._estimate import stated_output_limit
+from llmmeter._budgets._reserve import areserve_call, reserve_call
 from llmmeter._capture._body import BodyMeter
 from llmmeter._capture._forms import form_fields
 from llmmeter._capture._refusal import refusal_for
@@ -85,8 +87,14 @@ def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -
     endpoint = _llm_endpoint(request)
     if endpoint is None:
         return send(request)
-    _check_budgets(endpoint)
-    call, request, stream = _start(endpoint, request, telemetry)
+    call, request, stream, size = _start(endpoint, request, telemetry)
+    try:
+        if call is None:
+            check_budgets()
+        else:
+            reserve_call(call, *size)
+    except BudgetExceeded as refusal:
+        raise refusal_for(endpoint.provider, refusal) from None
     tokens = _enter(call)
     try:
         response = send(request)
@@ -106,31 +114,40 @@ async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telem
     endpoint = _llm_endpoint(request)
     if endpoint is None:
         return await send(request)
-    _check_budgets(endpoint)
-    call, request, stream = _start(endpoint, request, telemetry)
+    call, request, stream, size = _start(endpoint, request, telemetry)
+    try:
+        if call is None:
+            check_budgets()
+        else:
+            await areserve_call(call, *size)
+    except BudgetExceeded as refusal:
+        raise refusal_for(endpoint.provider, refusal) from None
     tokens = _enter(call)
     try:
         response = await send(request)
     except asyncio.CancelledError as exc:
         if call is not None:
             call.finish(ending="cancelled", exception=exc)
+            await _settled(call)
         raise
     except BaseException as exc:
         if call is not None:
             call.finish(ending="error", exception=exc)
+            await _settled(call)
         raise
     finally:
         _leave(tokens)
     if call is not None:
         _watch(call, endpoint, response, async_body=True, stream=stream)
+        await _settled(call)
     return response
 
 
-def _check_budgets(endpoint: Route) -> None:
-    try:
-        check_budgets()
-    except BudgetExceeded as refusal:
-        raise refusal_for(endpoint.provider, refusal) from None
+async def _settled(call: Call) -> None:
+    """Wait for the settlement of ``call``'s reservation on a remote store, if it has ended."""
+    reservation = call.reservation
+    if reservation is not None and reservation.done:
+        await reservation.settled()
 
 
 _Tokens = tuple[Token[bool], Token[otel_context.Context] | None]
@@ -149,9 +166,16 @@ def _leave(tokens: _Tokens) -> None:
     _sending.reset(sending)
 
 
-def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | None, Any, bool | None]:
-    """Open the call for ``request``; returns it, the request to send (rewritten only when asked) and
-    whether the request asked for a streamed response (None when its body could not be read)."""
+_Size = tuple[int, int | None]
+"""What a budget reserves for: the request's size in bytes and the output limit it states."""
+
+
+def _start(
+    endpoint: Route, request: Any, telemetry: Telemetry
+) -> tuple[Call | None, Any, bool | None, _Size]:
+    """Open the call for ``request``; returns it, the request to send (rewritten only when asked),
+    whether the request asked for a streamed response (None when its body could not be read) and
+    what a budget reserves for it."""
     try:
         url = request.url
         info = RequestInfo(
@@ -167,7 +191,9 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
         if content is None and getattr(adapter, "reads_forms", False):
             body = form_fields(request)  # an upload: its text fields, never its files' bytes
         stream = None
+        size: _Size = (len(content) if content else 0, None)
         if is_object(body):
+            size = (size[0], stated_output_limit(body))
             adapter.parse_request(info, body, settings.capture_content)
             if settings.include_stream_usage and adapter is CHAT and content and _wants_usage_option(body):
                 request = _with_stream_usage(request, json.loads(content))  # exact, as it will be sent
@@ -176,10 +202,10 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
             stream = info.stream = endpoint.stream
         call = Call(telemetry, info)
         call.credentials = partial(_credentials, request.headers)
-        return call, request, stream
+        return call, request, stream, size
     except Exception as exc:
         internal_error("starting a call", exc)
-        return None, request, None
+        return None, request, None, (0, None)
 
 
 def _credentials(headers: Any) -> list[str]:

@@ -216,6 +216,10 @@ class BudgetSpend(Spend):
         self.on_store_error = on_store_error
         self.warned = False
         self._own_store = MemoryStore() if name is None else None
+        if name is not None:
+            from llmmeter._budgets._status import remember
+
+            remember(name, per)
 
     def store(self) -> Store:
         """Where this budget's spend is kept: its own (unnamed) or the named budgets' store."""

@@ -154,16 +154,15 @@ class RedisStore:
 
     # --- clients -----------------------------------------------------------------------------
 
-    def _options(self) -> dict[str, Any]:
+    def _options(self, retry: Any) -> dict[str, Any]:
         from redis.backoff import NoBackoff
-        from redis.retry import Retry
 
         return {
             "max_connections": DEFAULT_MAX_CONNECTIONS,
             "timeout": DEFAULT_TIMEOUT_S,
             "socket_timeout": DEFAULT_TIMEOUT_S,
             "socket_connect_timeout": DEFAULT_TIMEOUT_S,
-            "retry": Retry(NoBackoff(), 1),  # once, at once: a connection the server closed
+            "retry": retry(NoBackoff(), 1),  # once, at once: a connection the server closed
         }
 
     def _sync_scripts(self) -> Any:
@@ -173,8 +172,9 @@ class RedisStore:
                 scripts = self._sync
                 if scripts is None:
                     import redis
+                    from redis.retry import Retry
 
-                    pool = redis.BlockingConnectionPool.from_url(self.url, **self._options())
+                    pool = redis.BlockingConnectionPool.from_url(self.url, **self._options(Retry))
                     client = redis.Redis(connection_pool=pool)
                     scripts = self._sync = _Scripts(client)
         return scripts
@@ -184,8 +184,9 @@ class RedisStore:
         scripts = self._async.get(loop)
         if scripts is None:
             import redis.asyncio
+            from redis.asyncio.retry import Retry
 
-            pool = redis.asyncio.BlockingConnectionPool.from_url(self.url, **self._options())
+            pool = redis.asyncio.BlockingConnectionPool.from_url(self.url, **self._options(Retry))
             client = redis.asyncio.Redis(connection_pool=pool)
             scripts = self._async[loop] = _Scripts(client)
         return scripts
@@ -217,8 +218,8 @@ class RedisStore:
     def reserve(self, key: BudgetKey, limit: int, amount: int, rid: str, force: bool) -> Verdict:
         """Reserve ``amount`` unless it would pass ``limit`` (one script)."""
         try:
-            reply = self._sync_scripts().reserve(_keys(key), self._reserve_args(key, limit, amount, rid, force))
-            return _verdict(reply)
+            arguments = self._reserve_args(key, limit, amount, rid, force)
+            return _verdict(self._sync_scripts().reserve(_keys(key), arguments))
         except Exception as exc:
             _raise_store_error(exc)
             raise

@@ -259,15 +259,18 @@ def _judge(spend: BudgetSpend, verdict: Verdict, amount: int) -> bool:
             reserved_usd=from_nanos(verdict.reserved),
             request_usd=from_nanos(amount),
         )
-    if spend.mode == "warn" and not spend.warned:
-        if refuses(verdict.spent, verdict.reserved - amount, amount, spend.limit_nanos):
-            spend.warned = True
-            logger.warning(
-                "llmmeter: budget %s of $%s reached (spent $%s); letting the request through (warn mode)",
-                spend.name or "",
-                spend.limit_usd,
-                from_nanos(verdict.spent),
-            )
+    if (
+        spend.mode == "warn"
+        and not spend.warned
+        and refuses(verdict.spent, verdict.reserved - amount, amount, spend.limit_nanos)
+    ):
+        spend.warned = True
+        logger.warning(
+            "llmmeter: budget %s of $%s reached (spent $%s); letting the request through (warn mode)",
+            spend.name or "",
+            spend.limit_usd,
+            from_nanos(verdict.spent),
+        )
     return True
 
 

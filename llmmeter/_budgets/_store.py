@@ -29,7 +29,7 @@ def to_nanos(amount: Decimal) -> int:
 
 def from_nanos(nanos: int) -> Decimal:
     """``nanos`` nano-dollars in USD, exactly."""
-    return Decimal(nanos).scaleb(-9)
+    return Decimal(nanos).scaleb(-9) if nanos else Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,4 +205,3 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-

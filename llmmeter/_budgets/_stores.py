@@ -70,7 +70,7 @@ def configure_store(store: str | bool | None, ttl: float | None) -> None:
         if changed:
             _store = None
         elif _store is not None:
-            _store.ttl_s = new_ttl  # type: ignore[attr-defined]
+            _store.ttl_s = new_ttl
 
 
 def named_store() -> Store:

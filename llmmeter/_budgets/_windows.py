@@ -66,5 +66,8 @@ def window_of(per: Period | None, when: datetime) -> Window:
         year, week, _ = start.isocalendar()
         return Window(per, start, start + timedelta(days=7), f"{year}-W{week:02d}")
     start = day.replace(day=1)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    if start.month == 12:
+        end = start.replace(year=start.year + 1, month=1)
+    else:
+        end = start.replace(month=start.month + 1)
     return Window(per, start, end, start.strftime("%Y-%m"))

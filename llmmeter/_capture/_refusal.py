@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from functools import cache
 
-from llmmeter._errors import BudgetExceeded
+from llmmeter._errors import BudgetExceeded, BudgetUnavailable
 from llmmeter._telemetry import _names as n
 
 __all__ = ["refusal_for"]
@@ -21,7 +21,7 @@ __all__ = ["refusal_for"]
 def refusal_for(provider: str, refusal: BudgetExceeded) -> BudgetExceeded:
     """``refusal`` as the client of ``provider`` passes it through unchanged."""
     if provider == n.PROVIDER_ANTHROPIC and "anthropic" in sys.modules:
-        cls = _anthropic_refusal(type(refusal))
+        cls = _anthropic_refusal(isinstance(refusal, BudgetUnavailable))
         copy = cls.__new__(cls)
         copy.__dict__.update(refusal.__dict__)
         copy.args = refusal.args
@@ -30,7 +30,8 @@ def refusal_for(provider: str, refusal: BudgetExceeded) -> BudgetExceeded:
 
 
 @cache
-def _anthropic_refusal(kind: type[BudgetExceeded]) -> type[BudgetExceeded]:
+def _anthropic_refusal(unavailable: bool) -> type[BudgetExceeded]:
     from anthropic import AnthropicError
 
+    kind = BudgetUnavailable if unavailable else BudgetExceeded
     return type(kind.__name__, (kind, AnthropicError), {"__module__": "llmmeter"})

@@ -24,6 +24,7 @@ from __future__ import annotations
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -31,11 +32,11 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from llmmeter._context import active_attributes, active_sinks
+from llmmeter._errors import BudgetExceeded
 from llmmeter._exit import end_at_exit
 from llmmeter._locks import new_lock
 from llmmeter._providers._base import RequestInfo, ResponseInfo
 from llmmeter._telemetry import _names as n
-from llmmeter._errors import BudgetExceeded
 from llmmeter._telemetry._attributes import refusal_attributes, request_attributes
 from llmmeter._telemetry._call import Call, Telemetry
 from llmmeter._telemetry._record import CallRecord, Ending
@@ -67,8 +68,8 @@ class Session:
         "context",
         "credentials",
         "open",
-        "reservations",
         "request",
+        "reservations",
         "span",
     )
 
@@ -201,10 +202,8 @@ class Session:
             active_sinks.reset(token)
         reservations = self.reservations
         if reservations:
-            try:
+            with suppress(IndexError):  # taken by another thread meanwhile
                 call.reservation = reservations.popleft()
-            except IndexError:  # taken by another thread meanwhile
-                pass
         return call
 
     def refused(self, refusal: BudgetExceeded) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import weakref
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -145,6 +146,9 @@ class RedisStore:
     remote = True
 
     def __init__(self, url: str, ttl_s: float) -> None:
+        """Import the clients now (not on the first call, inside an event loop); connect later."""
+        import redis.asyncio  # noqa: F401
+
         self.url = url
         self.ttl_s = ttl_s
         self._lock = new_lock()
@@ -179,7 +183,7 @@ class RedisStore:
                     scripts = self._sync = _Scripts(client)
         return scripts
 
-    def _async_scripts(self) -> Any:
+    async def _async_scripts(self) -> Any:
         loop = asyncio.get_running_loop()
         scripts = self._async.get(loop)
         if scripts is None:
@@ -189,7 +193,18 @@ class RedisStore:
             pool = redis.asyncio.BlockingConnectionPool.from_url(self.url, **self._options(Retry))
             client = redis.asyncio.Redis(connection_pool=pool)
             scripts = self._async[loop] = _Scripts(client)
+            # The loop closes its async generators before it closes (asyncio.run, asyncio.Runner):
+            # this one then closes the client's connections, in that loop.
+            scripts.closer = self._close_with_loop(loop, client)
+            await scripts.closer.__anext__()
         return scripts
+
+    async def _close_with_loop(self, loop: asyncio.AbstractEventLoop, client: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            self._async.pop(loop, None)
+            await client.connection_pool.disconnect()
 
     def forget_clients(self) -> None:
         """Drop the clients without using them (in a forked child: they hold the parent's sockets)."""
@@ -227,7 +242,7 @@ class RedisStore:
     async def areserve(self, key: BudgetKey, limit: int, amount: int, rid: str, force: bool) -> Verdict:
         """:meth:`reserve` on the event loop's asyncio client."""
         try:
-            scripts = self._async_scripts()
+            scripts = await self._async_scripts()
             reply = await scripts.reserve(_keys(key), self._reserve_args(key, limit, amount, rid, force))
             return _verdict(reply)
         except Exception as exc:
@@ -245,7 +260,7 @@ class RedisStore:
     async def asettle(self, key: BudgetKey, rid: str, actual: int) -> None:
         """:meth:`settle` on the event loop's asyncio client."""
         try:
-            await self._async_scripts().settle(_keys(key), [rid, actual, _expire_at(key)])
+            await (await self._async_scripts()).settle(_keys(key), [rid, actual, _expire_at(key)])
         except Exception as exc:
             _raise_store_error(exc)
             raise
@@ -291,10 +306,11 @@ class _Scripts:
     """A client and the three scripts registered on it (run by EVALSHA, loaded again after a
     server restart)."""
 
-    __slots__ = ("client", "reserve", "settle", "status")
+    __slots__ = ("client", "closer", "reserve", "settle", "status")
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self.closer: AsyncGenerator[None] | None = None
         self.reserve = client.register_script(RESERVE)
         self.settle = client.register_script(SETTLE)
         self.status = client.register_script(STATUS)

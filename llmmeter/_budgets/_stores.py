@@ -16,7 +16,7 @@ from llmmeter._budgets._store import MemoryStore, Store
 from llmmeter._errors import ConfigurationError
 from llmmeter._locks import new_lock
 
-__all__ = ["STORE_ENV", "configure_store", "named_store"]
+__all__ = ["STORE_ENV", "checked_url", "configure_store", "named_store"]
 
 STORE_ENV = "LLMMETER_BUDGET_STORE"
 DEFAULT_TTL_S = 600.0
@@ -29,7 +29,8 @@ _configured = False
 _store: Store | None = None
 
 
-def _checked_url(url: str, where: str) -> str:
+def checked_url(url: str, where: str) -> str:
+    """``url`` as redis-py reads it; raises ConfigurationError naming ``where`` when it is not one."""
     scheme = urlsplit(url).scheme
     if scheme not in _SCHEMES:
         raise ConfigurationError(
@@ -57,7 +58,7 @@ def configure_store(store: str | bool | None, ttl: float | None) -> None:
         if store is False:
             new_url = None
         elif isinstance(store, str):
-            new_url = _checked_url(store, "configure(budget_store=...)")
+            new_url = checked_url(store, "configure(budget_store=...)")
         else:
             raise ConfigurationError(
                 f"configure(budget_store=...) takes a redis:// URL or False, not {store!r}"
@@ -68,7 +69,7 @@ def configure_store(store: str | bool | None, ttl: float | None) -> None:
         if store is not None:
             _url, _configured = new_url, True
         if changed:
-            _store = None
+            _store = RedisStore(new_url, new_ttl) if new_url else _memory_store()
         elif _store is not None:
             _store.ttl_s = new_ttl
 
@@ -87,7 +88,7 @@ def _make_store() -> Store:
         if _store is None:
             if not _configured:
                 env = os.environ.get(STORE_ENV, "").strip()
-                _url = _checked_url(env, STORE_ENV) if env else None
+                _url = checked_url(env, STORE_ENV) if env else None
                 _configured = True
             _store = RedisStore(_url, _ttl_s) if _url else _memory_store()
         return _store

@@ -32,13 +32,13 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def redis_url(redis_server: RedisServer) -> Iterator[str]:
+def redis_url(redis_server: RedisServer) -> str:
     """The module's redis-server, emptied, configured as the budget store."""
     if not redis_server.ping():
         redis_server.start()
     redis_server.command("FLUSHALL")
     llmmeter.configure(budget_store=redis_server.url)
-    yield redis_server.url
+    return redis_server.url
 
 
 @pytest.fixture

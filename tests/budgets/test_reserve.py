@@ -166,7 +166,9 @@ def test_a_request_without_an_output_limit_reserves_its_input_only():
 def test_a_refused_request_has_a_span_with_the_refusal_event(tracer_provider, meter_provider, span_exporter):
     """The refused request's span ends in error with a llmmeter.budget.refused event saying why."""
     seen: list[Any] = []
-    http = metered(lambda request: seen.append(request) or httpx2.Response(200), tracer_provider, meter_provider)
+    http = metered(
+        lambda request: seen.append(request) or httpx2.Response(200), tracer_provider, meter_provider
+    )
 
     with llmmeter.budget(usd="0.00001", name="tiny"), pytest.raises(llmmeter.BudgetExceeded):
         http.post(URL, json=body(max_tokens=1000))
@@ -243,7 +245,8 @@ def test_the_input_estimate_is_never_below_what_the_fake_provider_bills(prompt):
             claude.messages.create(
                 model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": prompt}]
             )
-            bodies = [int({k.lower(): v for k, v in r.headers.items()}["content-length"]) for r in server.requests]
+            headers = [{k.lower(): v for k, v in r.headers.items()} for r in server.requests]
+            bodies = [int(h["content-length"]) for h in headers]
     finally:
         llmmeter.uninstrument()
     billed = [call.usage.input_tokens for call in calls]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -195,11 +195,11 @@ class RedisStore:
             scripts = self._async[loop] = _Scripts(client)
             # The loop closes its async generators before it closes (asyncio.run, asyncio.Runner):
             # this one then closes the client's connections, in that loop.
-            scripts.closer = self._close_with_loop(loop, client)
-            await scripts.closer.__anext__()
+            closer = scripts.closer = self._close_with_loop(loop, client)
+            await anext(closer)
         return scripts
 
-    async def _close_with_loop(self, loop: asyncio.AbstractEventLoop, client: Any) -> AsyncIterator[None]:
+    async def _close_with_loop(self, loop: asyncio.AbstractEventLoop, client: Any) -> AsyncGenerator[None]:
         try:
             yield
         finally:

@@ -33,8 +33,13 @@ from llmmeter._locks import new_lock
 __all__ = ["RedisStore", "StoreError"]
 
 DEFAULT_TIMEOUT_S = 1.0
-"""Socket, connect and pool-wait timeout, unless the URL sets ``socket_timeout``,
-``socket_connect_timeout`` or ``timeout``."""
+"""Socket and connect timeout, unless the URL sets ``socket_timeout`` or ``socket_connect_timeout``:
+how long a store that does not answer holds a call up."""
+DEFAULT_POOL_TIMEOUT_S = 10.0
+"""How long a call waits for a pooled connection, unless the URL sets ``timeout``. Waiting for one
+is queueing behind the process's other calls, not a sign that the store is down (each of those
+gives its connection back within the socket timeouts), so it is given longer: a busy process
+queues its calls instead of letting them through unchecked."""
 DEFAULT_MAX_CONNECTIONS = 64
 """Connections per pool (one sync pool per process, one asyncio pool per event loop), unless the
 URL sets ``max_connections``."""
@@ -163,7 +168,7 @@ class RedisStore:
 
         return {
             "max_connections": DEFAULT_MAX_CONNECTIONS,
-            "timeout": DEFAULT_TIMEOUT_S,
+            "timeout": DEFAULT_POOL_TIMEOUT_S,
             "socket_timeout": DEFAULT_TIMEOUT_S,
             "socket_connect_timeout": DEFAULT_TIMEOUT_S,
             "retry": retry(NoBackoff(), 1),  # once, at once: a connection the server closed

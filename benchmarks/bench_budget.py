@@ -158,7 +158,9 @@ def _run(url: str) -> None:
 
 
 def _report(cpu: dict[str, list[float]], wall: dict[str, list[float]], redis_us: float) -> None:
-    table = Table(title=f"budget cost per call ({ROUNDS} rounds x {CALLS} calls, medians)", title_justify="left")
+    table = Table(
+        title=f"budget cost per call ({ROUNDS} rounds x {CALLS} calls, medians)", title_justify="left"
+    )
     for column in ("variant", "CPU µs", "wall µs", "added CPU µs", "added wall µs"):
         table.add_column(column, justify="left" if column == "variant" else "right")
     for name in cpu:

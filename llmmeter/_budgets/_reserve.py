@@ -43,7 +43,16 @@ from llmmeter._tracking import BudgetSpend, enclosing_budgets
 if TYPE_CHECKING:
     from llmmeter._telemetry._call import Call
 
-__all__ = ["Reservation", "acheck", "areserve", "areserve_call", "check", "reserve", "reserve_call"]
+__all__ = [
+    "Reservation",
+    "acheck",
+    "areserve",
+    "areserve_call",
+    "check",
+    "reserve",
+    "reserve_call",
+    "reserve_call_unless_it_blocks",
+]
 
 logger = logging.getLogger("llmmeter")
 
@@ -312,6 +321,25 @@ async def areserve_call(call: Call, input_size: int, output_limit: int | None = 
         call.refuse(refusal)
         raise
     _adopt(call, reservation)
+
+
+def reserve_call_unless_it_blocks(call: Call, input_size: int, output_limit: int | None = None) -> None:
+    """:func:`reserve_call` for callbacks that may run on an event loop but cannot await (LangChain's).
+
+    When a loop is running and an enclosing budget's store is on the network, it reserves nothing
+    rather than block the loop: an HTTP call metered under it then reserves, with the asyncio client.
+    """
+    budgets = enclosing_budgets()
+    if not budgets:
+        return
+    if any(spend.store().remote for spend in budgets):
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            return
+    reserve_call(call, input_size, output_limit)
 
 
 def _adopt(call: Call, reservation: Reservation | None) -> None:

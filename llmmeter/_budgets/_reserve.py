@@ -125,7 +125,10 @@ class Reservation:
         remote = [hold for hold in self._holds if hold.store.remote]
         for hold in self._holds:
             if not hold.store.remote:
-                hold.store.settle(hold.key, hold.rid, actual)
+                try:
+                    hold.store.settle(hold.key, hold.rid, actual)
+                except Exception as exc:
+                    internal_error("settling a budget reservation", exc)
         if not remote:
             return
         if self._async:
@@ -143,6 +146,8 @@ class Reservation:
                 hold.store.settle(hold.key, hold.rid, actual)
             except StoreError as exc:
                 _settle_failed(hold, exc)
+            except Exception as exc:
+                internal_error("settling a budget reservation", exc)
 
     def release(self) -> None:
         """Give the reservation back: the request was not sent, or cost nothing."""
@@ -197,6 +202,9 @@ def reserve(request: RequestInfo, input_size: int, output_limit: int | None = No
             except StoreError as exc:
                 _unavailable(spend, exc)
                 continue
+            except Exception as exc:  # an llmmeter bug: the request goes on, unchecked by this budget
+                internal_error("reserving in a budget", exc)
+                continue
             if _judge(spend, verdict, amount):
                 holds.append(_Hold(spend, store, key, rid))
     except BaseException:
@@ -223,6 +231,9 @@ async def areserve(
                 verdict = await store.areserve(key, spend.limit_nanos, amount, rid, spend.mode == "warn")
             except StoreError as exc:
                 _unavailable(spend, exc)
+                continue
+            except Exception as exc:  # an llmmeter bug: the request goes on, unchecked by this budget
+                internal_error("reserving in a budget", exc)
                 continue
             if _judge(spend, verdict, amount):
                 holds.append(_Hold(spend, store, key, rid))

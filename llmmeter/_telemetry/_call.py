@@ -23,6 +23,7 @@ import os
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
@@ -32,7 +33,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 
 from llmmeter import __version__
 from llmmeter._context import active_attributes, active_sinks, enclosing_call
-from llmmeter._errors import PricingFileError
+from llmmeter._errors import BudgetExceeded, PricingFileError
 from llmmeter._guard import internal_error
 from llmmeter._locks import new_lock
 from llmmeter._pricing import PricingTable, get_table
@@ -45,6 +46,7 @@ from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._attributes import (
     cost_attributes,
     metric_attributes,
+    refusal_attributes,
     request_attributes,
     response_attributes,
     usage_attributes,
@@ -55,6 +57,9 @@ from llmmeter._telemetry._record import CallRecord, Ending
 from llmmeter._telemetry._scrub import exception_attributes, secret_forms
 from llmmeter._telemetry._semconv import conventions
 from llmmeter._usage import Usage
+
+if TYPE_CHECKING:
+    from llmmeter._budgets._reserve import Reservation
 
 __all__ = ["Call", "Telemetry", "add_observer", "remove_observer", "telemetry_for"]
 
@@ -169,6 +174,7 @@ class Call:
         "credentials",
         "open",
         "request",
+        "reservation",
         "span",
     )
 
@@ -198,6 +204,8 @@ class Call:
         self._user_attributes = active_attributes.get()
         self._sdk_span: Span | None = None
         self._context: otel_context.Context | None = None
+        self.reservation: Reservation | None = None
+        """What the enclosing budgets reserved for this call, settled by :meth:`finish`."""
         self.credentials: Callable[[], Iterable[str]] | None = None
         """What the request carried that must never be written (credential header values), read
         only when an exception is recorded."""
@@ -291,6 +299,9 @@ class Call:
         if counted:
             for sink in self._sinks:
                 sink.add(record)
+        reservation = self.reservation
+        if reservation is not None:
+            reservation.settle(cost.total if counted else None)
         self._end_span(record, response, exception, attributes)
         if counted:
             self._record_metrics(record)
@@ -299,6 +310,19 @@ class Call:
         if _observers:
             for observer in _observers:
                 observer(record)
+
+    def refuse(self, refusal: BudgetExceeded) -> None:
+        """End a call that a budget refused before its request was sent: its span says why (an
+        event), and nothing is counted, since nothing was sent."""
+        if not self.open:
+            return
+        self.open = False
+        span = self.span
+        if span.is_recording():
+            span.add_event(n.BUDGET_REFUSED_EVENT, refusal_attributes(refusal))
+            span.set_attribute(n.ERROR_TYPE, type(refusal).__name__)
+            span.set_status(Status(StatusCode.ERROR, type(refusal).__name__))
+        span.end()
 
     def _end_span(
         self,

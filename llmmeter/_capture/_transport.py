@@ -28,6 +28,7 @@ from llmmeter._exit import end_at_exit
 from llmmeter._guard import internal_error
 from llmmeter._providers._base import RequestInfo, is_object, loads_or_none
 from llmmeter._providers._decoding import make_decoder
+from llmmeter._providers._framing import stream_framing
 from llmmeter._providers._openai import CHAT
 from llmmeter._providers._routing import Route, route
 from llmmeter._settings import settings
@@ -227,20 +228,17 @@ def _watch(call: Call, endpoint: Route, response: Any, *, async_body: bool, stre
             call.finish(error_type=str(status), ending="error")
             return
         headers = response.headers
-        # The SDKs read the answer to a streamed request as events and any other answer as JSON,
-        # whatever its content-type says; the content-type decides only for an unreadable request.
-        if stream is None:
-            stream = "text/event-stream" in headers.get("content-type", "")
+        framing = stream_framing(endpoint.adapter, stream, headers.get("content-type"))
         if getattr(response, "is_stream_consumed", False):
             # Built from in-memory content (a mock, a cache): read, and decoded, before we saw it.
-            meter = BodyMeter(call, endpoint.adapter, make_decoder(None), stream)
+            meter = BodyMeter(call, endpoint.adapter, make_decoder(None), framing)
             meter.chunk(response.content)
             meter.end("complete")
             return
         library = library_of(response)
         decoder = make_decoder(headers.get("content-encoding"), _decoded_by(library))
-        meter = BodyMeter(call, endpoint.adapter, decoder, stream)
-        if stream:
+        meter = BodyMeter(call, endpoint.adapter, decoder, framing)
+        if framing is not None:
             end_at_exit(meter)
         wrapper = async_stream_class(library) if async_body else sync_stream_class(library)
         response.stream = wrapper(response.stream, meter)

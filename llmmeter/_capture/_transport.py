@@ -159,6 +159,7 @@ def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | 
             provider=endpoint.provider,
             operation=endpoint.operation,
             model=endpoint.deployment or endpoint.model,
+            billed_model=endpoint.billed_model,
             server_address=url.host or None,
             server_port=url.port or (443 if url.scheme == "https" else 80),
         )

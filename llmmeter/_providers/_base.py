@@ -29,6 +29,9 @@ class RequestInfo:
     provider: str
     operation: str
     model: str | None = None
+    billed_model: str | None = None
+    """The name the call is priced by when the endpoint, not the model alone, decides the rate (a
+    Bedrock inference profile, a Vertex AI location): preferred to the model the response reports."""
     stream: bool = False
     server_address: str | None = None
     server_port: int | None = None

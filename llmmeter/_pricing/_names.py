@@ -78,10 +78,18 @@ _REGIONAL_PREFIX = "regional."
 _DATE_SUFFIX = re.compile(r"[-@](?:\d{4}-\d{2}-\d{2}|\d{8})$")
 
 
+# Providers that serve models on the user's own machines: genai-prices' rates of a hosted model of
+# the same name (``deepseek-r1``, ``gpt-oss``) are not what they cost. Only the user's entries price them.
+_LOCAL_PROVIDERS = frozenset({"ollama"})
+
+
 def genai_provider_hints(provider: str | None) -> Hints:
-    """genai-prices provider ids to try for an OpenTelemetry provider name, ending with no hint."""
+    """genai-prices provider ids to try for an OpenTelemetry provider name, ending with no hint;
+    none at all for a local provider (see ``_LOCAL_PROVIDERS``)."""
     if provider is None:
         return (None,)
+    if provider in _LOCAL_PROVIDERS:
+        return ()
     return (*_OTEL_PROVIDERS.get(provider.strip().lower(), ()), None)
 
 

@@ -26,6 +26,8 @@ def httpx2_client(metered: dict[str, Any]) -> Iterator[httpx2.Client]:
 
 
 @pytest.fixture
-def httpx_transport(metered: dict[str, Any]) -> llmmeter.MeteredTransport:
-    """A metered httpx transport (the ollama client's library)."""
-    return llmmeter.MeteredTransport(httpx.HTTPTransport(), **metered)
+def httpx_transport(metered: dict[str, Any]) -> Iterator[llmmeter.MeteredTransport]:
+    """A metered httpx transport (the ollama client's library), closed after the test."""
+    transport = llmmeter.MeteredTransport(httpx.HTTPTransport(), **metered)
+    yield transport
+    transport.close()

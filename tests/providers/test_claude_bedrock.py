@@ -35,7 +35,7 @@ def handler(method: str, path: str, body: bytes) -> fakes.Reply:
     if path.endswith("/invoke-with-response-stream"):
         chunks = wire.bedrock_stream(model=MODEL, input_tokens=120, output_tokens=30, cache_read=1000)
         if "throttled" in path:
-            chunks = chunks[:4] + [wire.exception("throttlingException", "Too many requests")]
+            chunks = [*chunks[:4], wire.exception("throttlingException", "Too many requests")]
         return fakes.Reply(chunks=chunks, headers={"content-type": wire.EVENT_STREAM})
     return fakes.Reply(
         fakes.anthropic_message(model=MODEL, input_tokens=120, output_tokens=30, cache_read=1000)
@@ -113,7 +113,8 @@ async def test_async_client_stream_is_metered(metered):
             )
             kinds = [event.type async for event in stream]
 
-    assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+    assert kinds[0] == "message_start"
+    assert kinds[-1] == "message_stop"
     (record,) = calls
     assert record.cost.total == (120 * REGIONAL_IN + 1000 * REGIONAL_READ + 30 * REGIONAL_OUT) / M
 

@@ -30,8 +30,8 @@ __all__ = ["BEDROCK_INVOKE"]
 
 _METRICS = "amazon-bedrock-invocationMetrics"
 # The base64 form of how content-block events begin (``{"type":"content_block_delta"...}``, 21
-# bytes make 28 characters): such a chunk is passed over without being decoded.
-_CONTENT_BLOCK = '"bytes":"' + b64encode(b'{"type":"content_bloc').decode()
+# bytes make 28 characters), as a JSON string starts: such a chunk is passed over undecoded.
+_CONTENT_BLOCK = '"' + b64encode(b'{"type":"content_bloc').decode()
 
 
 class _InvokeStream:

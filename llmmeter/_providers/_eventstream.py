@@ -24,6 +24,7 @@ MAX_MESSAGE_BYTES = 24 << 20
 """The largest message accepted (botocore's limit on a payload): a larger length means a corrupt prelude."""
 
 _PRELUDE = struct.Struct(">III")
+_CRC = struct.Struct(">I")
 _PRELUDE_BYTES = 12
 _MINIMUM_MESSAGE_BYTES = 16  # a prelude and the message CRC
 
@@ -98,32 +99,30 @@ class EventStreamParser:
     def _parse(self, data: bytes) -> None:
         start = 0
         size = len(data)
-        view = memoryview(data)
+        unpack = _PRELUDE.unpack_from
         while size - start >= _PRELUDE_BYTES:
-            total, headers_length, prelude_crc = _PRELUDE.unpack_from(data, start)
+            total, headers_length, prelude_crc = unpack(data, start)
             if (
-                crc32(view[start : start + 8]) != prelude_crc
+                crc32(data[start : start + 8]) != prelude_crc
                 or not _MINIMUM_MESSAGE_BYTES <= total <= MAX_MESSAGE_BYTES
                 or headers_length > total - _MINIMUM_MESSAGE_BYTES
             ):
                 raise CorruptStream("bad prelude")
             end = start + total
             if end > size:
-                if end - start > COLLECT_BYTES:  # a large message: collect its pieces, join once
+                if total > COLLECT_BYTES:  # a large message: collect its pieces, join once
                     self._pieces, self._need = [data[start:]], end - size
                     return
                 break
             payload_end = end - 4
-            if crc32(view[start + 8 : payload_end], prelude_crc) != int.from_bytes(
-                view[payload_end:end], "big"
-            ):
+            if crc32(data[start + 8 : payload_end], prelude_crc) != _CRC.unpack_from(data, payload_end)[0]:
                 raise CorruptStream("bad message checksum")
             headers_end = start + _PRELUDE_BYTES + headers_length
-            self._message(data[start + _PRELUDE_BYTES : headers_end], view[headers_end:payload_end])
+            self._message(data[start + _PRELUDE_BYTES : headers_end], data[headers_end:payload_end])
             start = end
         self._buffer = data[start:] if start else data
 
-    def _message(self, headers: bytes, payload: memoryview) -> None:
+    def _message(self, headers: bytes, payload: bytes) -> None:
         if headers == self._last_headers:
             name = self._last_name
         else:
@@ -134,7 +133,7 @@ class EventStreamParser:
         ignores = self._ignores
         if ignores is not None and ignores(name):
             return
-        self._sink(name, str(payload, "utf-8", "replace"))
+        self._sink(name, payload.decode("utf-8", "replace"))
 
 
 def _name(headers: dict[str, object]) -> str | None:

@@ -208,3 +208,36 @@ def test_sdk_bedrock_span_carries_the_cost_once(httpx2_client, tracer_provider, 
     assert "gen_ai.usage.cost.amount" not in ours.attributes
     costs = [s.attributes.get("gen_ai.usage.cost.amount") for s in spans]
     assert sum(cost for cost in costs if cost is not None) == pytest.approx(float(expected))
+
+
+def test_credentials_quoted_in_a_transport_error_are_not_exported(metered, span_exporter):
+    """An error below the metered transport that quotes the signed headers reaches the SDK untouched;
+    the span's exception event has the session token and the signature replaced."""
+    quoted: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        signed = request.headers
+        headers = f"authorization={signed['authorization']} token={signed['x-amz-security-token']}"
+        quoted.append(headers)
+        raise httpx2.ConnectError(f"proxy refused request with {headers}", request=request)
+
+    transport = llmmeter.MeteredTransport(httpx2.MockTransport(handler), **metered)
+    with httpx2.Client(transport=transport) as http:
+        client = anthropic.AnthropicBedrock(
+            aws_access_key=ACCESS_KEY,
+            aws_secret_key=SECRET_KEY,
+            aws_session_token=SESSION_TOKEN,
+            aws_region="us-east-1",
+            http_client=http,
+            max_retries=0,
+        )
+        with pytest.raises(anthropic.APIConnectionError) as raised:
+            client.messages.create(model=f"us.anthropic.{MODEL}-v1:0", max_tokens=8, messages=MESSAGES)
+
+    assert SESSION_TOKEN in str(raised.value.__cause__)
+    (span,) = llm_spans(span_exporter.get_finished_spans())
+    assert span.attributes["error.type"] == "ConnectError"
+    exported = span.to_json()
+    signature = quoted[0].split("Signature=", 1)[1].split(" ", 1)[0]
+    assert SESSION_TOKEN not in exported
+    assert signature not in exported

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from llmmeter._errors import ConfigurationError
+from llmmeter._locks import new_lock
 from llmmeter._settings import settings
 
 __all__ = ["configure"]
@@ -26,6 +27,8 @@ class _PricingLayers:
 
 
 _layers = _PricingLayers()
+_configuring = new_lock()
+"""Held by each configure() call: two threads configuring at once apply one after the other."""
 
 
 def _configure_pricing(
@@ -152,42 +155,43 @@ def configure(
             (``pip install 'llmmeter[export]'``), or the Prometheus port cannot be opened.
         PricingFileError: a pricing file is malformed (the message names file, entry and field).
     """
-    if capture_content is not None:
-        settings.capture_content = _flag("capture_content", capture_content)
-    if redact is not None:
-        if not callable(redact):
-            raise ConfigurationError("configure(redact=...) takes a callable")
-        settings.redact = redact
-    if include_stream_usage is not None:
-        settings.include_stream_usage = _flag("include_stream_usage", include_stream_usage)
-    if metric_attributes is not None:
-        keys = [metric_attributes] if isinstance(metric_attributes, str) else list(metric_attributes)
-        if not all(isinstance(key, str) and key for key in keys):
-            raise ConfigurationError("configure(metric_attributes=...) takes attribute names (strings)")
-        settings.metric_attributes = frozenset(keys)
-    if pricing_files is not None or pricing_overrides is not None or azure_deployments is not None:
-        _configure_pricing(pricing_files, pricing_overrides, azure_deployments)
-    if update_prices is not None:
-        _configure_updates(update_prices)
-    if prometheus_host != _DEFAULT_PROMETHEUS_HOST and prometheus_port is None:
-        raise ConfigurationError(
-            f"configure(prometheus_host={prometheus_host!r}) needs prometheus_port=...: "
-            "without a port no Prometheus endpoint is started"
-        )
-    exporting = (otlp, console, prometheus_port, service_name)
-    if any(option is not None for option in exporting) or export_to_existing:
-        from llmmeter._export import ExportRequest, configure_export
-
-        configure_export(
-            ExportRequest(
-                otlp=False if otlp is None else otlp,
-                console=False if console is None else console,
-                prometheus_port=prometheus_port,
-                prometheus_host=prometheus_host,
-                service_name=service_name,
-                export_to_existing=export_to_existing,
+    with _configuring:
+        if capture_content is not None:
+            settings.capture_content = _flag("capture_content", capture_content)
+        if redact is not None:
+            if not callable(redact):
+                raise ConfigurationError("configure(redact=...) takes a callable")
+            settings.redact = redact
+        if include_stream_usage is not None:
+            settings.include_stream_usage = _flag("include_stream_usage", include_stream_usage)
+        if metric_attributes is not None:
+            keys = [metric_attributes] if isinstance(metric_attributes, str) else list(metric_attributes)
+            if not all(isinstance(key, str) and key for key in keys):
+                raise ConfigurationError("configure(metric_attributes=...) takes attribute names (strings)")
+            settings.metric_attributes = frozenset(keys)
+        if pricing_files is not None or pricing_overrides is not None or azure_deployments is not None:
+            _configure_pricing(pricing_files, pricing_overrides, azure_deployments)
+        if update_prices is not None:
+            _configure_updates(update_prices)
+        if prometheus_host != _DEFAULT_PROMETHEUS_HOST and prometheus_port is None:
+            raise ConfigurationError(
+                f"configure(prometheus_host={prometheus_host!r}) needs prometheus_port=...: "
+                "without a port no Prometheus endpoint is started"
             )
-        )
+        exporting = (otlp, console, prometheus_port, service_name)
+        if any(option is not None for option in exporting) or export_to_existing:
+            from llmmeter._export import ExportRequest, configure_export
+
+            configure_export(
+                ExportRequest(
+                    otlp=False if otlp is None else otlp,
+                    console=False if console is None else console,
+                    prometheus_port=prometheus_port,
+                    prometheus_host=prometheus_host,
+                    service_name=service_name,
+                    export_to_existing=export_to_existing,
+                )
+            )
 
 
 def _flag(name: str, value: object) -> bool:

@@ -24,10 +24,11 @@ __all__ = ["LLMMeterInstrumentor"]
 
 
 class LLMMeterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Meters every httpx and httpx2 client (and LangChain, when llmmeter-langchain is installed)."""
+    """Meters every httpx and httpx2 client, aiohttp session and Realtime WebSocket session (each when
+    its library is installed), and LangChain when llmmeter-langchain is installed."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        """None: llmmeter meters httpx or httpx2, whichever the app has."""
+        """None: llmmeter meters whichever of its capture points' libraries the app has."""
         return ()
 
     def _instrument(self, **kwargs: Any) -> None:

@@ -31,9 +31,8 @@ from typing import Any
 
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 
-from llmmeter._capture._instrument import _Patch
-from llmmeter._capture._refusal import refusal_for
-from llmmeter._errors import BudgetExceeded
+from llmmeter._capture._patching import Patch
+from llmmeter._capture._refusal import check_budgets
 from llmmeter._guard import internal_error
 from llmmeter._providers import _realtime as protocol
 from llmmeter._providers._base import RequestInfo
@@ -42,15 +41,14 @@ from llmmeter._telemetry._call import Telemetry
 from llmmeter._telemetry._record import Ending
 from llmmeter._telemetry._scrub import CREDENTIAL_HEADERS
 from llmmeter._telemetry._session import Session
-from llmmeter._tracking import check_budgets
 
-__all__ = ["realtime_patches"]
+__all__ = ["patches"]
 
 _CLASSES = ("websockets.sync.client", "websockets.asyncio.client")
 _CLIENT_EVENTS = frozenset({protocol.RESPONSE_CREATE})
 
 
-def realtime_patches(telemetry: Telemetry) -> list[_Patch]:
+def patches(telemetry: Telemetry) -> list[Patch]:
     """Replace the handshake of websockets' sync and asyncio client connections."""
     from websockets.asyncio.client import ClientConnection as AsyncClientConnection
     from websockets.sync.client import ClientConnection
@@ -61,14 +59,14 @@ def realtime_patches(telemetry: Telemetry) -> list[_Patch]:
     ]
 
 
-class _HandshakePatch(_Patch):
+class _HandshakePatch(Patch):
     """A client connection's ``handshake``, replaced by one that meters Realtime sessions."""
 
     __slots__ = ()
 
     def _sync_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
         def handshake(connection: Any, *args: Any, **kwargs: Any) -> Any:
-            original = self.original.__get__(connection, type(connection))
+            original = self.original_for(connection)
             session = _open(connection, telemetry) if self.active else None
             if session is None:
                 return original(*args, **kwargs)
@@ -84,7 +82,7 @@ class _HandshakePatch(_Patch):
 
     def _async_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
         async def handshake(connection: Any, *args: Any, **kwargs: Any) -> Any:
-            original = self.original.__get__(connection, type(connection))
+            original = self.original_for(connection)
             session = _open(connection, telemetry) if self.active else None
             if session is None:
                 return await original(*args, **kwargs)
@@ -109,7 +107,7 @@ def _open(connection: Any, telemetry: Telemetry) -> Session | None:
         return None
     if found is None:
         return None
-    _check_budgets(found.provider)
+    check_budgets(found.provider)
     try:
         request = RequestInfo(
             provider=found.provider,
@@ -124,13 +122,6 @@ def _open(connection: Any, telemetry: Telemetry) -> Session | None:
     except Exception as exc:
         internal_error("starting a realtime session", exc)
         return None
-
-
-def _check_budgets(provider: str) -> None:
-    try:
-        check_budgets()
-    except BudgetExceeded as refusal:
-        raise refusal_for(provider, refusal) from None
 
 
 def _failed(session: Session, connection: Any, exc: BaseException) -> None:
@@ -182,7 +173,7 @@ class _Events:
         if kind == protocol.RESPONSE_CREATE or (
             kind is None and protocol.parse_event(message, _CLIENT_EVENTS) is not None
         ):
-            _check_budgets(self.session.request.provider)
+            check_budgets(self.session.request.provider)
 
     def closed(self, exc: ConnectionClosed) -> None:
         """The connection is closed: normally (``ConnectionClosedOK``), or not."""

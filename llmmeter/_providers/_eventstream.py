@@ -3,8 +3,10 @@
 Bedrock's streams are binary messages: a 12-byte prelude (total length, headers length, CRC32 of
 those 8 bytes), headers (name, type, value), a payload, and a CRC32 of everything before it. Bytes
 arrive in arbitrary pieces; each message comes out once all of it has arrived and both checksums
-hold. A message that fails a check, or whose lengths cannot be true, ends parsing: nothing after it
-can be framed with confidence, and nothing is raised to the caller.
+hold (the message's CRC is computed on from the prelude's CRC as written, so one check of a whole
+message covers both; the prelude's alone is checked before waiting for the length it states). A
+message that fails a check, or whose lengths cannot be true, ends parsing: nothing after it can be
+framed with confidence, and nothing is raised to the caller.
 
 Each message reaches the sink as ``(name, payload)``: an ``event`` message by its ``:event-type``,
 an ``exception`` message by its ``:exception-type`` (AWS names them ``...Exception``), an ``error``
@@ -100,40 +102,40 @@ class EventStreamParser:
         start = 0
         size = len(data)
         unpack = _PRELUDE.unpack_from
+        ignores = self._ignores
         while size - start >= _PRELUDE_BYTES:
             total, headers_length, prelude_crc = unpack(data, start)
             if (
-                crc32(data[start : start + 8]) != prelude_crc
-                or not _MINIMUM_MESSAGE_BYTES <= total <= MAX_MESSAGE_BYTES
+                not _MINIMUM_MESSAGE_BYTES <= total <= MAX_MESSAGE_BYTES
                 or headers_length > total - _MINIMUM_MESSAGE_BYTES
             ):
-                raise CorruptStream("bad prelude")
+                raise CorruptStream("impossible lengths")
             end = start + total
             if end > size:
+                # Check the prelude before waiting for as many bytes as it says.
+                if crc32(data[start : start + 8]) != prelude_crc:
+                    raise CorruptStream("bad prelude checksum")
                 if total > COLLECT_BYTES:  # a large message: collect its pieces, join once
                     self._pieces, self._need = [data[start:]], end - size
                     return
                 break
+            # The message's CRC continues from the prelude's as written: it holds only if both do.
             payload_end = end - 4
             if crc32(data[start + 8 : payload_end], prelude_crc) != _CRC.unpack_from(data, payload_end)[0]:
-                raise CorruptStream("bad message checksum")
-            headers_end = start + _PRELUDE_BYTES + headers_length
-            self._message(data[start + _PRELUDE_BYTES : headers_end], data[headers_end:payload_end])
+                raise CorruptStream("bad checksum")
+            headers_start = start + _PRELUDE_BYTES
+            headers_end = headers_start + headers_length
+            last = self._last_headers
+            if len(last) == headers_length and data.startswith(last, headers_start):
+                name = self._last_name  # a stream's messages mostly repeat their headers
+            else:
+                last = data[headers_start:headers_end]
+                name = _name(_headers(last))
+                self._last_headers, self._last_name = last, name
+            if name is not None and (ignores is None or not ignores(name)):
+                self._sink(name, data[headers_end:payload_end].decode("utf-8", "replace"))
             start = end
         self._buffer = data[start:] if start else data
-
-    def _message(self, headers: bytes, payload: bytes) -> None:
-        if headers == self._last_headers:
-            name = self._last_name
-        else:
-            name = _name(_headers(headers))
-            self._last_headers, self._last_name = headers, name
-        if name is None:
-            return
-        ignores = self._ignores
-        if ignores is not None and ignores(name):
-            return
-        self._sink(name, payload.decode("utf-8", "replace"))
 
 
 def _name(headers: dict[str, object]) -> str | None:

@@ -146,3 +146,13 @@ def test_the_request_decides_and_the_adapter_names_the_framing():
     assert stream_framing(CHAT, True, None) is SSEParser
     assert stream_framing(OLLAMA_CHAT, False, "application/x-ndjson") is None
     assert stream_framing(CHAT, None, "application/x-ndjson") is NDJSONParser
+
+
+def test_event_stream_prelude_checksum_is_checked_before_waiting_for_its_length():
+    """A prelude whose CRC fails is not trusted for the length to wait for: parsing ends at once."""
+    prelude = struct.pack(">II", 1 << 20, 0)
+    parser = EventStreamParser(lambda name, data: None)
+    parser.feed(prelude + struct.pack(">I", zlib.crc32(prelude) ^ 1))
+
+    assert parser.broken
+    assert parser.between_events

@@ -22,9 +22,9 @@ class BodyMeter:
 
     A streamed body is parsed event by event by its ``framing`` (SSE, NDJSON, AWS event-stream:
     see ``_providers._framing``) and nothing is kept beyond the stream state; the body of an
-    adapter whose ``reads_body`` is False (binary audio) is not kept at
-    all; any other body is collected and parsed as JSON once it ends (a large one, unless
-    content is captured, only by its two ends: see ``_providers._large``). The call is finished
+    adapter whose ``reads_body`` is False (binary audio) is not kept at all; any other body is
+    collected and parsed as JSON once it ends (a large one, unless content is captured, only by
+    its two ends: see ``_providers._large``). The call is finished
     exactly once: at the end of the body, when it is closed, on a read error, or when the stream
     is garbage-collected unread.
     """

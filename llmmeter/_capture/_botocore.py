@@ -14,7 +14,9 @@ and goes straight through. The four inference operations of ``bedrock-runtime`` 
 The call's span is the current span while botocore signs, sends and retries the request, so what
 happens below (a log record, a urllib3 instrumentation's span) nests under it. An error answer is
 recorded with its AWS error code (``ThrottlingException``) before botocore raises the caller's
-``ClientError``. A spent ``budget()`` refuses the call before anything is sent. Requests answered by
+``ClientError``. Every enclosing ``budget()`` reserves the request's worst case (its input, and
+``inferenceConfig.maxTokens`` or the body's ``max_tokens`` of output) before it is signed and sent,
+and refuses it when that would pass the limit. Requests answered by
 a ``before-call`` handler (botocore's Stubber) are never sent, so never metered; aiobotocore's
 clients are not covered.
 """
@@ -32,7 +34,7 @@ from botocore.response import StreamingBody
 from opentelemetry import context as otel_context
 
 from llmmeter._capture._patching import Patch
-from llmmeter._capture._refusal import check_budgets
+from llmmeter._capture._refusal import UNKNOWN_SIZE, RequestSize, request_size, reserve_or_refuse
 from llmmeter._exit import end_at_exit
 from llmmeter._guard import internal_error
 from llmmeter._pricing._names import bedrock_pricing_name
@@ -101,8 +103,8 @@ def _meter(
     ``send()`` returns botocore's ``(http_response, parsed)``; botocore turns an error status into
     the caller's ``ClientError`` after it.
     """
-    check_budgets(n.PROVIDER_AWS_BEDROCK)
-    call, body = _start(client, operation, request, telemetry)
+    call, body, size = _start(client, operation, request, telemetry)
+    reserve_or_refuse(n.PROVIDER_AWS_BEDROCK, call, size)
     if call is None:
         return send()
     attached = otel_context.attach(call.context)
@@ -153,8 +155,11 @@ def _address(url: str) -> tuple[str | None, int | None, str]:
     return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), model
 
 
-def _start(client: Any, operation: str, request: Any, telemetry: Telemetry) -> tuple[Call | None, Any]:
-    """Open the call; returns it (None after an llmmeter error) and the request body, decoded."""
+def _start(
+    client: Any, operation: str, request: Any, telemetry: Telemetry
+) -> tuple[Call | None, Any, RequestSize]:
+    """Open the call; returns it (None after an llmmeter error), the request body, decoded, and what
+    a budget reserves for it."""
     try:
         host, port, model = _address(request["url"])
         info = RequestInfo(
@@ -165,17 +170,20 @@ def _start(client: Any, operation: str, request: Any, telemetry: Telemetry) -> t
             server_address=host,
             server_port=port,
         )
-        body = _json_body(request.get("body"))
+        content = request.get("body")
+        body = _json_body(content)
         adapter: Adapter = INVOKE if operation in (_INVOKE, _INVOKE_STREAM) else CONVERSE
         if is_object(body):
             adapter.parse_request(info, body, settings.capture_content)
         info.stream = operation in (_CONVERSE_STREAM, _INVOKE_STREAM)
         call = Call(telemetry, info, capture=n.CAPTURE_BOTOCORE)
         call.credentials = partial(_credentials, client)
-        return call, body
+        raw = content.encode() if isinstance(content, str) else content
+        size = request_size(bytes(raw) if isinstance(raw, bytes | bytearray) else None, body)
+        return call, body, size
     except Exception as exc:
         internal_error("starting a Bedrock call", exc)
-        return None, None
+        return None, None, UNKNOWN_SIZE
 
 
 def _json_body(body: Any) -> Any:

@@ -34,7 +34,7 @@ from llmmeter._providers._base import (
     loads_or_none,
 )
 from llmmeter._telemetry import _names as n
-from llmmeter._usage import Usage, from_bedrock
+from llmmeter._usage import Usage, from_bedrock, from_bedrock_metrics
 
 __all__ = ["CONVERSE", "INVOKE", "ConverseStream", "InvokeStream", "header_usage", "speaks_anthropic"]
 
@@ -248,18 +248,8 @@ def header_usage(headers: Mapping[str, Any]) -> Usage | None:
 
 
 def _metrics_usage(metrics: Any) -> Usage | None:
-    """The usage of ``amazon-bedrock-invocationMetrics`` (``inputTokenCount``, ``outputTokenCount``, and
-    the cache reads and writes, which ``inputTokenCount`` excludes, when reported)."""
-    if not is_object(metrics):
-        return None
-    return from_bedrock(
-        {
-            "inputTokens": metrics.get("inputTokenCount"),
-            "outputTokens": metrics.get("outputTokenCount"),
-            "cacheReadInputTokens": metrics.get("cacheReadInputTokenCount"),
-            "cacheWriteInputTokens": metrics.get("cacheWriteInputTokenCount"),
-        }
-    )
+    """The usage of ``amazon-bedrock-invocationMetrics``, None without it."""
+    return from_bedrock_metrics(metrics) if is_object(metrics) else None
 
 
 def _is_anthropic_answer(body: Any) -> bool:

@@ -402,3 +402,15 @@ def test_the_calls_span_is_current_while_the_request_is_sent(server, client, ins
     client.converse(modelId=SONNET, messages=MESSAGES)
     assert seen == [only_span(span_exporter).context.span_id]
     assert trace.get_current_span().get_span_context().span_id != seen[0]
+
+
+def test_a_budget_reserves_the_stated_output_limit_before_sending(server, client, instrumented):
+    """inferenceConfig.maxTokens of 100,000 at $16.50 per 1M could cost $1.65: refused under a $1 budget,
+    before anything reaches the server; a smaller limit passes."""
+    server.reply = Reply(body=converse_body())
+    with llmmeter.budget(usd="1"):
+        with pytest.raises(llmmeter.BudgetExceeded):
+            client.converse(modelId=SONNET, messages=MESSAGES, inferenceConfig={"maxTokens": 100_000})
+        assert server.requests == []
+        client.converse(modelId=SONNET, messages=MESSAGES, inferenceConfig={"maxTokens": 1_000})
+    assert len(server.requests) == 1

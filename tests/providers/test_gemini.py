@@ -121,7 +121,9 @@ def test_audio_input_is_billed_at_its_own_rate(instrumented):
     """promptTokensDetails' AUDIO tokens (and their cached part) have Flash's audio rates."""
     body = wire.gemini_response(prompt=5000, audio=3000, cached=2000, cached_audio=1500, candidates=100)
     with serve(fakes.Reply(body)) as server, record_calls() as calls:
-        (client := gemini_client(server.url)).models.generate_content(model="gemini-2.5-flash", contents="listen")
+        (client := gemini_client(server.url)).models.generate_content(
+            model="gemini-2.5-flash", contents="listen"
+        )
 
     (record,) = calls
     # Uncached: 1500 text + 1500 audio; cached: 500 text + 1500 audio.
@@ -139,7 +141,9 @@ def test_vertex_ai_generate_content_is_gcp_vertex_ai(instrumented, span_exporter
         (client := vertex_client(server.url)).models.generate_content(model="gemini-2.5-flash", contents="hi")
         path, headers = server.requests[-1][1], server.requests[-1][3]
 
-    assert path.endswith("/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent")
+    assert path.endswith(
+        "/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent"
+    )
     assert headers["Authorization"] == f"Bearer {TOKEN}"
     (record,) = calls
     assert record.provider == "gcp.vertex_ai"
@@ -254,7 +258,9 @@ def test_vertex_predict_embeddings_count_statistics_tokens(instrumented):
         ]
     }
     with serve(fakes.Reply(body)) as server, record_calls() as calls:
-        (client := vertex_client(server.url)).models.embed_content(model="text-embedding-005", contents=["a", "b"])
+        (client := vertex_client(server.url)).models.embed_content(
+            model="text-embedding-005", contents=["a", "b"]
+        )
 
     (record,) = calls
     assert record.operation == "embeddings"
@@ -277,7 +283,9 @@ def test_gemini_429_reaches_the_caller_unchanged(instrumented, span_exporter):
     with serve(reply) as server, record_calls() as calls, pytest.raises(errors.ClientError) as raised:
         client = genai.Client(
             api_key=API_KEY,
-            http_options=types.HttpOptions(base_url=server.url, retry_options=types.HttpRetryOptions(attempts=1)),
+            http_options=types.HttpOptions(
+                base_url=server.url, retry_options=types.HttpRetryOptions(attempts=1)
+            ),
         )
         client.models.generate_content(model="gemini-2.5-flash", contents="hi")
 
@@ -305,11 +313,15 @@ def test_vertex_403_reaches_the_caller_unchanged(instrumented, span_exporter):
 
 def test_unreadable_bodies_still_yield_a_record(tracer_provider, span_exporter):
     """A model method whose request and response llmmeter cannot read is recorded, saying no_usage."""
-    handler = fakes.mock_handler(httpx, fakes.Reply(chunks=[b"\x00not json"], headers={"content-type": "application/octet-stream"}))
+    handler = fakes.mock_handler(
+        httpx, fakes.Reply(chunks=[b"\x00not json"], headers={"content-type": "application/octet-stream"})
+    )
     transport = llmmeter.MeteredTransport(httpx.MockTransport(handler), tracer_provider=tracer_provider)
     url = f"https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent?key={API_KEY}"
     with httpx.Client(transport=transport) as client, record_calls() as calls:
-        response = client.post(url, content=gzip.compress(b'{"contents": []}'), headers={"content-encoding": "gzip"})
+        response = client.post(
+            url, content=gzip.compress(b'{"contents": []}'), headers={"content-encoding": "gzip"}
+        )
 
     assert response.content == b"\x00not json"
     (record,) = calls
@@ -335,3 +347,23 @@ def test_key_in_the_query_never_reaches_an_exception_event(tracer_provider, span
     (span,) = llm_spans(span_exporter.get_finished_spans())
     assert span.attributes["error.type"] == "ConnectError"
     assert API_KEY not in span.to_json()
+
+
+async def test_httpx_clients_given_to_the_sdk_are_metered(instrumented):
+    """google-genai picks httpx2 when installed; clients of httpx passed explicitly are metered as well."""
+    with serve(lambda method, path, body: _answer(path)) as server, record_calls() as calls:
+        sync_client, async_client = httpx.Client(), httpx.AsyncClient()
+        options = types.HttpOptions(
+            base_url=server.url, httpx_client=sync_client, httpx_async_client=async_client
+        )
+        client = genai.Client(api_key=API_KEY, http_options=options)
+        client.models.generate_content(model="gemini-2.5-flash", contents="hi")
+        stream = await client.aio.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
+        async for _ in stream:
+            pass
+        sync_client.close()
+        await async_client.aclose()
+
+    plain, streamed = calls
+    assert plain.cost.total == (100 * FLASH_IN + 20 * FLASH_OUT) / M
+    assert streamed.cost.total == (100 * FLASH_IN + 7 * FLASH_OUT) / M

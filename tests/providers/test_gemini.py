@@ -83,7 +83,8 @@ def test_generate_content_is_priced_with_cache_thinking_and_tool_prompt(instrume
     """Cached tokens are part of the prompt; thinking and tool-use prompt tokens are added to it."""
     body = wire.gemini_response(prompt=1200, cached=1000, candidates=50, thoughts=300, tool_prompt=40)
     with serve(fakes.Reply(body)) as server, llmmeter.track() as spend, record_calls() as calls:
-        response = (client := gemini_client(server.url)).models.generate_content(
+        client = gemini_client(server.url)
+        response = client.models.generate_content(
             model="gemini-2.5-flash",
             contents="hello",
             config=types.GenerateContentConfig(temperature=0.2, max_output_tokens=400, top_k=20),
@@ -121,9 +122,8 @@ def test_audio_input_is_billed_at_its_own_rate(instrumented):
     """promptTokensDetails' AUDIO tokens (and their cached part) have Flash's audio rates."""
     body = wire.gemini_response(prompt=5000, audio=3000, cached=2000, cached_audio=1500, candidates=100)
     with serve(fakes.Reply(body)) as server, record_calls() as calls:
-        (client := gemini_client(server.url)).models.generate_content(
-            model="gemini-2.5-flash", contents="listen"
-        )
+        client = gemini_client(server.url)
+        client.models.generate_content(model="gemini-2.5-flash", contents="listen")
 
     (record,) = calls
     # Uncached: 1500 text + 1500 audio; cached: 500 text + 1500 audio.
@@ -138,7 +138,8 @@ def test_vertex_ai_generate_content_is_gcp_vertex_ai(instrumented, span_exporter
     """vertexai=True: provider gcp.vertex_ai, model from the URL, the Bearer token never recorded."""
     body = wire.gemini_response(model="gemini-2.5-flash", prompt=100, candidates=20)
     with serve(fakes.Reply(body)) as server, record_calls() as calls:
-        (client := vertex_client(server.url)).models.generate_content(model="gemini-2.5-flash", contents="hi")
+        client = vertex_client(server.url)
+        client.models.generate_content(model="gemini-2.5-flash", contents="hi")
         path, headers = server.requests[-1][1], server.requests[-1][3]
 
     assert path.endswith(
@@ -159,9 +160,8 @@ def test_stream_takes_the_last_cumulative_usage(instrumented, span_exporter):
     """Each SSE chunk repeats the usage so far: the last is the call's, never a sum."""
     chunks = wire.gemini_stream(("Hel", "lo", "!"), prompt=300, candidates=9, thoughts=40)
     with serve(fakes.Reply(chunks=chunks)) as server, record_calls() as calls:
-        stream = (client := gemini_client(server.url)).models.generate_content_stream(
-            model="gemini-2.5-flash", contents="hi"
-        )
+        client = gemini_client(server.url)
+        stream = client.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
         text = "".join(chunk.text or "" for chunk in stream)
         assert server.requests[-1][1].endswith(":streamGenerateContent?alt=sse")
 
@@ -182,9 +182,8 @@ def test_stream_closed_early_is_recorded_once_as_estimated(instrumented):
     """A stream left after its first chunk is recorded once, with the usage seen so far, estimated."""
     chunks = wire.gemini_stream(("a", "b", "c", "d"), prompt=300, candidates=9)
     with serve(fakes.Reply(chunks=chunks)) as server, record_calls() as calls:
-        stream = (client := gemini_client(server.url)).models.generate_content_stream(
-            model="gemini-2.5-flash", contents="hi"
-        )
+        client = gemini_client(server.url)
+        stream = client.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
         first = next(iter(stream))
         stream.close()
 
@@ -222,9 +221,8 @@ async def test_async_vertex_stream(instrumented):
     """The async Vertex AI client's streams are metered too."""
     chunks = wire.gemini_stream(("x", "y"), prompt=10, candidates=4)
     with serve(fakes.Reply(chunks=chunks)) as server, record_calls() as calls:
-        stream = await (client := vertex_client(server.url)).aio.models.generate_content_stream(
-            model="gemini-2.5-flash", contents="hi"
-        )
+        client = vertex_client(server.url)
+        stream = await client.aio.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
         async for _ in stream:
             pass
 
@@ -236,11 +234,11 @@ async def test_async_vertex_stream(instrumented):
 def test_embed_content_without_usage_is_recorded_as_no_usage(instrumented, span_exporter):
     """The Gemini API's batchEmbedContents reports no tokens: one embeddings record saying so."""
     with serve(fakes.Reply(wire.gemini_embeddings())) as server, record_calls() as calls:
-        result = (client := gemini_client(server.url)).models.embed_content(
-            model="gemini-embedding-001", contents=["a", "b"]
-        )
+        client = gemini_client(server.url)
+        result = client.models.embed_content(model="gemini-embedding-001", contents=["a", "b"])
 
-    assert result.embeddings is not None and len(result.embeddings) == 2
+    assert result.embeddings is not None
+    assert len(result.embeddings) == 2
     (record,) = calls
     assert (record.operation, record.provider) == ("embeddings", "gcp.gemini")
     assert record.request_model == "gemini-embedding-001"
@@ -258,9 +256,8 @@ def test_vertex_predict_embeddings_count_statistics_tokens(instrumented):
         ]
     }
     with serve(fakes.Reply(body)) as server, record_calls() as calls:
-        (client := vertex_client(server.url)).models.embed_content(
-            model="text-embedding-005", contents=["a", "b"]
-        )
+        client = vertex_client(server.url)
+        client.models.embed_content(model="text-embedding-005", contents=["a", "b"])
 
     (record,) = calls
     assert record.operation == "embeddings"
@@ -271,7 +268,8 @@ def test_vertex_predict_embeddings_count_statistics_tokens(instrumented):
 def test_count_tokens_is_not_a_call(instrumented, span_exporter):
     """:countTokens is free and is not metered."""
     with serve(fakes.Reply({"totalTokens": 3})) as server, record_calls() as calls:
-        (client := gemini_client(server.url)).models.count_tokens(model="gemini-2.5-flash", contents="hi")
+        client = gemini_client(server.url)
+        client.models.count_tokens(model="gemini-2.5-flash", contents="hi")
 
     assert calls == []
     assert llm_spans(span_exporter.get_finished_spans()) == []
@@ -280,14 +278,11 @@ def test_count_tokens_is_not_a_call(instrumented, span_exporter):
 def test_gemini_429_reaches_the_caller_unchanged(instrumented, span_exporter):
     """A 429 raises google-genai's own ClientError; the span says error.type 429 and holds no key."""
     reply = wire.gemini_error(429, "RESOURCE_EXHAUSTED")
-    with serve(reply) as server, record_calls() as calls, pytest.raises(errors.ClientError) as raised:
-        client = genai.Client(
-            api_key=API_KEY,
-            http_options=types.HttpOptions(
-                base_url=server.url, retry_options=types.HttpRetryOptions(attempts=1)
-            ),
-        )
-        client.models.generate_content(model="gemini-2.5-flash", contents="hi")
+    with serve(reply) as server, record_calls() as calls:
+        options = types.HttpOptions(base_url=server.url, retry_options=types.HttpRetryOptions(attempts=1))
+        client = genai.Client(api_key=API_KEY, http_options=options)
+        with pytest.raises(errors.ClientError) as raised:
+            client.models.generate_content(model="gemini-2.5-flash", contents="hi")
 
     assert raised.value.code == 429
     assert raised.value.status == "RESOURCE_EXHAUSTED"
@@ -301,8 +296,10 @@ def test_gemini_429_reaches_the_caller_unchanged(instrumented, span_exporter):
 def test_vertex_403_reaches_the_caller_unchanged(instrumented, span_exporter):
     """A 403 from Vertex AI raises ClientError(403); the span says error.type 403 and holds no token."""
     reply = wire.gemini_error(403, "PERMISSION_DENIED", "denied")
-    with serve(reply) as server, pytest.raises(errors.ClientError) as raised:
-        (client := vertex_client(server.url)).models.generate_content(model="gemini-2.5-pro", contents="hi")
+    with serve(reply) as server:
+        client = vertex_client(server.url)
+        with pytest.raises(errors.ClientError) as raised:
+            client.models.generate_content(model="gemini-2.5-pro", contents="hi")
 
     assert raised.value.code == 403
     (span,) = llm_spans(span_exporter.get_finished_spans())

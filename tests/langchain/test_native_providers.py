@@ -54,7 +54,7 @@ def test_chat_google_generative_ai_is_gcp_gemini_and_counted_once(instrumented, 
 
 
 def _model(ls_provider: str) -> Any:
-    """A chat model emitting what the named LangChain class emits (ls_provider, or its class-derived value)."""
+    """A chat model emitting the ls_provider the named LangChain class emits."""
     message = AIMessage("ok", usage_metadata={"input_tokens": 10, "output_tokens": 2, "total_tokens": 12})
     return ReportingChatModel(
         result=ChatResult(generations=[ChatGeneration(message=message)]), provider=ls_provider

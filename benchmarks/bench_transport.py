@@ -1,7 +1,8 @@
 """What llmmeter's transport costs an openai SDK call, against a bare call, the OpenTelemetry floor and
 OpenLLMetry, all measured in one run.
 
-    .venv/bin/python -m benchmarks.bench_transport
+    .venv/bin/python -m benchmarks.bench_transport          # everything
+    .venv/bin/python -m benchmarks.bench_transport gemini   # only the google-genai rows
 
 ``client.chat.completions.create`` (non-streamed) talks to an in-process ``httpx2.MockTransport``
 answering a fixed chat body, so the figures are the instrumentation's cost, not the network's.
@@ -37,6 +38,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import statistics
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -409,5 +411,21 @@ def gemini_report(
     console.print(chunk_table)
 
 
+def gemini_main() -> None:
+    """Only the Gemini rows (``python -m benchmarks.bench_transport gemini``)."""
+    console = Console(width=130)
+
+    def probe(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
+        return _gemini.setup("gemini llmmeter", tracer_provider, meter_provider)()
+
+    tracer_provider, meter_provider = providers()
+    gemini_report(console, probe_telemetry(probe), tracer_provider, meter_provider)
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["gemini"]:
+        gemini_main()
+    else:
+        main()

@@ -2,7 +2,9 @@
 
 Usage: ``billed_units`` is what Cohere bills; ``tokens`` is what the model processed, including
 tokens Cohere adds itself and does not charge for. Chat puts them under ``usage``, embed under
-``meta``; a stream reports them in its ``message-end`` event (``delta.usage``).
+``meta``; a stream reports them in its ``message-end`` event (``delta.usage``). The v1 API's plain
+answers (``/v1/chat``, ``/v1/embed`` on Cohere's hosts) put them under ``meta`` and are read too;
+its streams (JSON lines, not events) are recorded without usage.
 """
 
 from __future__ import annotations
@@ -149,11 +151,11 @@ class ChatAdapter:
         result = ResponseInfo()
         if not is_object(body):
             return result
-        result.response_id = get_str(body, "id")
+        result.response_id = get_str(body, "id") or get_str(body, "response_id")
         reason = get_str(body, "finish_reason")
         if reason is not None:
             result.finish_reasons = [reason]
-        _set_usage(result, body.get("usage"))
+        _set_usage(result, body.get("usage") if "usage" in body else body.get("meta"))
         if capture_content:
             result.output_messages = [_messages.output_message(_content_parts(body.get("message")), reason)]
         return result

@@ -132,10 +132,9 @@ def _read_response(result: ResponseInfo, body: Any, capture_content: bool) -> No
 class _GenerateStream:
     """The chunks of ``:streamGenerateContent?alt=sse``.
 
-    Every chunk may repeat the id, the model and the usage so far, so a chunk is only kept as text
-    when it arrives; at the end, the first chunk and the last one that carried usage are parsed,
-    with the chunks that report a finish reason (the last ones). A stream is complete once a
-    finish reason has come.
+    Every chunk may repeat the id, the model and the usage so far, so a chunk is only kept (as the
+    text it came as) when it arrives; at the end, three are parsed: the first, the last that carried
+    usage and the last that reported finish reasons. A stream is complete once a finish reason came.
     """
 
     __slots__ = ("_capture", "_finishing", "_first", "_last_usage", "_text")
@@ -144,7 +143,7 @@ class _GenerateStream:
         self._capture = capture_content
         self._first: str | None = None
         self._last_usage: str | None = None
-        self._finishing: list[str] = []
+        self._finishing: str | None = None
         self._text: dict[int, list[str]] = {}
 
     def record_event(self, event: str, data: str) -> None:
@@ -153,7 +152,7 @@ class _GenerateStream:
         if '"usageMetadata"' in data:
             self._last_usage = data
         if '"finishReason"' in data:
-            self._finishing.append(data)
+            self._finishing = data
         if self._capture:
             self._collect_text(data)
 
@@ -172,8 +171,10 @@ class _GenerateStream:
 
     def result(self) -> ResponseInfo:
         result = ResponseInfo(complete=False)
-        for data in (self._first, self._last_usage, *self._finishing):
-            if data is not None:
+        read: list[str] = []
+        for data in (self._first, self._last_usage, self._finishing):
+            if data is not None and all(data is not done for done in read):
+                read.append(data)
                 _read_response(result, loads_or_none(data), capture_content=False)
         if result.finish_reasons:
             result.complete = True

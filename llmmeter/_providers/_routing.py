@@ -92,6 +92,8 @@ _COHERE_ENDPOINTS: dict[str, tuple[Adapter, str]] = {
     "/v2/chat": (COHERE_CHAT, n.OP_CHAT),
     "/v2/embed": (COHERE_EMBED, n.OP_EMBEDDINGS),
 }
+# Cohere's v1 API has the same paths under /v1/, too common a prefix to claim on any other host.
+_COHERE_V1_HOSTS = frozenset({"api.cohere.com", "api.cohere.ai"})
 
 
 def _provider_for_host(host: str) -> str:
@@ -134,6 +136,8 @@ def route(method: str, host: str, path: str) -> Route | None:
     if path.endswith("/remix") and "/videos/" in path:  # /videos/{id}/remix: a new job
         return _openai_route(VIDEOS, n.OP_GENERATE_CONTENT, host, path)
     cohere = _COHERE_ENDPOINTS.get(path[path.rfind("/v2/") :]) if "/v2/" in path else None
+    if cohere is None and host in _COHERE_V1_HOSTS and "/v1/" in path:
+        cohere = _COHERE_ENDPOINTS.get(path[path.rfind("/v1/") :].replace("/v1/", "/v2/", 1))
     if cohere is not None:
         return Route(cohere[0], n.PROVIDER_COHERE, cohere[1])
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
+from typing import Any
 
 import cohere
 import httpx
@@ -168,3 +169,47 @@ def test_cohere_429_reaches_the_caller_unchanged(instrumented, span_exporter):
     assert spans
     assert all(span.attributes["error.type"] == "429" for span in spans)
     assert all(API_KEY not in span.to_json() for span in spans)
+
+
+def metered_post(tracer_provider: Any, url: str, reply: fakes.Reply, **kwargs: Any) -> httpx.Response:
+    """POST through a metered httpx client to an in-memory server answering ``reply``."""
+    inner = httpx.MockTransport(fakes.mock_handler(httpx, reply))
+    transport = llmmeter.MeteredTransport(inner, tracer_provider=tracer_provider)
+    with httpx.Client(transport=transport) as client:
+        return client.post(url, **kwargs)
+
+
+def test_v1_chat_on_cohere_hosts_reads_meta_billed_units(tracer_provider):
+    """The v1 API's /v1/chat answer reports billed units under meta."""
+    body = {
+        "text": "hi",
+        "generation_id": "gen-1",
+        "response_id": "resp-1",
+        "finish_reason": "COMPLETE",
+        "meta": {"billed_units": {"input_tokens": 40, "output_tokens": 5}, "tokens": {"input_tokens": 90}},
+    }
+    with record_calls() as calls:
+        metered_post(
+            tracer_provider,
+            "https://api.cohere.com/v1/chat",
+            fakes.Reply(body),
+            json={"model": "command-r-08-2024", "message": "hi"},
+        )
+
+    (record,) = calls
+    # Command R: $0.15 input, $0.60 output per 1M tokens. https://cohere.com/pricing
+    assert record.cost.total == (40 * Decimal("0.15") + 5 * Decimal("0.60")) / M
+
+
+def test_unreadable_chat_bodies_still_yield_a_record(tracer_provider, span_exporter):
+    """A /v2/chat call whose request and answer llmmeter cannot read is recorded, saying no_usage."""
+    reply = fakes.Reply(chunks=[b"<html>gateway</html>"], headers={"content-type": "text/html"})
+    with record_calls() as calls:
+        response = metered_post(tracer_provider, "https://api.cohere.com/v2/chat", reply, content=b"\x1f\x8b")
+
+    assert response.text == "<html>gateway</html>"
+    (record,) = calls
+    assert (record.provider, record.operation) == ("cohere", "chat")
+    assert record.cost.status == "no_usage"
+    (span,) = llm_spans(span_exporter.get_finished_spans())
+    assert span.attributes["llmmeter.cost.status"] == "no_usage"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -364,3 +365,55 @@ async def test_httpx_clients_given_to_the_sdk_are_metered(instrumented):
     plain, streamed = calls
     assert plain.cost.total == (100 * FLASH_IN + 20 * FLASH_OUT) / M
     assert streamed.cost.total == (100 * FLASH_IN + 7 * FLASH_OUT) / M
+
+
+def content(span: Any, name: str) -> Any:
+    return json.loads(span.attributes[name])
+
+
+def test_captured_content_follows_the_conventions_schema(instrumented, span_exporter):
+    """With capture on: systemInstruction, function calls and responses, and candidates in the schema."""
+    llmmeter.configure(capture_content=True)
+    call = types.Part.from_function_call(name="get_weather", args={"city": "Paris"})
+    answer = types.Part.from_function_response(name="get_weather", response={"sky": "sunny"})
+    with serve(fakes.Reply(wire.gemini_response("It is sunny."))) as server:
+        client = gemini_client(server.url)
+        client.models.generate_content(
+            model="gemini-2.5-flash",
+            contents=[
+                types.Content(role="user", parts=[types.Part.from_text(text="Weather in Paris?")]),
+                types.Content(role="model", parts=[call]),
+                types.Content(role="user", parts=[answer]),
+            ],
+            config=types.GenerateContentConfig(system_instruction="Be brief."),
+        )
+
+    (span,) = llm_spans(span_exporter.get_finished_spans())
+    assert content(span, "gen_ai.system_instructions") == [{"type": "text", "content": "Be brief."}]
+    assert content(span, "gen_ai.input.messages") == [
+        {"role": "user", "parts": [{"type": "text", "content": "Weather in Paris?"}]},
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "tool_call", "id": None, "name": "get_weather", "arguments": {"city": "Paris"}}
+            ],
+        },
+        {"role": "tool", "parts": [{"type": "tool_call_response", "id": None, "response": {"sky": "sunny"}}]},
+    ]
+    assert content(span, "gen_ai.output.messages") == [
+        {"role": "assistant", "parts": [{"type": "text", "content": "It is sunny."}], "finish_reason": "stop"}
+    ]
+
+
+def test_captured_stream_text_is_assembled_from_chunks(instrumented, span_exporter):
+    """A streamed answer's text is joined from its chunks, with the finish reason of the last."""
+    llmmeter.configure(capture_content=True)
+    with serve(fakes.Reply(chunks=wire.gemini_stream(("Hel", "lo", "!")))) as server:
+        client = gemini_client(server.url)
+        for _ in client.models.generate_content_stream(model="gemini-2.5-flash", contents="hi"):
+            pass
+
+    (span,) = llm_spans(span_exporter.get_finished_spans())
+    assert content(span, "gen_ai.output.messages") == [
+        {"role": "assistant", "parts": [{"type": "text", "content": "Hello!"}], "finish_reason": "stop"}
+    ]

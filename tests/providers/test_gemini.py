@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from google import genai
 from google.auth import credentials as google_credentials
@@ -66,17 +67,21 @@ def serve(reply: fakes.Reply | fakes.Handler) -> fakes.LoopbackServer:
     return fakes.LoopbackServer(reply if callable(reply) else lambda method, path, body: reply)
 
 
-def gemini_client(url: str) -> genai.Client:
-    return genai.Client(api_key=API_KEY, http_options=types.HttpOptions(base_url=url))
+def gemini_client(url: str, async_client: httpx2.AsyncClient | None = None) -> genai.Client:
+    """A Gemini API client; ``async_client`` makes ``client.aio`` use it (google-genai would pick
+    aiohttp when it is installed)."""
+    options = types.HttpOptions(base_url=url, httpx_async_client=async_client)
+    return genai.Client(api_key=API_KEY, http_options=options)
 
 
-def vertex_client(url: str, location: str = "us-central1") -> genai.Client:
+def vertex_client(url: str, async_client: httpx2.AsyncClient | None = None) -> genai.Client:
+    """A Vertex AI client with a fixed token (no network)."""
     return genai.Client(
         vertexai=True,
         project="my-project",
-        location=location,
+        location="us-central1",
         credentials=FixedToken(),
-        http_options=types.HttpOptions(base_url=url),
+        http_options=types.HttpOptions(base_url=url, httpx_async_client=async_client),
     )
 
 
@@ -196,13 +201,14 @@ def test_stream_closed_early_is_recorded_once_as_estimated(instrumented):
     assert record.usage.output_tokens == 1
 
 
-async def test_async_client_over_httpx(instrumented, span_exporter):
-    """client.aio uses httpx.AsyncClient (aiohttp is not installed): plain and streamed calls are metered."""
+async def test_async_client_over_httpx2(instrumented, span_exporter):
+    """client.aio over an httpx2.AsyncClient: plain and streamed calls are metered."""
     with serve(lambda method, path, body: _answer(path)) as server, record_calls() as calls:
-        client = gemini_client(server.url)
-        await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
-        stream = await client.aio.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
-        text = "".join([chunk.text or "" async for chunk in stream])
+        async with httpx2.AsyncClient() as http:
+            client = gemini_client(server.url, http)
+            await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
+            stream = await client.aio.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
+            text = "".join([chunk.text or "" async for chunk in stream])
 
     assert text == "Hello!"
     plain, streamed = calls
@@ -222,10 +228,11 @@ async def test_async_vertex_stream(instrumented):
     """The async Vertex AI client's streams are metered too."""
     chunks = wire.gemini_stream(("x", "y"), prompt=10, candidates=4)
     with serve(fakes.Reply(chunks=chunks)) as server, record_calls() as calls:
-        client = vertex_client(server.url)
-        stream = await client.aio.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
-        async for _ in stream:
-            pass
+        async with httpx2.AsyncClient() as http:
+            client = vertex_client(server.url, http)
+            stream = await client.aio.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
+            async for _ in stream:
+                pass
 
     (record,) = calls
     assert record.provider == "gcp.vertex_ai"

@@ -397,7 +397,7 @@ def gemini_report(
         }
         ratios = targets_table(f"{mode}: llmmeter's added CPU per call against each peer's")
         for peer in _gemini.installed_peers():
-            target_row(ratios, f"llmmeter / {peer}", added["llmmeter"] / added[peer], OPENLLMETRY_TARGET)
+            target_row(ratios, f"llmmeter / {peer}", added["llmmeter"] / added[peer], None)
         console.print(ratios)
     per_chunk = _gemini.per_chunk(tracer_provider, meter_provider)
     chunk_table = targets_table(f"Gemini SSE (raw httpx2 client, {_gemini.LONG_STREAM_CHUNKS:,} chunks)")

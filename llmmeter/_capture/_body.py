@@ -16,6 +16,9 @@ from llmmeter._telemetry._record import Ending
 
 __all__ = ["BodyMeter"]
 
+_EVENTS_END = (b"\n\n", b"\r\n\r\n")
+"""How a chunk of whole events ends (Gemini writes ``\\r\\n`` line endings)."""
+
 
 class BodyMeter:
     """Sees each chunk of one response body exactly as the caller receives it.
@@ -82,7 +85,7 @@ class BodyMeter:
                 if (
                     skips is not None
                     and parser.between_events
-                    and decoded.endswith(b"\n\n")
+                    and decoded.endswith(_EVENTS_END)
                     and skips(decoded)
                 ):
                     return

@@ -27,6 +27,7 @@ from llmmeter._providers._base import (
 )
 from llmmeter._providers._gemini_content import gemini_input, gemini_output
 from llmmeter._providers._messages import output_message, text_part
+from llmmeter._providers._sse import SSEParser
 from llmmeter._telemetry import _names as n
 from llmmeter._usage import Usage, checked_usage, count, get
 
@@ -129,32 +130,50 @@ def _read_response(result: ResponseInfo, body: Any, capture_content: bool) -> No
             result.output_messages = gemini_output(candidates)
 
 
+_Kept = tuple[int, str | bytes]
+"""A chunk kept for the end: its arrival number, and its data (one event's) or raw bytes (whole events)."""
+
+
 class _GenerateStream:
     """The chunks of ``:streamGenerateContent?alt=sse``.
 
-    Every chunk may repeat the id, the model and the usage so far, so a chunk is only kept (as the
-    text it came as) when it arrives; at the end, three are parsed: the first, the last that carried
-    usage and the last that reported finish reasons. A stream is complete once a finish reason came.
+    Every chunk may repeat the id, the model and the usage so far, so none is parsed as it arrives:
+    three are kept as they came (an event's data, or the raw bytes of whole events) and parsed at
+    the end, in arrival order: the first, the last that carried usage and the last that reported
+    finish reasons. A stream is complete once a finish reason came.
     """
 
-    __slots__ = ("_capture", "_finishing", "_first", "_last_usage", "_text")
+    __slots__ = ("_capture", "_count", "_finishing", "_first", "_last_usage", "_text")
 
     def __init__(self, capture_content: bool) -> None:
         self._capture = capture_content
-        self._first: str | None = None
-        self._last_usage: str | None = None
-        self._finishing: str | None = None
+        self._count = 0
+        self._first: _Kept | None = None
+        self._last_usage: _Kept | None = None
+        self._finishing: _Kept | None = None
         self._text: dict[int, list[str]] = {}
 
+    def skips(self, events: bytes) -> bool:
+        """Keep a chunk of whole events unparsed (unless its text is captured)."""
+        if self._capture:
+            return False
+        self._keep(events, b'"usageMetadata"' in events, b'"finishReason"' in events)
+        return True
+
     def record_event(self, event: str, data: str) -> None:
-        if self._first is None:
-            self._first = data
-        if '"usageMetadata"' in data:
-            self._last_usage = data
-        if '"finishReason"' in data:
-            self._finishing = data
+        self._keep(data, '"usageMetadata"' in data, '"finishReason"' in data)
         if self._capture:
             self._collect_text(data)
+
+    def _keep(self, data: str | bytes, usage: bool, finish: bool) -> None:
+        self._count += 1
+        kept = (self._count, data)
+        if self._first is None:
+            self._first = kept
+        if usage:
+            self._last_usage = kept
+        if finish:
+            self._finishing = kept
 
     def _collect_text(self, data: str) -> None:
         chunk = loads_or_none(data)
@@ -171,10 +190,13 @@ class _GenerateStream:
 
     def result(self) -> ResponseInfo:
         result = ResponseInfo(complete=False)
-        read: list[str] = []
-        for data in (self._first, self._last_usage, self._finishing):
-            if data is not None and all(data is not done for done in read):
-                read.append(data)
+        kept = {item[0]: item for item in (self._first, self._last_usage, self._finishing) if item}
+        for _, data in sorted(kept.values(), key=lambda item: item[0]):
+            if isinstance(data, bytes):
+                parser = SSEParser(lambda event, text: _read_response(result, loads_or_none(text), False))
+                parser.feed(data)
+                parser.close()
+            else:
                 _read_response(result, loads_or_none(data), capture_content=False)
         if result.finish_reasons:
             result.complete = True

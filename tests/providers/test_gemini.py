@@ -424,3 +424,21 @@ def test_captured_stream_text_is_assembled_from_chunks(instrumented, span_export
     assert content(span, "gen_ai.output.messages") == [
         {"role": "assistant", "parts": [{"type": "text", "content": "Hello!"}], "finish_reason": "stop"}
     ]
+
+
+# google-genai subclasses aiohttp's ClientSession, which aiohttp warns about.
+@pytest.mark.filterwarnings("ignore:Inheritance class AiohttpClientSession:DeprecationWarning")
+async def test_async_client_on_its_default_aiohttp_stack(instrumented):
+    """With aiohttp installed, client.aio's default stack is aiohttp: the same adapter meters it."""
+    pytest.importorskip("aiohttp")
+    with serve(lambda method, path, body: _answer(path)) as server, record_calls() as calls:
+        client = gemini_client(server.url)
+        await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
+        stream = await client.aio.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
+        async for _ in stream:
+            pass
+        await client.aio.aclose()
+
+    plain, streamed = calls
+    assert plain.cost.total == (100 * FLASH_IN + 20 * FLASH_OUT) / M
+    assert streamed.cost.total == (100 * FLASH_IN + 7 * FLASH_OUT) / M

@@ -9,7 +9,7 @@ from typing import Any
 
 from llmmeter._errors import ConfigurationError
 from llmmeter._locks import new_lock
-from llmmeter._settings import settings
+from llmmeter._settings import CONTENT_MODES, parse_content_mode, settings
 
 __all__ = ["configure"]
 
@@ -101,7 +101,8 @@ def _checked_deployments(deployments: object) -> dict[str, str]:
 
 def configure(
     *,
-    capture_content: bool | None = None,
+    capture_content: bool | str | None = None,
+    emit_events: bool | None = None,
     redact: Callable[[Any], Any] | None = None,
     include_stream_usage: bool | None = None,
     metric_attributes: Iterable[str] | None = None,
@@ -115,11 +116,19 @@ def configure(
     console: bool | None = None,
     service_name: str | None = None,
     export_to_existing: bool = False,
+    budget_store: str | bool | None = None,
+    budget_reservation_ttl: float | None = None,
 ) -> None:
     """Set llmmeter's process-wide options; arguments left as None keep their current value.
 
     Args:
-        capture_content: record prompts and completions on spans (off by default).
+        capture_content: record prompts and completions (off by default): ``True`` on spans,
+            or a mode of OpenTelemetry's GenAI utilities: ``"SPAN_ONLY"``, ``"EVENT_ONLY"``,
+            ``"SPAN_AND_EVENT"``, ``"NO_CONTENT"`` (``False``). Default: the
+            ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` variable.
+        emit_events: write a ``gen_ai.client.inference.operation.details`` log event for every
+            call (True) or none (False), whatever the mode; by default the event is written in the
+            modes that put content on it. Default: ``OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT``.
         redact: called with captured content before it is written; return the redacted value, or
             None to drop it.
         include_stream_usage: add ``stream_options.include_usage`` to streamed OpenAI chat requests
@@ -145,6 +154,14 @@ def configure(
             sets one (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``).
         export_to_existing: when the app has already set global OpenTelemetry providers, add the
             exporters asked for to them. Without it llmmeter leaves them alone and logs one INFO line.
+        budget_store: where named budgets keep their spend: a ``redis://`` (``rediss://``,
+            ``unix://``) URL shared by every process that names it (``pip install 'llmmeter[redis]'``),
+            or ``False`` for this process only (the default; also ``LLMMETER_BUDGET_STORE``). Nothing
+            connects until a budget first reserves; may be called again to change it. The URL may
+            set ``socket_timeout``, ``socket_connect_timeout`` (1 s by default), ``timeout`` (waiting
+            for a pooled connection, 10 s) and ``max_connections`` (64 per process and event loop).
+        budget_reservation_ttl: seconds a reservation lives when its call never settles it (its
+            process died); 600 by default. Keep it above the longest call.
 
     Exporters are for apps without OpenTelemetry set up: llmmeter installs SDK providers as the
     global ones only where none is set, and never replaces a provider the app installed. Each
@@ -156,8 +173,8 @@ def configure(
         PricingFileError: a pricing file is malformed (the message names file, entry and field).
     """
     with _configuring:
-        if capture_content is not None:
-            settings.capture_content = _flag("capture_content", capture_content)
+        if capture_content is not None or emit_events is not None:
+            _configure_content(capture_content, emit_events)
         if redact is not None:
             if not callable(redact):
                 raise ConfigurationError("configure(redact=...) takes a callable")
@@ -173,6 +190,10 @@ def configure(
             _configure_pricing(pricing_files, pricing_overrides, azure_deployments)
         if update_prices is not None:
             _configure_updates(update_prices)
+        if budget_store is not None or budget_reservation_ttl is not None:
+            from llmmeter._budgets._stores import configure_store
+
+            configure_store(budget_store, budget_reservation_ttl)
         if prometheus_host != _DEFAULT_PROMETHEUS_HOST and prometheus_port is None:
             raise ConfigurationError(
                 f"configure(prometheus_host={prometheus_host!r}) needs prometheus_port=...: "
@@ -192,6 +213,20 @@ def configure(
                     export_to_existing=export_to_existing,
                 )
             )
+
+
+def _configure_content(capture_content: object, emit_events: object) -> None:
+    mode = settings.content_mode
+    if capture_content is not None:
+        found = parse_content_mode(capture_content)
+        if found is None:
+            raise ConfigurationError(
+                f"configure(capture_content=...) takes True, False or one of {', '.join(CONTENT_MODES)}, "
+                f"not {capture_content!r}"
+            )
+        mode = found
+    emit = settings.emit_events if emit_events is None else _flag("emit_events", emit_events)
+    settings.set_content(mode, emit)
 
 
 def _flag(name: str, value: object) -> bool:

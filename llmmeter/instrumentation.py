@@ -6,7 +6,7 @@ so an app is metered with no code change. In code it is the same as :func:`llmme
 
     from llmmeter.instrumentation import LLMMeterInstrumentor
 
-    LLMMeterInstrumentor().instrument(tracer_provider=..., meter_provider=...)
+    LLMMeterInstrumentor().instrument(tracer_provider=..., meter_provider=..., logger_provider=...)
 
 Needs ``opentelemetry-instrumentation`` (which ``opentelemetry-instrument`` comes with).
 """
@@ -32,7 +32,11 @@ class LLMMeterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ()
 
     def _instrument(self, **kwargs: Any) -> None:
-        instrument(tracer_provider=kwargs.get("tracer_provider"), meter_provider=kwargs.get("meter_provider"))
+        instrument(
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+            logger_provider=kwargs.get("logger_provider"),
+        )
 
     def _uninstrument(self, **kwargs: Any) -> None:
         uninstrument()

@@ -60,6 +60,12 @@ class BodyMeter:
         elif getattr(adapter, "reads_body", True):
             self._chunks = BodyWindow(whole=settings.capture_content)  # reported content is read whole
 
+    async def settled(self) -> None:
+        """Wait until the call's budget reservation is settled on a remote store (async code)."""
+        reservation = self._call.reservation
+        if reservation is not None and reservation.done:
+            await reservation.settled()
+
     def chunk(self, data: bytes) -> None:
         """Take the next raw (still encoded) chunk of the body."""
         if self._first:

@@ -6,7 +6,7 @@ calls (:func:`endpoint`), the call opened for one (:func:`open_call`), the body 
 when a stream should report its usage (:func:`wants_stream_usage`, :func:`with_stream_usage`), the
 span made current while it is sent (:func:`enter`, :func:`leave`), and how the response's status
 and headers decide how its body is read (:func:`finished_by_status`, :func:`body_meter`). The
-budget check that refuses a request before it leaves is :func:`llmmeter._capture._refusal.check_budgets`.
+budget reservation made before a request leaves is :func:`llmmeter._capture._refusal.reserve_or_refuse`.
 """
 
 from __future__ import annotations

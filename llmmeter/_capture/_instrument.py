@@ -16,6 +16,7 @@ import logging
 from importlib.metadata import entry_points
 from typing import Any
 
+from opentelemetry._logs import LoggerProvider
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
@@ -45,6 +46,7 @@ def instrument(
     *,
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
+    logger_provider: LoggerProvider | None = None,
     integrations: bool = True,
 ) -> None:
     """Meter every httpx and httpx2 client and every aiohttp session in the process, and switch on
@@ -59,11 +61,11 @@ def instrument(
     with _lock:
         if _patches:
             return
-        telemetry = telemetry_for(tracer_provider, meter_provider)
+        telemetry = telemetry_for(tracer_provider, meter_provider, logger_provider)
         for module, library in _CAPTURE_POINTS:
             _patches.extend(_patches_of(module, library, telemetry))
         if integrations:
-            _start_integrations(tracer_provider, meter_provider)
+            _start_integrations(tracer_provider, meter_provider, logger_provider)
 
 
 def _patches_of(module: str, library: str, telemetry: Telemetry) -> list[Patch]:
@@ -96,11 +98,18 @@ def is_instrumented() -> bool:
     return bool(_patches)
 
 
-def _start_integrations(tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None) -> None:
+def _start_integrations(
+    tracer_provider: TracerProvider | None,
+    meter_provider: MeterProvider | None,
+    logger_provider: LoggerProvider | None,
+) -> None:
+    providers: dict[str, object] = {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
+    if logger_provider is not None:  # integrations written before the events take no logger provider
+        providers["logger_provider"] = logger_provider
     for entry_point in entry_points(group=_ENTRY_POINT_GROUP):
         try:
             integration = entry_point.load()
-            integration.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+            integration.instrument(**providers)
         except ImportError as exc:
             logger.debug("llmmeter: integration %s not available: %s", entry_point.name, exc)
             continue

@@ -77,6 +77,7 @@ class PricingTable:
                 self._tier_rules.setdefault(provider, {}).update(rules)
         for name, model in (deployments or {}).items():
             self._deployments[name.strip().lower()] = model
+        self._local = _with_tier_rules(self._local, self._tier_rules)
         self._include_genai = include_genai_prices
         self._resolved: dict[tuple[str | None, str | None], PriceEntry | None] = {}
         self._genai_entries: dict[tuple[str, str], PriceEntry] = {}
@@ -96,12 +97,14 @@ class PricingTable:
         service_tier: str | None = None,
         size: str | None = None,
         when: datetime | None = None,
+        quality: str | None = None,
     ) -> Cost:
         """What ``usage`` of ``model`` cost.
 
         ``provider`` is the OpenTelemetry ``gen_ai.provider.name`` (a hint for the lookup),
         ``service_tier`` the tier the response reported (else the one requested), ``size`` a
-        video resolution such as ``1024x1792``, ``when`` the moment the call was made (now by
+        video resolution or image size such as ``1024x1792``, ``quality`` an image quality
+        (``standard``, ``hd``, ``low``...), ``when`` the moment the call was made (now by
         default): it is priced with the prices in force then. An unknown model gives
         ``total=None`` and status ``unknown_model`` (logged once per name); an empty usage gives
         ``total=None`` and ``no_usage``.
@@ -118,7 +121,7 @@ class PricingTable:
         moment = time() if when is None else _timestamp(when)
         if not entry.valid_from <= moment < entry.valid_until:
             entry = self._entry_at(model, provider, entry, moment, current=when is None)
-        return entry.price(usage, service_tier, size)
+        return entry.price(usage, service_tier, size, quality)
 
     def _entry_at(
         self, model: str | None, provider: str | None, entry: PriceEntry, moment: float, current: bool
@@ -270,6 +273,21 @@ class PricingTable:
         )
 
 
+def _with_tier_rules(
+    entries: Mapping[str, PriceEntry], rules: Mapping[str, Mapping[str, Decimal]]
+) -> dict[str, PriceEntry]:
+    """``entries`` with their provider's tier rules applied (an entry and its aliases stay one object)."""
+    done: dict[int, PriceEntry] = {}
+    result: dict[str, PriceEntry] = {}
+    for name, entry in entries.items():
+        found = done.get(id(entry))
+        if found is None:
+            provider_rules = rules.get(entry.provider or "")
+            found = done[id(entry)] = entry if not provider_rules else entry.with_tier_rules(provider_rules)
+        result[name] = found
+    return result
+
+
 def _timestamp(when: datetime) -> float:
     """POSIX seconds of ``when``; a naive datetime is taken as UTC, as genai-prices takes it."""
     if when.tzinfo is None:
@@ -373,6 +391,7 @@ def price(
     requests: int = 0,
     characters: int = 0,
     when: datetime | None = None,
+    quality: str | None = None,
 ) -> Cost:
     """What a call to ``model`` with this usage costs, from the process-wide table.
 
@@ -381,6 +400,8 @@ def price(
     of those two. ``cache_read_audio_tokens`` and ``cache_read_image_tokens`` are the audio and image
     parts of ``cache_read_tokens`` (and of ``input_audio_tokens`` / ``input_image_tokens``).
     ``characters`` counts input characters, for models billed by the character (tts-1).
+    ``images`` counts images billed per image (DALL-E), priced by ``size`` and ``quality``
+    (``standard``, ``hd``; the Images API's defaults, ``standard`` and ``1024x1024``, when None).
     ``when`` is the moment the call was made (default now): it is priced with the prices in force
     then. ``service_tier`` is the tier the response reported (``batch``, ``flex``, ``priority``...);
     a tier the model has no price for, and no provider rule covers, is priced at the standard rates
@@ -406,5 +427,5 @@ def price(
         characters=characters,
     )
     return get_table().price_usage(
-        model, usage, provider=provider, service_tier=service_tier, size=size, when=when
+        model, usage, provider=provider, service_tier=service_tier, size=size, when=when, quality=quality
     )

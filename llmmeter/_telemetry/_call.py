@@ -23,15 +23,17 @@ import os
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
+from opentelemetry._logs import LoggerProvider, get_logger
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from llmmeter import __version__
 from llmmeter._context import active_attributes, active_sinks, enclosing_call
-from llmmeter._errors import PricingFileError
+from llmmeter._errors import BudgetExceeded, PricingFileError
 from llmmeter._guard import internal_error
 from llmmeter._locks import new_lock
 from llmmeter._pricing import PricingTable, get_table
@@ -39,19 +41,25 @@ from llmmeter._pricing._combine import with_tool_cost
 from llmmeter._pricing._cost import Cost
 from llmmeter._pricing._genai import load as genai_prices_load
 from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
+from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._attributes import (
     cost_attributes,
     metric_attributes,
+    refusal_attributes,
     request_attributes,
     response_attributes,
     usage_attributes,
 )
+from llmmeter._telemetry._event import inference_event
 from llmmeter._telemetry._instruments import Instruments
 from llmmeter._telemetry._record import CallRecord, Ending
 from llmmeter._telemetry._scrub import exception_attributes, secret_forms
 from llmmeter._telemetry._semconv import conventions
 from llmmeter._usage import Usage
+
+if TYPE_CHECKING:
+    from llmmeter._budgets._reserve import Reservation
 
 __all__ = ["Call", "Telemetry", "add_observer", "remove_observer", "telemetry_for"]
 
@@ -78,22 +86,29 @@ def remove_observer(observer: Observer) -> None:
 
 
 class Telemetry:
-    """A tracer and the metric instruments, from explicit providers or the global ones.
+    """A tracer, the metric instruments and a logger (for the inference events), from explicit
+    providers or the global ones.
 
     Made where metering is set up (``instrument()``, a wrapper transport, a handler), so that is
     where the price database loads too: never in the middle of the app's first concurrent calls.
     """
 
-    __slots__ = ("instruments", "tracer")
+    __slots__ = ("instruments", "logger", "tracer")
 
     def __init__(
-        self, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
+        self,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
     ) -> None:
         _load_prices()
         self.tracer = trace.get_tracer(
             n.INSTRUMENTATION_SCOPE, __version__, tracer_provider, schema_url=conventions.schema_url
         )
         self.instruments = _instruments_of(meter_provider or metrics.get_meter_provider())
+        self.logger = get_logger(
+            n.INSTRUMENTATION_SCOPE, __version__, logger_provider, schema_url=conventions.schema_url
+        )
 
 
 # One set of instruments per meter provider: the SDK keeps the first observable counter of a name
@@ -127,13 +142,15 @@ if hasattr(os, "register_at_fork"):
 
 
 def telemetry_for(
-    tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+    logger_provider: LoggerProvider | None = None,
 ) -> Telemetry:
     """The telemetry on the given providers; with none, the shared one on the process's global
     providers (proxies until the app sets them)."""
     global _default
-    if tracer_provider is not None or meter_provider is not None:
-        return Telemetry(tracer_provider, meter_provider)
+    if tracer_provider is not None or meter_provider is not None or logger_provider is not None:
+        return Telemetry(tracer_provider, meter_provider, logger_provider)
     if _default is None:
         _default = Telemetry()
     return _default
@@ -157,6 +174,7 @@ class Call:
         "credentials",
         "open",
         "request",
+        "reservation",
         "span",
     )
 
@@ -186,6 +204,8 @@ class Call:
         self._user_attributes = active_attributes.get()
         self._sdk_span: Span | None = None
         self._context: otel_context.Context | None = None
+        self.reservation: Reservation | None = None
+        """What the enclosing budgets reserved for this call, settled by :meth:`finish`."""
         self.credentials: Callable[[], Iterable[str]] | None = None
         """What the request carried that must never be written (credential header values), read
         only when an exception is recorded."""
@@ -279,12 +299,30 @@ class Call:
         if counted:
             for sink in self._sinks:
                 sink.add(record)
+        reservation = self.reservation
+        if reservation is not None:
+            reservation.settle(cost.total if counted else None)
         self._end_span(record, response, exception, attributes)
         if counted:
             self._record_metrics(record)
+            if settings.events:
+                self._emit_event(record, response, attributes)
         if _observers:
             for observer in _observers:
                 observer(record)
+
+    def refuse(self, refusal: BudgetExceeded) -> None:
+        """End a call that a budget refused before its request was sent: its span says why (an
+        event), and nothing is counted, since nothing was sent."""
+        if not self.open:
+            return
+        self.open = False
+        span = self.span
+        if span.is_recording():
+            span.add_event(n.BUDGET_REFUSED_EVENT, refusal_attributes(refusal))
+            span.set_attribute(n.ERROR_TYPE, type(refusal).__name__)
+            span.set_status(Status(StatusCode.ERROR, type(refusal).__name__))
+        span.end()
 
     def _end_span(
         self,
@@ -317,6 +355,17 @@ class Call:
                     secrets = () if self.credentials is None else secret_forms(self.credentials())
                     span.record_exception(exception, attributes=exception_attributes(exception, secrets))
         span.end()
+
+    def _emit_event(
+        self, record: CallRecord, response: ResponseInfo, extra: Mapping[str, AttributeValue] | None
+    ) -> None:
+        try:
+            event = inference_event(
+                self.request, self.capture, self._user_attributes, record, response, extra, self.context
+            )
+            self._telemetry.logger.emit(event)
+        except Exception as exc:
+            internal_error("writing the inference event", exc)
 
     def _cost_on_sdk_span(self, cost: Cost) -> bool:
         """Put the cost on the anthropic SDK's call span, which carries the usage, if it still records."""
@@ -406,6 +455,7 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
         provider=request.provider,
         service_tier=response.service_tier or request.service_tier,
         size=response.size,
+        quality=response.quality,
     )
     if response.tool_usage is not None:
         cost = _with_tool_cost(cost, table, response.tool_usage, request.provider)

@@ -53,9 +53,18 @@ USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
 INPUT_MESSAGES: Final = "gen_ai.input.messages"
 OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
 SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
 """Captured content follows the conventions' JSON schemas (``gen-ai-input-messages.json``,
-``gen-ai-output-messages.json``, ``gen-ai-system-instructions.json``): messages of ``role`` and
-``parts``, each part a ``{"type": ...}`` object."""
+``gen-ai-output-messages.json``, ``gen-ai-system-instructions.json``,
+``gen-ai-tool-definitions.json``): messages of ``role`` and ``parts``, each part a ``{"type": ...}``
+object; tool definitions of ``type``, ``name``, ``description``, ``parameters``. On spans they are
+JSON strings, on events structured values."""
+
+INFERENCE_EVENT: Final = "gen_ai.client.inference.operation.details"
+"""The event (a log record with this ``event_name``) written for each call when events are on, in
+the span's context, with the span's request, response, usage and cost attributes, and the content
+structured (semantic-conventions v1.41.1 ``docs/gen-ai/gen-ai-events.md``; the same in
+semantic-conventions-genai)."""
 PART_TEXT: Final = "text"
 PART_TOOL_CALL: Final = "tool_call"
 PART_TOOL_CALL_RESPONSE: Final = "tool_call_response"
@@ -151,6 +160,25 @@ REALTIME_ERRORS: Final = "llmmeter.realtime.errors"
 REALTIME_ERROR_EVENT: Final = "llmmeter.realtime.error"
 """Span event for each server ``error`` event, with ``error.type`` and the error's code."""
 REALTIME_ERROR_CODE: Final = "llmmeter.realtime.error.code"
+# --- budgets -------------------------------------------------------------------------------------
+BUDGET_REFUSED_EVENT: Final = "llmmeter.budget.refused"
+"""Span event on the span of a request a budget refused (before it was sent), or on a Realtime
+session's span for a refused ``response.create``."""
+BUDGET_NAME: Final = "llmmeter.budget.name"
+"""A budget's name: the user's, so one time series per name on the budget gauges."""
+BUDGET_PERIOD: Final = "llmmeter.budget.period"
+"""``hour``, ``day``, ``week``, ``month`` or ``none``."""
+BUDGET_LIMIT: Final = "llmmeter.budget.limit"
+BUDGET_SPENT: Final = "llmmeter.budget.spent"
+BUDGET_RESERVED: Final = "llmmeter.budget.reserved"
+BUDGET_REQUEST_COST: Final = "llmmeter.budget.request_cost"
+"""On a refusal: the worst-case cost of the refused request, in USD."""
+BUDGET_UNAVAILABLE: Final = "llmmeter.budget.unavailable"
+"""On a refusal: true when the store could not be reached (``on_store_error="refuse"``)."""
+METRIC_BUDGET_SPENT: Final = "llmmeter.budget.spent"
+"""Gauge, USD: the spend of each named budget's current window, by ``llmmeter.budget.name``."""
+METRIC_BUDGET_RESERVED: Final = "llmmeter.budget.reserved"
+"""Gauge, USD: the worst-case cost reserved by requests in flight, by ``llmmeter.budget.name``."""
 # --- media endpoints (images, audio, video): the conventions have no names for these yet ----------
 REQUEST_IMAGE_SIZE: Final = "llmmeter.request.image.size"
 """The requested image size (``1024x1536``, ``auto``); the count is ``gen_ai.request.choice.count``."""

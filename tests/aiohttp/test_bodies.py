@@ -344,18 +344,16 @@ async def test_track_attributes_and_budget_hold(server, span_exporter):
         with llmmeter.track() as spend, llmmeter.attributes(tenant="acme"):
             await chat()
             await chat()
-        with llmmeter.budget(usd=Decimal("0.0001")):
+        with llmmeter.budget(usd=Decimal("0.0004")):  # the first call fits; its cost spends it
             await chat()
             sent = len(server.requests)
             with pytest.raises(llmmeter.BudgetExceeded):
                 await chat()
     assert (spend.calls, spend.cost_usd) == (2, 2 * gpt4o(300, 40))
     assert len(server.requests) == sent
-    assert [span.attributes.get("tenant") for span in llm_spans(span_exporter.get_finished_spans())] == [
-        "acme",
-        "acme",
-        None,
-    ]
+    spans = llm_spans(span_exporter.get_finished_spans())
+    assert [span.attributes.get("tenant") for span in spans] == ["acme", "acme", None, None]
+    assert spans[-1].attributes["error.type"] == "BudgetExceeded"  # the refused request's span
 
 
 @pytest.mark.parametrize("given", ["json", "bytes", "str"])

@@ -22,6 +22,7 @@ from llmmeter._context import sending as _sending
 from llmmeter._exit import end_at_exit
 from llmmeter._providers._base import RequestInfo, is_object
 from llmmeter._providers._decoding import Decoder
+from llmmeter._providers._framing import stream_framing
 from llmmeter._providers._openai import CHAT
 from llmmeter._providers._routing import Route, route
 from llmmeter._settings import settings
@@ -83,6 +84,7 @@ def open_call(
         provider=found.provider,
         operation=found.operation,
         model=found.deployment or found.model,
+        billed_model=found.billed_model,
         server_address=host or None,
         server_port=port,
     )
@@ -144,13 +146,12 @@ def body_meter(
 ) -> BodyMeter:
     """The meter of a response body, shown the bytes the caller reads, which ``decoder`` decodes.
 
-    The SDKs read the answer to a streamed request as events and any other answer as JSON, whatever
-    its content-type says; the content-type decides only for an unreadable request. A stream the
-    caller never finishes is ended at exit.
+    A streamed body is cut into events by its framing (see ``_providers._framing``: the request
+    decides whether it is a stream, the adapter names the framing, and the content-type only for
+    an unreadable request). A stream the caller never finishes is ended at exit.
     """
-    if stream is None:
-        stream = "text/event-stream" in content_type
-    meter = BodyMeter(call, found.adapter, decoder, stream)
-    if stream:
+    framing = stream_framing(found.adapter, stream, content_type)
+    meter = BodyMeter(call, found.adapter, decoder, framing)
+    if framing is not None:
         end_at_exit(meter)
     return meter

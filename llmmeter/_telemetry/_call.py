@@ -65,6 +65,9 @@ __all__ = ["Call", "Telemetry", "add_observer", "remove_observer", "telemetry_fo
 
 
 _ANTHROPIC_SDK_SCOPE = "com.anthropic.sdk.python"
+"""The anthropic SDK's tracer; its Vertex and Bedrock clients trace under ``.vertex`` and ``.bedrock``."""
+_ANTHROPIC_SDK_PROVIDERS = frozenset({n.PROVIDER_ANTHROPIC, n.PROVIDER_GCP_VERTEX_AI, n.PROVIDER_AWS_BEDROCK})
+"""Providers whose calls the anthropic SDK may make, and trace."""
 logger = logging.getLogger("llmmeter")
 _NO_USAGE = Cost(total=None, status="no_usage")
 _INVALID_USAGE = Cost(total=None, status="invalid_usage")
@@ -213,7 +216,7 @@ class Call:
         if outer is not None and outer.open:
             outer._inner_calls += 1
             parent = outer.context
-        elif parent is None and request.provider == n.PROVIDER_ANTHROPIC:
+        elif parent is None and request.provider in _ANTHROPIC_SDK_PROVIDERS:
             self._sdk_span = _anthropic_sdk_span()
         name = f"{request.operation} {request.model}" if request.model else request.operation
         self.span = telemetry.tracer.start_span(
@@ -443,7 +446,7 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
         return _INVALID_USAGE
     if usage.is_empty:
         return _NO_USAGE
-    model = response.model or request.model
+    model = request.billed_model or response.model or request.model
     try:
         table = get_table()
     except PricingFileError as error:
@@ -486,6 +489,12 @@ def _anthropic_sdk_span() -> Span | None:
     """The anthropic SDK's own call span, when it is the current span, to put the cost on it."""
     span = trace.get_current_span()
     scope = getattr(span, "instrumentation_scope", None)
-    if scope is not None and scope.name == _ANTHROPIC_SDK_SCOPE and span.is_recording():
+    if scope is not None and _is_anthropic_sdk(scope.name) and span.is_recording():
         return span
     return None
+
+
+def _is_anthropic_sdk(scope: str) -> bool:
+    return scope == _ANTHROPIC_SDK_SCOPE or (
+        scope.startswith(_ANTHROPIC_SDK_SCOPE) and scope[len(_ANTHROPIC_SDK_SCOPE)] == "."
+    )

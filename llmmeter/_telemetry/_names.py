@@ -225,6 +225,8 @@ PROVIDER_DEEPSEEK: Final = "deepseek"
 PROVIDER_GROQ: Final = "groq"
 PROVIDER_IBM_WATSONX: Final = "ibm.watsonx.ai"
 PROVIDER_MISTRAL_AI: Final = "mistral_ai"
+PROVIDER_OLLAMA: Final = "ollama"
+"""Not a conventions value (Ollama has none): the name llmmeter reports for Ollama's native API."""
 PROVIDER_PERPLEXITY: Final = "perplexity"
 PROVIDER_X_AI: Final = "x_ai"
 

@@ -344,7 +344,8 @@ async def test_track_attributes_and_budget_hold(server, span_exporter):
         with llmmeter.track() as spend, llmmeter.attributes(tenant="acme"):
             await chat()
             await chat()
-        with llmmeter.budget(usd=Decimal("0.0004")):  # the first call fits; its cost spends it
+        # Above the first request's worst case (its input, as it states no output limit), below its cost.
+        with llmmeter.budget(usd=Decimal("0.0002")):
             await chat()
             sent = len(server.requests)
             with pytest.raises(llmmeter.BudgetExceeded):
@@ -353,7 +354,8 @@ async def test_track_attributes_and_budget_hold(server, span_exporter):
     assert len(server.requests) == sent
     spans = llm_spans(span_exporter.get_finished_spans())
     assert [span.attributes.get("tenant") for span in spans] == ["acme", "acme", None, None]
-    assert spans[-1].attributes["error.type"] == "BudgetExceeded"  # the refused request's span
+    assert spans[-1].attributes["error.type"] == "BudgetExceeded"
+    assert [event.name for event in spans[-1].events] == ["llmmeter.budget.refused"]  # never sent
 
 
 @pytest.mark.parametrize("given", ["json", "bytes", "str"])

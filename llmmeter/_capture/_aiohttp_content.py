@@ -177,11 +177,18 @@ class MeteredContent(StreamReader):
             self._reread -= skipped
             data = data[skipped:]
         if data:
-            if self._held:
-                data, self._held = self._held + data, b""
+            held = self._held
+            if held:
+                self._held = b""
+                joined = held + data
+                if joined.endswith(_EVENT_ENDS):
+                    data = joined
+                else:
+                    meter.chunk(held)
             if self._shown and data.endswith(b"\n") and not data.endswith(_EVENT_ENDS):
-                # A line read alone (readline, async for) waits for the blank line that ends its
-                # event: shown whole, an event that carries only content is passed over unparsed.
+                # A line read alone (readline, async for) waits for the next piece, in case that is
+                # the blank line ending its event: shown whole, an event carrying only content is
+                # passed over unparsed. Only one line ever waits.
                 self._held = data
             else:
                 self._shown = True

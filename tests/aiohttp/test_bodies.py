@@ -142,6 +142,20 @@ async def test_a_stream_with_crlf_line_ends_is_priced(reader):
     assert (call.ending, call.cost.total) == ("complete", gpt4o(300, 40))
 
 
+@pytest.mark.parametrize("reader", ["async for line", "readline", "iter_chunked"])
+async def test_a_pretty_printed_json_body_read_line_by_line_is_priced(reader):
+    """A JSON answer spread over many lines, read a line at a time, is priced from the whole of it."""
+    body = fakes.chat_completion(prompt_tokens=300, completion_tokens=40)
+    pretty = json.dumps(body, indent=2).encode() + b"\n"
+    reply = fakes.Reply(chunks=[pretty], headers={"content-type": "application/json"})
+    with fakes.LoopbackServer(lambda method, path, sent: reply) as server:
+        async with aiohttp.ClientSession() as session:
+            with record_calls() as calls:
+                async with session.post(f"{server.url}/v1/chat/completions", json=CHAT) as response:
+                    assert await READERS[reader](response) == pretty
+    assert [(call.ending, call.cost.total) for call in calls] == [("complete", gpt4o(300, 40))]
+
+
 async def test_json_helper_reads_the_chat_completion(server, span_exporter):
     """response.json() returns the provider's object; the span carries its usage and cost."""
     async with aiohttp.ClientSession() as session:
@@ -340,6 +354,7 @@ async def test_track_attributes_and_budget_hold(server, span_exporter):
     assert len(server.requests) == sent
     spans = llm_spans(span_exporter.get_finished_spans())
     assert [span.attributes.get("tenant") for span in spans] == ["acme", "acme", None, None]
+    assert spans[-1].attributes["error.type"] == "BudgetExceeded"
     assert [event.name for event in spans[-1].events] == ["llmmeter.budget.refused"]  # never sent
 
 

@@ -9,6 +9,8 @@ call of its own. A child that hangs dumps its stacks (see ``tests/forkstorm.py``
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 from decimal import Decimal
@@ -39,6 +41,9 @@ pytestmark = [
 M = Decimal(1_000_000)
 # gpt-4o-2024-08-06: $2.50 input, $10.00 output per 1M tokens (openai.com/api/pricing).
 COST = (100 * Decimal("2.50") + 20 * Decimal("10.00")) / M
+# Amazon Nova Micro on Bedrock: $0.035 input, $0.14 output per 1M tokens (aws.amazon.com/bedrock/pricing).
+NOVA = "amazon.nova-micro-v1:0"
+NOVA_COST = (100 * Decimal("0.035") + 20 * Decimal("0.14")) / M
 PACKAGE = Path(llmmeter.__file__).parent
 LANGCHAIN = PACKAGE.parent / "integrations" / "langchain" / "llmmeter_langchain"
 
@@ -224,3 +229,83 @@ def test_every_lock_is_made_by_the_fork_safe_helper() -> None:
                 if _LOCK_MAKERS.search(line) and "new_lock(" not in line:
                     offenders.append(f"{path.relative_to(root.parent)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_aiohttp_capture_point_survives_a_fork_storm(providers: Any) -> None:
+    """Threads make aiohttp calls (each on its own event loop) while the main thread forks; each child
+    makes one on a loop of its own, priced exactly."""
+    aiohttp = pytest.importorskip("aiohttp")
+    tracer_provider, meter_provider = providers
+    reply = fakes.Reply(fakes.chat_completion())
+
+    async def post(url: str) -> None:
+        async with aiohttp.ClientSession() as session:
+            body = {"model": "gpt-4o", "messages": []}
+            async with session.post(f"{url}/v1/chat/completions", json=body) as response:
+                await response.read()
+
+    def check() -> str:
+        with llmmeter.track() as spend:
+            asyncio.run(post(server.url))
+        assert spend.calls == 1, spend
+        return str(spend.cost_usd)
+
+    llmmeter.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, integrations=False)
+    try:
+        with fakes.LoopbackServer(lambda method, path, body: reply) as server:
+            result = storm([lambda: asyncio.run(post(server.url))] * 2, check)
+    finally:
+        llmmeter.uninstrument()
+    assert_calm(result)
+    assert {Decimal(total) for total in result.results} == {COST}
+
+
+def test_botocore_capture_point_survives_a_fork_storm(providers: Any) -> None:
+    """Threads make Bedrock Converse calls through boto3 while the main thread forks; each child makes
+    one with a client of its own, priced exactly."""
+    boto3 = pytest.importorskip("boto3")
+    from botocore.awsrequest import AWSResponse
+
+    tracer_provider, meter_provider = providers
+    body = json.dumps(
+        {
+            "output": {"message": {"role": "assistant", "content": [{"text": "Hi!"}]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 100, "outputTokens": 20, "totalTokens": 120},
+        }
+    ).encode()
+
+    class Raw:
+        def stream(self, **kwargs: Any) -> Any:
+            yield body
+
+    def answer(request: Any, **kwargs: Any) -> Any:  # Bedrock's answer, in process, after signing
+        return AWSResponse(request.url, 200, {"content-type": "application/json"}, Raw())
+
+    def new_bedrock() -> Any:
+        client = boto3.client(
+            "bedrock-runtime",
+            region_name="us-east-1",
+            aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+            aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
+        client.meta.events.register("before-send.bedrock-runtime.Converse", answer)
+        return client
+
+    def converse(client: Any) -> None:
+        client.converse(modelId=NOVA, messages=[{"role": "user", "content": [{"text": "Hi"}]}])
+
+    def check() -> str:
+        with llmmeter.track() as spend:
+            converse(new_bedrock())
+        assert spend.calls == 1, spend
+        return str(spend.cost_usd)
+
+    llmmeter.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, integrations=False)
+    try:
+        shared = new_bedrock()
+        result = storm([lambda: converse(shared), lambda: converse(shared)], check)
+    finally:
+        llmmeter.uninstrument()
+    assert_calm(result)
+    assert {Decimal(total) for total in result.results} == {NOVA_COST}

@@ -73,7 +73,7 @@ def _llm_endpoint(request: Any) -> Route | None:
     if _sending.get():
         return None
     url = request.url
-    return route(request.method, url.host, url.path)
+    return route(request.method, url.host, url.path, url.port)
 
 
 def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -> Any:

@@ -102,6 +102,8 @@ def cost_attributes(cost: Cost) -> dict[str, Any]:
         attributes[n.COST_SOURCE] = n.COST_SOURCE_LOCAL
         for component, amount in cost.components.items():
             attributes[n.COST_COMPONENT_PREFIX + component] = float(amount)
+    if cost.reason is not None:
+        attributes[n.COST_REASON] = cost.reason
     if cost.model is not None:
         attributes[n.PRICING_MODEL] = cost.model
     if cost.source is not None:

@@ -406,6 +406,7 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
         provider=request.provider,
         service_tier=response.service_tier or request.service_tier,
         size=response.size,
+        requested_model=request.model,
     )
     if response.tool_usage is not None:
         cost = _with_tool_cost(cost, table, response.tool_usage, request.provider)

@@ -30,6 +30,7 @@ from llmmeter._providers._base import RequestInfo, is_object, loads_or_none
 from llmmeter._providers._decoding import make_decoder
 from llmmeter._providers._openai import CHAT
 from llmmeter._providers._routing import Route, route
+from llmmeter._reported import from_headers
 from llmmeter._settings import settings
 from llmmeter._telemetry._call import Call, Telemetry
 from llmmeter._telemetry._scrub import CREDENTIAL_HEADERS
@@ -231,6 +232,7 @@ def _watch(call: Call, endpoint: Route, response: Any, *, async_body: bool, stre
         # whatever its content-type says; the content-type decides only for an unreadable request.
         if stream is None:
             stream = "text/event-stream" in headers.get("content-type", "")
+        call.reported = from_headers(headers.get, settings.reported_cost_header, stream)
         if getattr(response, "is_stream_consumed", False):
             # Built from in-memory content (a mock, a cache): read, and decoded, before we saw it.
             meter = BodyMeter(call, endpoint.adapter, make_decoder(None), stream)

@@ -21,6 +21,7 @@ from llmmeter._providers._base import (
 )
 from llmmeter._providers._images import from_openai_images
 from llmmeter._providers._media import error_type
+from llmmeter._reported import from_openai_usage
 from llmmeter._telemetry import _names as n
 from llmmeter._usage import from_openai_chat, from_openai_embeddings, from_openai_responses
 
@@ -111,6 +112,7 @@ class _ChatStream:
         usage = _chunk_usage(chunk)
         if usage is not None:
             result.usage = from_openai_chat(usage)  # the last usage wins: never summed
+            result.reported_cost = from_openai_usage(usage)
         choices = chunk.get("choices")
         if isinstance(choices, list):
             for choice in choices:
@@ -169,6 +171,7 @@ class ChatAdapter:
             return result
         if is_object(body.get("usage")):
             result.usage = from_openai_chat(body["usage"])
+            result.reported_cost = from_openai_usage(body["usage"])
         choices = body.get("choices")
         if isinstance(choices, list):
             result.finish_reasons = [
@@ -198,6 +201,7 @@ def _read_response_object(
     result.service_tier = get_str(response, "service_tier") or result.service_tier
     if is_object(response.get("usage")):
         result.usage = from_openai_responses(response["usage"])
+        result.reported_cost = from_openai_usage(response["usage"])
     tool_usage = response.get("tool_usage")
     if tool_usage is not None:
         _read_image_tool_usage(result, response, tool_usage, image_model)
@@ -349,6 +353,7 @@ class EmbeddingsAdapter(ChatAdapter):
         result = ResponseInfo(model=get_str(body, "model"))
         if is_object(body) and is_object(body.get("usage")):
             result.usage = from_openai_embeddings(body["usage"])
+            result.reported_cost = from_openai_usage(body["usage"])
         return result
 
 

@@ -39,6 +39,7 @@ from llmmeter._pricing._combine import with_tool_cost
 from llmmeter._pricing._cost import Cost
 from llmmeter._pricing._genai import load as genai_prices_load
 from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
+from llmmeter._reported import ReportedCost, reported_call_cost
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._attributes import (
     cost_attributes,
@@ -156,6 +157,7 @@ class Call:
         "capture",
         "credentials",
         "open",
+        "reported",
         "request",
         "span",
     )
@@ -189,6 +191,9 @@ class Call:
         self.credentials: Callable[[], Iterable[str]] | None = None
         """What the request carried that must never be written (credential header values), read
         only when an exception is recorded."""
+        self.reported: ReportedCost | None = None
+        """The cost the response's headers state (a gateway's), set by the capture point that sees
+        them; a cost the body states comes with the response."""
         outer = enclosing_call.get()
         if outer is not None and outer.open:
             outer._inner_calls += 1
@@ -258,6 +263,8 @@ class Call:
         request = self.request
         if cost is None:
             cost = _price(request, response, ending)
+            if self.reported is not None or response.reported_cost is not None:
+                cost = reported_call_cost(cost, self.reported, response.reported_cost, model=request.model)
         lead = self._counted_with
         counted = self._inner_calls == 0 and (lead is None or lead._inner_calls == 0)
         first = self._first_chunk
@@ -348,7 +355,7 @@ class Call:
             if total is not None:
                 latest.cost.record(
                     float(total),
-                    {**attributes, n.COST_CURRENCY: cost.currency, n.COST_SOURCE: n.COST_SOURCE_LOCAL},
+                    {**attributes, n.COST_CURRENCY: cost.currency, n.COST_SOURCE: cost.origin},
                     context,
                 )
 

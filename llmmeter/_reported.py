@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -200,32 +200,24 @@ def reported_call_cost(local: Cost, *reports: ReportedCost | None, model: str | 
         if report is None:
             continue
         if report.total is not None:
-            return _from_report(local, report, model)
+            return _from_report(local, report, report.total, model)
         note = note or report
     if note is None or note.reason is None:
         return local
-    reason = note.reason if local.reason is None else f"{local.reason}; {note.reason}"
-    return Cost(
-        local.total, local.components, local.status, local.model, local.source, local.service_tier,
-        local.currency, reason,
-    )  # fmt: skip
+    return replace(local, reason=note.reason if local.reason is None else f"{local.reason}; {note.reason}")
 
 
-def _from_report(local: Cost, report: ReportedCost, model: str | None) -> Cost:
-    total = report.total
-    assert total is not None
+def _from_report(local: Cost, report: ReportedCost, total: Decimal, model: str | None) -> Cost:
     estimate = local.total if local.status in ("ok", "estimated") else None
     if estimate is not None:
-        _check_drift(
-            report.estimable if report.estimable is not None else total, estimate, local.model or model
-        )
-    return Cost(
-        total,
-        dict(report.components),
-        "ok",
-        local.model,
-        local.source,
-        local.service_tier,
+        compared = report.estimable if report.estimable is not None else total
+        _check_drift(compared, estimate, local.model or model)
+    return replace(
+        local,
+        total=total,
+        components=dict(report.components),
+        status="ok",
+        reason=None,
         origin="provider",
         local_total=estimate,
     )

@@ -97,6 +97,7 @@ class PricingTable:
         size: str | None = None,
         when: datetime | None = None,
         requested_model: str | None = None,
+        warn_unknown: bool = True,
     ) -> Cost:
         """What ``usage`` of ``model`` cost.
 
@@ -110,7 +111,8 @@ class PricingTable:
         ``requested_model`` is the model the request named, when ``model`` is the one the response
         reported: a response model the table does not know (a snapshot name such as
         ``davinci:2023-07-21-v2``) is then priced as the requested model, ``estimated`` with the
-        reason, unless it is a fine-tuned model, whose rates are its own.
+        reason, unless it is a fine-tuned model, whose rates are its own. ``warn_unknown=False``
+        keeps an unknown model from being logged (the call's cost is known otherwise: a gateway's).
         """
         try:
             entry = self._resolved[(model, provider)]
@@ -119,11 +121,18 @@ class PricingTable:
         if entry is None:
             if requested_model and requested_model != model and not _fine_tuned(model):
                 fallback = self.price_usage(
-                    requested_model, usage, provider=provider, service_tier=service_tier, size=size, when=when
+                    requested_model,
+                    usage,
+                    provider=provider,
+                    service_tier=service_tier,
+                    size=size,
+                    when=when,
+                    warn_unknown=False,
                 )
                 if fallback.total is not None:
                     return _as_requested_model(fallback, model, requested_model)
-            self._warn_unknown(model, provider)
+            if warn_unknown:
+                self._warn_unknown(model, provider)
             return Cost(None, {}, "unknown_model")
         if usage.is_empty:
             return Cost(None, {}, "no_usage", entry.model, entry.source)

@@ -262,8 +262,10 @@ class Call:
             error_type = type(exception).__name__ if exception is not None else response.error_type
         request = self.request
         if cost is None:
-            cost = _price(request, response, ending)
-            if self.reported is not None or response.reported_cost is not None:
+            if self.reported is None and response.reported_cost is None:
+                cost = _price(request, response, ending)
+            else:  # a gateway stated the cost: the table's estimate goes beside it, unknown or not
+                cost = _price(request, response, ending, warn_unknown=False)
                 cost = reported_call_cost(cost, self.reported, response.reported_cost, model=request.model)
         lead = self._counted_with
         counted = self._inner_calls == 0 and (lead is None or lead._inner_calls == 0)
@@ -393,7 +395,7 @@ def _load_prices() -> None:
             _prices_loaded = True
 
 
-def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost:
+def _price(request: RequestInfo, response: ResponseInfo, ending: Ending, warn_unknown: bool = True) -> Cost:
     usage = response.usage
     if usage is None:
         return _NO_USAGE
@@ -414,6 +416,7 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
         service_tier=response.service_tier or request.service_tier,
         size=response.size,
         requested_model=request.model,
+        warn_unknown=warn_unknown,
     )
     if response.tool_usage is not None:
         cost = _with_tool_cost(cost, table, response.tool_usage, request.provider)

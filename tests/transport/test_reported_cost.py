@@ -249,12 +249,15 @@ def test_openrouter_upstream_cost_without_byok_is_informational(tracer_provider,
 
 
 def test_model_the_table_lacks_is_priced_exactly_from_the_report(
-    tracer_provider, meter_provider, span_exporter
+    tracer_provider, meter_provider, span_exporter, caplog
 ):
     """meta-llama/llama-3.3-70b-instruct, unknown to the table, costs exactly what OpenRouter reported."""
     body = openrouter_body(openrouter_usage(0.00000738), model=LLAMA)
     with Gateway(fakes.Reply(body)) as gateway, record_calls() as calls:
-        ask(sdk(gateway, tracer_provider, meter_provider), model=LLAMA)
+        with caplog.at_level(logging.WARNING, logger="llmmeter"):
+            ask(sdk(gateway, tracer_provider, meter_provider), model=LLAMA)
+
+    assert not [r for r in caplog.records if "no price" in r.getMessage()]  # its cost is known
 
     (record,) = calls
     assert record.cost.total == Decimal("0.00000738")

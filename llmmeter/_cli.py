@@ -49,6 +49,7 @@ _USAGE_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("--output-image", "output_image_tokens", "image output tokens, part of --output"),
     ("--training", "training_tokens", "fine-tuning training tokens"),
     ("--characters", "characters", "input characters, for models billed by the character (tts-1)"),
+    ("--images", "images", "images generated, for models billed per image (dall-e-3)"),
 )
 
 _EXIT_OK, _EXIT_NOT_FOUND, _EXIT_BAD_INPUT = 0, 1, 2
@@ -99,7 +100,8 @@ def _add_price(commands: Any) -> None:
     for flag, dest, text in _USAGE_OPTIONS:
         price.add_argument(flag, dest=dest, type=_count, default=0, metavar="N", help=text)
     price.add_argument("--seconds", type=_seconds, default=0, metavar="S", help="seconds of video or audio")
-    price.add_argument("--size", help="video resolution, e.g. 1024x1792")
+    price.add_argument("--size", help="video resolution or image size, e.g. 1024x1792")
+    price.add_argument("--quality", help="image quality, e.g. standard, hd (DALL-E), low, medium, high")
     price.add_argument("--tier", type=_tier, help="service tier: default, priority (fast), flex, batch")
     price.add_argument("--provider", help="gen_ai.provider.name hint, e.g. openai, azure.ai.openai")
     price.add_argument(
@@ -187,7 +189,7 @@ def _run_price(args: argparse.Namespace, out: Console, err: Console) -> int:
         return _EXIT_BAD_INPUT
     for warning in _inconsistencies(usage):
         err.print(f"llmmeter: warning: {warning}", markup=False)
-    cost, charges = entry.explain(usage, args.tier, args.size)
+    cost, charges = entry.explain(usage, args.tier, args.size, args.quality)
     if args.json:
         _print_json(out, _cost_json(args.model, cost, charges))
         return _EXIT_OK
@@ -281,6 +283,8 @@ def _rate(charge: Charge) -> str:
         return f"{_money(charge.rate.scaleb(6))} / 1M {charge.unit}"
     if charge.unit == "seconds":
         return f"{_money(charge.rate)} / {'hour' if charge.rate_per == 3600 else 'second'}"
+    if charge.unit == "images":
+        return f"{_money(charge.rate)} / image"
     return f"{_money(charge.rate)} / request"
 
 
@@ -384,6 +388,11 @@ def _other(entry: PriceEntry) -> str:
     if rates.video_second is not None:
         notes.append(f"video {_money(rates.video_second)}/s")
     notes += [f"video {size} {_money(rate)}/s" for size, rate in rates.video_second_by_size.items()]
+    notes += [
+        f"image {quality} {size} {_money(rate)}"
+        for quality, by_size in rates.image_by_quality.items()
+        for size, rate in by_size.items()
+    ]
     if rates.training_hour is not None:
         notes.append(f"training {_money(rates.training_hour)}/hour")
     if rates.audio_hour is not None:

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from llmmeter._errors import ConfigurationError
-from llmmeter._settings import checked_header_name, checked_provider_hosts, settings
+from llmmeter._locks import new_lock
+from llmmeter._settings import (
+    CONTENT_MODES,
+    checked_header_name,
+    checked_provider_hosts,
+    parse_content_mode,
+    settings,
+)
 
 __all__ = ["configure"]
 
@@ -26,6 +33,8 @@ class _PricingLayers:
 
 
 _layers = _PricingLayers()
+_configuring = new_lock()
+"""Held by each configure() call: two threads configuring at once apply one after the other."""
 
 
 def _configure_pricing(
@@ -98,7 +107,8 @@ def _checked_deployments(deployments: object) -> dict[str, str]:
 
 def configure(
     *,
-    capture_content: bool | None = None,
+    capture_content: bool | str | None = None,
+    emit_events: bool | None = None,
     redact: Callable[[Any], Any] | None = None,
     include_stream_usage: bool | None = None,
     metric_attributes: Iterable[str] | None = None,
@@ -118,7 +128,13 @@ def configure(
     """Set llmmeter's process-wide options; arguments left as None keep their current value.
 
     Args:
-        capture_content: record prompts and completions on spans (off by default).
+        capture_content: record prompts and completions (off by default): ``True`` on spans,
+            or a mode of OpenTelemetry's GenAI utilities: ``"SPAN_ONLY"``, ``"EVENT_ONLY"``,
+            ``"SPAN_AND_EVENT"``, ``"NO_CONTENT"`` (``False``). Default: the
+            ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` variable.
+        emit_events: write a ``gen_ai.client.inference.operation.details`` log event for every
+            call (True) or none (False), whatever the mode; by default the event is written in the
+            modes that put content on it. Default: ``OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT``.
         redact: called with captured content before it is written; return the redacted value, or
             None to drop it.
         include_stream_usage: add ``stream_options.include_usage`` to streamed OpenAI chat requests
@@ -163,53 +179,68 @@ def configure(
             (``pip install 'llmmeter[export]'``), or the Prometheus port cannot be opened.
         PricingFileError: a pricing file is malformed (the message names file, entry and field).
     """
-    if capture_content is not None:
-        settings.capture_content = _flag("capture_content", capture_content)
-    if redact is not None:
-        if not callable(redact):
-            raise ConfigurationError("configure(redact=...) takes a callable")
-        settings.redact = redact
-    if include_stream_usage is not None:
-        settings.include_stream_usage = _flag("include_stream_usage", include_stream_usage)
-    if metric_attributes is not None:
-        keys = [metric_attributes] if isinstance(metric_attributes, str) else list(metric_attributes)
-        if not all(isinstance(key, str) and key for key in keys):
-            raise ConfigurationError("configure(metric_attributes=...) takes attribute names (strings)")
-        settings.metric_attributes = frozenset(keys)
-    if pricing_files is not None or pricing_overrides is not None or azure_deployments is not None:
-        _configure_pricing(pricing_files, pricing_overrides, azure_deployments)
-    if update_prices is not None:
-        _configure_updates(update_prices)
-    if provider_hosts is not None:
-        from llmmeter._providers._routing import forget_routes
+    with _configuring:
+        if capture_content is not None or emit_events is not None:
+            _configure_content(capture_content, emit_events)
+        if redact is not None:
+            if not callable(redact):
+                raise ConfigurationError("configure(redact=...) takes a callable")
+            settings.redact = redact
+        if include_stream_usage is not None:
+            settings.include_stream_usage = _flag("include_stream_usage", include_stream_usage)
+        if metric_attributes is not None:
+            keys = [metric_attributes] if isinstance(metric_attributes, str) else list(metric_attributes)
+            if not all(isinstance(key, str) and key for key in keys):
+                raise ConfigurationError("configure(metric_attributes=...) takes attribute names (strings)")
+            settings.metric_attributes = frozenset(keys)
+        if pricing_files is not None or pricing_overrides is not None or azure_deployments is not None:
+            _configure_pricing(pricing_files, pricing_overrides, azure_deployments)
+        if update_prices is not None:
+            _configure_updates(update_prices)
+        if provider_hosts is not None:
+            from llmmeter._providers._routing import forget_routes
 
-        settings.provider_hosts = checked_provider_hosts(provider_hosts, "configure(provider_hosts=...)")
-        forget_routes()
-    if reported_cost_header is not None:
-        settings.reported_cost_header = (
-            checked_header_name(reported_cost_header, "configure(reported_cost_header=...)")
-            if reported_cost_header
-            else None
-        )
-    if prometheus_host != _DEFAULT_PROMETHEUS_HOST and prometheus_port is None:
-        raise ConfigurationError(
-            f"configure(prometheus_host={prometheus_host!r}) needs prometheus_port=...: "
-            "without a port no Prometheus endpoint is started"
-        )
-    exporting = (otlp, console, prometheus_port, service_name)
-    if any(option is not None for option in exporting) or export_to_existing:
-        from llmmeter._export import ExportRequest, configure_export
-
-        configure_export(
-            ExportRequest(
-                otlp=False if otlp is None else otlp,
-                console=False if console is None else console,
-                prometheus_port=prometheus_port,
-                prometheus_host=prometheus_host,
-                service_name=service_name,
-                export_to_existing=export_to_existing,
+            settings.provider_hosts = checked_provider_hosts(provider_hosts, "configure(provider_hosts=...)")
+            forget_routes()
+        if reported_cost_header is not None:
+            settings.reported_cost_header = (
+                checked_header_name(reported_cost_header, "configure(reported_cost_header=...)")
+                if reported_cost_header
+                else None
             )
-        )
+        if prometheus_host != _DEFAULT_PROMETHEUS_HOST and prometheus_port is None:
+            raise ConfigurationError(
+                f"configure(prometheus_host={prometheus_host!r}) needs prometheus_port=...: "
+                "without a port no Prometheus endpoint is started"
+            )
+        exporting = (otlp, console, prometheus_port, service_name)
+        if any(option is not None for option in exporting) or export_to_existing:
+            from llmmeter._export import ExportRequest, configure_export
+
+            configure_export(
+                ExportRequest(
+                    otlp=False if otlp is None else otlp,
+                    console=False if console is None else console,
+                    prometheus_port=prometheus_port,
+                    prometheus_host=prometheus_host,
+                    service_name=service_name,
+                    export_to_existing=export_to_existing,
+                )
+            )
+
+
+def _configure_content(capture_content: object, emit_events: object) -> None:
+    mode = settings.content_mode
+    if capture_content is not None:
+        found = parse_content_mode(capture_content)
+        if found is None:
+            raise ConfigurationError(
+                f"configure(capture_content=...) takes True, False or one of {', '.join(CONTENT_MODES)}, "
+                f"not {capture_content!r}"
+            )
+        mode = found
+    emit = settings.emit_events if emit_events is None else _flag("emit_events", emit_events)
+    settings.set_content(mode, emit)
 
 
 def _flag(name: str, value: object) -> bool:

@@ -3,8 +3,9 @@
 ``llmmeter.configure(otlp=True, prometheus_port=9464, service_name="billing")`` lands here.
 
 - Where the app has not set a global provider, llmmeter installs an SDK ``TracerProvider`` /
-  ``MeterProvider`` with the requested exporters (both share one resource, so spans and metrics
-  carry the same ``service.name`` and ``service.instance.id``).
+  ``MeterProvider`` / ``LoggerProvider`` with the requested exporters (they share one resource, so
+  spans, metrics and the inference events carry the same ``service.name`` and
+  ``service.instance.id``). OTLP and the console take spans, metrics and log events alike.
 - A provider the app installed is never replaced. By default llmmeter leaves it alone and logs one
   INFO line; with ``export_to_existing=True`` it adds its exporters to it (span processors and
   metric readers are added, nothing is removed or reconfigured).
@@ -24,12 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from opentelemetry import metrics, trace
+from opentelemetry import _logs, metrics, trace
 
 from llmmeter._errors import ConfigurationError
 from llmmeter._settings import sdk_disabled
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk._logs import LogRecordProcessor
     from opentelemetry.sdk.metrics.export import MetricReader
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import SpanProcessor
@@ -44,6 +46,7 @@ _PROTOCOL_VARIABLES = (
     "OTEL_EXPORTER_OTLP_PROTOCOL",
     "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
     "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
 )
 _DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
 
@@ -87,6 +90,10 @@ class ExportRequest:
         """The span exporters asked for."""
         return [kind for kind, wanted in (("otlp", self.otlp), ("console", self.console)) if wanted]
 
+    def log_kinds(self) -> list[str]:
+        """The log exporters asked for (the inference events): those of the spans."""
+        return self.span_kinds()
+
     def metric_kinds(self) -> list[str]:
         """The metric exporters asked for, the Prometheus endpoint first (its port may fail to open)."""
         wanted = (
@@ -106,8 +113,10 @@ class _State:
     tracer_provider: Any = None
     """The SDK tracer provider llmmeter installed as the global one, if it did."""
     meter_provider: Any = None
+    logger_provider: Any = None
     span_kinds: set[str] = field(default_factory=set)
     metric_kinds: set[str] = field(default_factory=set)
+    log_kinds: set[str] = field(default_factory=set)
     prometheus: tuple[str, int] | None = None
     pid: int | None = None
     """The process that started the exporters."""
@@ -149,17 +158,23 @@ def configure_export(request: ExportRequest) -> None:
         _check_prometheus_port(request)
         span_kinds = [kind for kind in request.span_kinds() if kind not in _state.span_kinds]
         metric_kinds = [kind for kind in request.metric_kinds() if kind not in _state.metric_kinds]
+        log_kinds = [kind for kind in request.log_kinds() if kind not in _state.log_kinds]
         # Import every exporter before touching anything, so a missing package changes nothing.
         span_factories = [_SPAN_EXPORTERS[kind]() for kind in span_kinds]
         reader_factories = [_METRIC_READERS[kind]() for kind in metric_kinds]
+        log_factories = [_LOG_EXPORTERS[kind]() for kind in log_kinds]
 
         tracer_provider: Any = trace.get_tracer_provider()
         meter_provider: Any = metrics.get_meter_provider()
+        logger_provider: Any = _logs.get_logger_provider()
         span_plan = _plan(
             request, tracer_provider, _state.tracer_provider, span_factories, "add_span_processor"
         )
         metric_plan = _plan(
             request, meter_provider, _state.meter_provider, reader_factories, "add_metric_reader"
+        )
+        log_plan = _plan(
+            request, logger_provider, _state.logger_provider, log_factories, "add_log_record_processor"
         )
         # The Prometheus reader comes first: binding its port is the one step that can still fail.
         readers = [make(request) for make in reader_factories] if metric_plan in ("install", "extend") else []
@@ -182,11 +197,21 @@ def configure_export(request: ExportRequest) -> None:
             _state.metric_kinds.update(metric_kinds)
             _state.pid = os.getpid()
 
+        if log_plan == "install":
+            _install_logger_provider([make_log() for make_log in log_factories], request.service_name)
+        elif log_plan == "extend":
+            for make_log in log_factories:
+                logger_provider.add_log_record_processor(make_log())
+        if log_plan in ("install", "extend"):
+            _state.log_kinds.update(log_kinds)
+            _state.pid = os.getpid()
+
         left_alone = [
             f"{signal} provider ({type(provider).__name__})"
             for signal, provider, plan in (
                 ("tracer", tracer_provider, span_plan),
                 ("meter", meter_provider, metric_plan),
+                ("logger", logger_provider, log_plan),
             )
             if plan == "leave"
         ]
@@ -225,9 +250,10 @@ def _plan(
 def is_placeholder_provider(provider: object) -> bool:
     """Whether ``provider`` is the API's stand-in returned before the app sets a global provider."""
     # The metrics API exposes no public name for its stand-in.
+    from opentelemetry._logs._internal import ProxyLoggerProvider
     from opentelemetry.metrics._internal import _ProxyMeterProvider
 
-    return isinstance(provider, trace.ProxyTracerProvider | _ProxyMeterProvider)
+    return isinstance(provider, trace.ProxyTracerProvider | _ProxyMeterProvider | ProxyLoggerProvider)
 
 
 def _install_tracer_provider(processors: list[SpanProcessor], service_name: str | None) -> None:
@@ -246,6 +272,16 @@ def _install_meter_provider(readers: list[MetricReader], service_name: str | Non
     provider = MeterProvider(metric_readers=readers, resource=_resource(service_name))
     metrics.set_meter_provider(provider)
     _state.meter_provider = provider
+
+
+def _install_logger_provider(processors: list[LogRecordProcessor], service_name: str | None) -> None:
+    from opentelemetry.sdk._logs import LoggerProvider
+
+    provider = LoggerProvider(resource=_resource(service_name))
+    for processor in processors:
+        provider.add_log_record_processor(processor)
+    _logs.set_logger_provider(provider)
+    _state.logger_provider = provider
 
 
 # --- exporters -----------------------------------------------------------------------------------------
@@ -325,6 +361,34 @@ def _prometheus_metrics() -> ReaderFactory:
     return make
 
 
+LogFactory = Callable[[], "LogRecordProcessor"]
+
+
+def _otlp_logs() -> LogFactory:
+    try:
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    except ImportError as exc:
+        raise _missing("otlp=True", "opentelemetry-exporter-otlp-proto-http", exc) from exc
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+    def make() -> LogRecordProcessor:
+        logger.info(
+            "llmmeter: exporting log events over OTLP (%s) to %s", _OTLP_PROTOCOL, _otlp_endpoint("LOGS")
+        )
+        return BatchLogRecordProcessor(OTLPLogExporter())
+
+    return make
+
+
+def _console_logs() -> LogFactory:
+    from opentelemetry.sdk._logs import export
+
+    # Named ConsoleLogExporter before opentelemetry-sdk 1.39.
+    exporter = getattr(export, "ConsoleLogRecordExporter", None) or export.ConsoleLogExporter
+    return lambda: export.SimpleLogRecordProcessor(exporter())
+
+
+_LOG_EXPORTERS: dict[str, Callable[[], LogFactory]] = {"otlp": _otlp_logs, "console": _console_logs}
 _SPAN_EXPORTERS: dict[str, Callable[[], SpanFactory]] = {"otlp": _otlp_spans, "console": _console_spans}
 _METRIC_READERS: dict[str, Callable[[], ReaderFactory]] = {
     "prometheus": _prometheus_metrics,
@@ -348,7 +412,7 @@ def _check_prometheus_port(request: ExportRequest) -> None:
 
 
 def _resource(service_name: str | None) -> Resource:
-    """One resource for both providers; the environment (OTEL_SERVICE_NAME, ...) wins over code."""
+    """One resource for every provider; the environment (OTEL_SERVICE_NAME, ...) wins over code."""
     if _state.resource is not None:
         return _state.resource
     from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource

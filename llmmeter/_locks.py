@@ -25,7 +25,11 @@ _registry_lock = threading.Lock()  # guards _locks; the one lock this module mak
 _locks: weakref.WeakSet[Any] = weakref.WeakSet()
 _held: list[Any] = []
 """The locks the forking thread took in :func:`_before_fork`, in the order it took them."""
+_made = 0
+"""How many locks :func:`new_lock` has made: a fork that took a snapshot of them sees if one was added."""
 _all_taken = False
+forks_without_all_locks = 0
+"""How many forks went ahead without every lock (see :data:`_GIVE_UP_SECONDS`); the tests keep it at 0."""
 
 _ROUND_SECONDS = 0.05
 """How long one round waits for a lock before letting go of the others and starting again: threads
@@ -42,27 +46,34 @@ def new_lock() -> Any:
     take it before the fork.
     """
     lock = threading.RLock()
+    global _made
     with _registry_lock:
         _locks.add(lock)
+        _made += 1
     return lock
 
 
 def _before_fork() -> None:
-    global _all_taken
-    _registry_lock.acquire()
-    locks = list(_locks)
+    global _all_taken, forks_without_all_locks
     deadline = time.monotonic() + _GIVE_UP_SECONDS
     while True:
+        with _registry_lock:
+            locks, made = list(_locks), _made
         taken = _take_all(locks)
-        if len(taken) == len(locks):
-            _held[:] = taken
-            _all_taken = True
-            return
+        # The registry last: a thread making a lock may hold one of the others while it waits for it.
+        if len(taken) == len(locks) and _registry_lock.acquire(timeout=_ROUND_SECONDS):
+            if _made == made:
+                _held[:] = taken
+                _all_taken = True
+                return
+            _registry_lock.release()  # a lock was made meanwhile: take it too
         for lock in reversed(taken):
             lock.release()
         if time.monotonic() > deadline:
+            _registry_lock.acquire()
             _held.clear()
             _all_taken = False
+            forks_without_all_locks += 1
             return
 
 

@@ -1,33 +1,89 @@
-"""Process-wide options, set through :func:`llmmeter.configure`."""
+"""Process-wide options, set through :func:`llmmeter.configure`.
+
+Content capture follows OpenTelemetry's GenAI utilities (opentelemetry-util-genai):
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` is ``NO_CONTENT`` (the default),
+``SPAN_ONLY``, ``EVENT_ONLY`` or ``SPAN_AND_EVENT`` (``true`` and ``false``, which llmmeter read
+before the modes existed, keep their meaning: ``SPAN_ONLY`` and ``NO_CONTENT``), and
+``OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT`` (``true``/``false``) forces the
+``gen_ai.client.inference.operation.details`` event on or off; unset, the event is on exactly when
+the mode puts content on it. Content reaches an event only in ``EVENT_ONLY`` and ``SPAN_AND_EVENT``:
+a forced event in another mode carries no content.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from llmmeter._errors import ConfigurationError
 
 __all__ = [
+    "CONTENT_MODES",
     "PROVIDER_HOSTS_ENV",
     "REPORTED_COST_HEADER_ENV",
     "Settings",
     "checked_header_name",
     "checked_provider_hosts",
+    "parse_content_mode",
+    "parse_provider_hosts",
     "sdk_disabled",
     "settings",
 ]
 
-CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
-_CONTENT_ON_SPANS = frozenset({"true", "span_only", "span_and_event"})
-"""The values of the variable that put content on spans (``EVENT_ONLY`` asks for log events only,
-which llmmeter does not write; ``NO_CONTENT`` and ``false`` are the default)."""
+logger = logging.getLogger("llmmeter")
+
+CAPTURE_CONTENT_ENV: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+EMIT_EVENT_ENV: Final = "OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT"
+
+NO_CONTENT: Final = "NO_CONTENT"
+SPAN_ONLY: Final = "SPAN_ONLY"
+EVENT_ONLY: Final = "EVENT_ONLY"
+SPAN_AND_EVENT: Final = "SPAN_AND_EVENT"
+CONTENT_MODES: Final = (NO_CONTENT, SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT)
+_LEGACY_VALUES: Final = {"TRUE": SPAN_ONLY, "FALSE": NO_CONTENT}
+_ON_SPANS: Final = frozenset({SPAN_ONLY, SPAN_AND_EVENT})
+_ON_EVENTS: Final = frozenset({EVENT_ONLY, SPAN_AND_EVENT})
 
 
-def _capture_content_from_env() -> bool:
-    return os.environ.get(CAPTURE_CONTENT_ENV, "").strip().lower() in _CONTENT_ON_SPANS
+def parse_content_mode(value: object) -> str | None:
+    """The capture mode ``value`` names (a mode, ``true``/``false``, any case), or None."""
+    if isinstance(value, bool):
+        return SPAN_ONLY if value else NO_CONTENT
+    if not isinstance(value, str):
+        return None
+    name = value.strip().upper()
+    return name if name in CONTENT_MODES else _LEGACY_VALUES.get(name)
+
+
+def _content_mode_from_env() -> str:
+    value = os.environ.get(CAPTURE_CONTENT_ENV, "")
+    if not value.strip():
+        return NO_CONTENT
+    mode = parse_content_mode(value)
+    if mode is None:
+        logger.warning(
+            "llmmeter: %s=%r is not one of %s; no content is captured",
+            CAPTURE_CONTENT_ENV,
+            value,
+            ", ".join(CONTENT_MODES),
+        )
+        return NO_CONTENT
+    return mode
+
+
+def _emit_event_from_env() -> bool | None:
+    value = os.environ.get(EMIT_EVENT_ENV, "").strip().lower()
+    if value in ("true", "false"):
+        return value == "true"
+    if value:
+        logger.warning(
+            "llmmeter: %s=%r is not true or false; the capture mode decides", EMIT_EVENT_ENV, value
+        )
+    return None
 
 
 PROVIDER_HOSTS_ENV = "LLMMETER_PROVIDER_HOSTS"
@@ -62,10 +118,8 @@ def checked_provider_hosts(hosts: object, origin: str) -> dict[str, str]:
     return checked
 
 
-def _provider_hosts_from_env() -> dict[str, str]:
-    raw = os.environ.get(PROVIDER_HOSTS_ENV, "").strip()
-    if not raw:
-        return {}
+def parse_provider_hosts(raw: str) -> dict[str, str]:
+    """``LLMMETER_PROVIDER_HOSTS``'s ``host[:port]=provider`` entries, or ConfigurationError naming one."""
     pairs: dict[str, str] = {}
     for entry in filter(None, (part.strip() for part in raw.split(","))):
         host, equals, provider = entry.partition("=")
@@ -73,6 +127,14 @@ def _provider_hosts_from_env() -> dict[str, str]:
             raise ConfigurationError(f"{PROVIDER_HOSTS_ENV}: entry {entry!r} is not host[:port]=provider")
         pairs[host] = provider
     return checked_provider_hosts(pairs, PROVIDER_HOSTS_ENV)
+
+
+def _provider_hosts_from_env() -> dict[str, str]:
+    try:
+        return parse_provider_hosts(os.environ.get(PROVIDER_HOSTS_ENV, ""))
+    except ConfigurationError as error:  # read at import: told, not raised, like the variables above
+        logger.warning("llmmeter: %s; the variable is ignored", error)
+        return {}
 
 
 REPORTED_COST_HEADER_ENV = "LLMMETER_REPORTED_COST_HEADER"
@@ -88,7 +150,13 @@ def checked_header_name(name: object, origin: str) -> str:
 
 def _reported_cost_header_from_env() -> str | None:
     raw = os.environ.get(REPORTED_COST_HEADER_ENV, "").strip()
-    return checked_header_name(raw, REPORTED_COST_HEADER_ENV) if raw else None
+    if not raw:
+        return None
+    try:
+        return checked_header_name(raw, REPORTED_COST_HEADER_ENV)
+    except ConfigurationError as error:
+        logger.warning("llmmeter: %s; the variable is ignored", error)
+        return None
 
 
 def sdk_disabled() -> bool:
@@ -98,12 +166,17 @@ def sdk_disabled() -> bool:
 
 @dataclass(slots=True)
 class Settings:
-    """What llmmeter does beyond the defaults. Read at each call, so changes apply at once."""
+    """What llmmeter does beyond the defaults. Read at each call, so changes apply at once.
 
-    capture_content: bool = field(default_factory=_capture_content_from_env)
-    """Record prompts and completions on spans. Off by default; on when
-    ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` is ``true``, ``SPAN_ONLY`` or
-    ``SPAN_AND_EVENT``."""
+    The environment is read once, when llmmeter is imported; :func:`llmmeter.configure` changes
+    the options later. The content fields after ``emit_events`` follow from the two before them:
+    change those through :meth:`set_content`.
+    """
+
+    content_mode: str = field(default_factory=_content_mode_from_env)
+    """Where captured content goes: one of :data:`CONTENT_MODES`."""
+    emit_events: bool | None = field(default_factory=_emit_event_from_env)
+    """Force the inference event on (True) or off (False); None lets the mode decide."""
     redact: Callable[[Any], Any] | None = None
     """Applied to captured content before it is written; return None to drop it."""
     include_stream_usage: bool = False
@@ -117,6 +190,24 @@ class Settings:
     reported_cost_header: str | None = field(default_factory=_reported_cost_header_from_env)
     """A response header in which a gateway reports each call's cost in USD;
     ``LLMMETER_REPORTED_COST_HEADER``."""
+    events: bool = field(init=False, default=False)
+    """Write a ``gen_ai.client.inference.operation.details`` event for every call."""
+    content_on_spans: bool = field(init=False, default=False)
+    content_on_events: bool = field(init=False, default=False)
+    capture_content: bool = field(init=False, default=False)
+    """Content is read from requests and responses at all (it goes on spans, events or both)."""
+
+    def __post_init__(self) -> None:
+        self.set_content(self.content_mode, self.emit_events)
+
+    def set_content(self, mode: str, emit_events: bool | None) -> None:
+        """Set the capture mode and the event switch, and what follows from them."""
+        self.content_mode = mode
+        self.emit_events = emit_events
+        self.events = mode in _ON_EVENTS if emit_events is None else emit_events
+        self.content_on_spans = mode in _ON_SPANS
+        self.content_on_events = self.events and mode in _ON_EVENTS
+        self.capture_content = self.content_on_spans or self.content_on_events
 
 
 settings = Settings()

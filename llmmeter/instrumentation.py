@@ -6,7 +6,7 @@ so an app is metered with no code change. In code it is the same as :func:`llmme
 
     from llmmeter.instrumentation import LLMMeterInstrumentor
 
-    LLMMeterInstrumentor().instrument(tracer_provider=..., meter_provider=...)
+    LLMMeterInstrumentor().instrument(tracer_provider=..., meter_provider=..., logger_provider=...)
 
 Needs ``opentelemetry-instrumentation`` (which ``opentelemetry-instrument`` comes with).
 """
@@ -24,14 +24,19 @@ __all__ = ["LLMMeterInstrumentor"]
 
 
 class LLMMeterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Meters every httpx and httpx2 client (and LangChain, when llmmeter-langchain is installed)."""
+    """Meters every httpx and httpx2 client, aiohttp session and Realtime WebSocket session (each when
+    its library is installed), and LangChain when llmmeter-langchain is installed."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        """None: llmmeter meters httpx or httpx2, whichever the app has."""
+        """None: llmmeter meters whichever of its capture points' libraries the app has."""
         return ()
 
     def _instrument(self, **kwargs: Any) -> None:
-        instrument(tracer_provider=kwargs.get("tracer_provider"), meter_provider=kwargs.get("meter_provider"))
+        instrument(
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+            logger_provider=kwargs.get("logger_provider"),
+        )
 
     def _uninstrument(self, **kwargs: Any) -> None:
         uninstrument()

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import fields
 
 import pytest
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -44,6 +46,21 @@ def metric_reader() -> InMemoryMetricReader:
 def meter_provider(metric_reader: InMemoryMetricReader) -> Iterator[MeterProvider]:
     """A meter provider read by ``metric_reader``."""
     provider = MeterProvider(metric_readers=[metric_reader])
+    yield provider
+    provider.shutdown()
+
+
+@pytest.fixture
+def log_exporter() -> InMemoryLogRecordExporter:
+    """Collects emitted log records (the inference events)."""
+    return InMemoryLogRecordExporter()
+
+
+@pytest.fixture
+def logger_provider(log_exporter: InMemoryLogRecordExporter) -> Iterator[LoggerProvider]:
+    """A logger provider writing to ``log_exporter``."""
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
     yield provider
     provider.shutdown()
 

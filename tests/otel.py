@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 
@@ -50,4 +51,13 @@ def llm_spans(spans: tuple[ReadableSpan, ...] | list[ReadableSpan]) -> list[Read
     """The spans llmmeter made."""
     return [
         span for span in spans if span.instrumentation_scope and span.instrumentation_scope.name == "llmmeter"
+    ]
+
+
+def inference_events(exporter: InMemoryLogRecordExporter) -> list[Any]:
+    """The API log records of the inference events llmmeter emitted, in order."""
+    return [
+        record.log_record
+        for record in exporter.get_finished_logs()
+        if record.log_record.event_name == "gen_ai.client.inference.operation.details"
     ]

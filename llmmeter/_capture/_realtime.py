@@ -31,26 +31,25 @@ from typing import Any
 
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 
-from llmmeter._capture._instrument import _Patch
-from llmmeter._capture._refusal import refusal_for
-from llmmeter._errors import BudgetExceeded
+from llmmeter._capture._patching import Patch
+from llmmeter._capture._refusal import check_budgets
 from llmmeter._guard import internal_error
 from llmmeter._providers import _realtime as protocol
 from llmmeter._providers._base import RequestInfo
+from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._call import Telemetry
 from llmmeter._telemetry._record import Ending
 from llmmeter._telemetry._scrub import CREDENTIAL_HEADERS
 from llmmeter._telemetry._session import Session
-from llmmeter._tracking import check_budgets
 
-__all__ = ["realtime_patches"]
+__all__ = ["patches"]
 
 _CLASSES = ("websockets.sync.client", "websockets.asyncio.client")
 _CLIENT_EVENTS = frozenset({protocol.RESPONSE_CREATE})
 
 
-def realtime_patches(telemetry: Telemetry) -> list[_Patch]:
+def patches(telemetry: Telemetry) -> list[Patch]:
     """Replace the handshake of websockets' sync and asyncio client connections."""
     from websockets.asyncio.client import ClientConnection as AsyncClientConnection
     from websockets.sync.client import ClientConnection
@@ -61,14 +60,14 @@ def realtime_patches(telemetry: Telemetry) -> list[_Patch]:
     ]
 
 
-class _HandshakePatch(_Patch):
+class _HandshakePatch(Patch):
     """A client connection's ``handshake``, replaced by one that meters Realtime sessions."""
 
     __slots__ = ()
 
     def _sync_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
         def handshake(connection: Any, *args: Any, **kwargs: Any) -> Any:
-            original = self.original.__get__(connection, type(connection))
+            original = self.original_for(connection)
             session = _open(connection, telemetry) if self.active else None
             if session is None:
                 return original(*args, **kwargs)
@@ -84,7 +83,7 @@ class _HandshakePatch(_Patch):
 
     def _async_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
         async def handshake(connection: Any, *args: Any, **kwargs: Any) -> Any:
-            original = self.original.__get__(connection, type(connection))
+            original = self.original_for(connection)
             session = _open(connection, telemetry) if self.active else None
             if session is None:
                 return await original(*args, **kwargs)
@@ -109,7 +108,7 @@ def _open(connection: Any, telemetry: Telemetry) -> Session | None:
         return None
     if found is None:
         return None
-    _check_budgets(found.provider)
+    check_budgets(found.provider)
     try:
         request = RequestInfo(
             provider=found.provider,
@@ -124,13 +123,6 @@ def _open(connection: Any, telemetry: Telemetry) -> Session | None:
     except Exception as exc:
         internal_error("starting a realtime session", exc)
         return None
-
-
-def _check_budgets(provider: str) -> None:
-    try:
-        check_budgets()
-    except BudgetExceeded as refusal:
-        raise refusal_for(provider, refusal) from None
 
 
 def _failed(session: Session, connection: Any, exc: BaseException) -> None:
@@ -182,7 +174,7 @@ class _Events:
         if kind == protocol.RESPONSE_CREATE or (
             kind is None and protocol.parse_event(message, _CLIENT_EVENTS) is not None
         ):
-            _check_budgets(self.session.request.provider)
+            check_budgets(self.session.request.provider)
 
     def closed(self, exc: ConnectionClosed) -> None:
         """The connection is closed: normally (``ConnectionClosedOK``), or not."""
@@ -203,7 +195,8 @@ def _end(session: Session, ending: Ending = "complete", exception: BaseException
 def _dispatch(session: Session, event: dict[str, Any]) -> None:
     kind = event["type"]
     if kind == protocol.RESPONSE_DONE:
-        session.response_done(protocol.response_id(event), protocol.response_info(event, session.model))
+        info = protocol.response_info(event, session.model, settings.capture_content)
+        session.response_done(protocol.response_id(event), info)
     elif kind == protocol.RESPONSE_CREATED:
         session.response_started(protocol.response_id(event))
     elif kind == protocol.ERROR:

@@ -1,42 +1,47 @@
-"""The HTTP capture point: one implementation for httpx and httpx2, sync and async.
+"""The httpx capture point: one implementation for httpx and httpx2, sync and async.
 
 :func:`meter_sync` and :func:`meter_async` take a request and the function that sends it; the
-wrapper transports and the patched default transports (``instrument()``) both use them. The request,
+wrapper transports and the patched ``Client.send`` / ``AsyncClient.send`` (``instrument()``, see
+:func:`patches`) both use them. The send path every client passes through, whatever its transport
+(a custom one, aiohttp-backed, a mock), is replaced by one that meters and then calls the original;
+a metered transport under it passes the call through, so it is counted once. The request,
 response, stream and exceptions pass through unchanged; only a copy of the body is read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import Token
 from functools import cache, partial
 from types import ModuleType
 from typing import Any
 
-from opentelemetry import context as otel_context
-
-from llmmeter._capture._body import BodyMeter
 from llmmeter._capture._forms import form_fields
-from llmmeter._capture._refusal import refusal_for
+from llmmeter._capture._http import (
+    body_meter,
+    credential_values,
+    default_port,
+    endpoint,
+    enter,
+    finished_by_status,
+    leave,
+    open_call,
+    wants_stream_usage,
+    with_stream_usage,
+)
+from llmmeter._capture._patching import Patch
+from llmmeter._capture._refusal import check_budgets
 from llmmeter._capture._streams import async_stream_class, sync_stream_class
-from llmmeter._context import sending as _sending
-from llmmeter._errors import BudgetExceeded
-from llmmeter._exit import end_at_exit
 from llmmeter._guard import internal_error
-from llmmeter._providers._base import RequestInfo, is_object, loads_or_none
+from llmmeter._providers._base import loads_or_none
 from llmmeter._providers._decoding import make_decoder
-from llmmeter._providers._openai import CHAT
-from llmmeter._providers._routing import Route, route
-from llmmeter._reported import from_headers
-from llmmeter._settings import settings
+from llmmeter._providers._routing import Route
 from llmmeter._telemetry._call import Call, Telemetry
-from llmmeter._telemetry._scrub import CREDENTIAL_HEADERS
-from llmmeter._tracking import check_budgets
 
-__all__ = ["library_of", "meter_async", "meter_sync"]
+__all__ = ["library_of", "meter_async", "meter_sync", "patches"]
 
 _LIBRARY_NAMES = ("httpx2", "httpx")
 _libraries: dict[type, ModuleType] = {}
@@ -69,26 +74,19 @@ def _decoded_by(library: ModuleType) -> frozenset[str] | None:
     return None if supported is None else frozenset(supported)
 
 
-def _llm_endpoint(request: Any) -> Route | None:
-    """The route of an LLM call that no enclosing metered transport is already metering."""
-    if _sending.get():
-        return None
-    url = request.url
-    return route(request.method, url.host, url.path, url.port)
-
-
 def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -> Any:
     """Send ``request`` with ``send``, metering it when it is an LLM call.
 
     The call's span is the current span while the request is sent, so what happens below (an
     httpx instrumentation's span, a log record) nests under it.
     """
-    endpoint = _llm_endpoint(request)
-    if endpoint is None:
+    url = request.url
+    found = endpoint(request.method, url.host, url.path, url.port)
+    if found is None:
         return send(request)
-    _check_budgets(endpoint)
-    call, request, stream = _start(endpoint, request, telemetry)
-    tokens = _enter(call)
+    check_budgets(found.provider)
+    call, request, stream = _start(found, request, telemetry)
+    tokens = enter(call)
     try:
         response = send(request)
     except BaseException as exc:
@@ -96,20 +94,21 @@ def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -
             call.finish(ending="error", exception=exc)
         raise
     finally:
-        _leave(tokens)
+        leave(tokens)
     if call is not None:
-        _watch(call, endpoint, response, async_body=False, stream=stream)
+        _watch(call, found, response, async_body=False, stream=stream)
     return response
 
 
 async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telemetry: Telemetry) -> Any:
     """Async twin of :func:`meter_sync`; a cancelled request is recorded as cancelled."""
-    endpoint = _llm_endpoint(request)
-    if endpoint is None:
+    url = request.url
+    found = endpoint(request.method, url.host, url.path, url.port)
+    if found is None:
         return await send(request)
-    _check_budgets(endpoint)
-    call, request, stream = _start(endpoint, request, telemetry)
-    tokens = _enter(call)
+    check_budgets(found.provider)
+    call, request, stream = _start(found, request, telemetry)
+    tokens = enter(call)
     try:
         response = await send(request)
     except asyncio.CancelledError as exc:
@@ -121,71 +120,35 @@ async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telem
             call.finish(ending="error", exception=exc)
         raise
     finally:
-        _leave(tokens)
+        leave(tokens)
     if call is not None:
-        _watch(call, endpoint, response, async_body=True, stream=stream)
+        _watch(call, found, response, async_body=True, stream=stream)
     return response
 
 
-def _check_budgets(endpoint: Route) -> None:
-    try:
-        check_budgets()
-    except BudgetExceeded as refusal:
-        raise refusal_for(endpoint.provider, refusal) from None
-
-
-_Tokens = tuple[Token[bool], Token[otel_context.Context] | None]
-
-
-def _enter(call: Call | None) -> _Tokens:
-    """Mark the context as sending and make the call's span current; undone by :func:`_leave`."""
-    sending = _sending.set(True)
-    return sending, None if call is None else otel_context.attach(call.context)
-
-
-def _leave(tokens: _Tokens) -> None:
-    sending, attached = tokens
-    if attached is not None:
-        otel_context.detach(attached)
-    _sending.reset(sending)
-
-
-def _start(endpoint: Route, request: Any, telemetry: Telemetry) -> tuple[Call | None, Any, bool | None]:
+def _start(found: Route, request: Any, telemetry: Telemetry) -> tuple[Call | None, Any, bool | None]:
     """Open the call for ``request``; returns it, the request to send (rewritten only when asked) and
     whether the request asked for a streamed response (None when its body could not be read)."""
     try:
         url = request.url
-        info = RequestInfo(
-            provider=endpoint.provider,
-            operation=endpoint.operation,
-            model=endpoint.deployment or endpoint.model,
-            server_address=url.host or None,
-            server_port=url.port or (443 if url.scheme == "https" else 80),
-        )
-        adapter = endpoint.adapter
         content = _json_content(request)
         body: Any = None if content is None else loads_or_none(content)
-        if content is None and getattr(adapter, "reads_forms", False):
+        if content is None and getattr(found.adapter, "reads_forms", False):
             body = form_fields(request)  # an upload: its text fields, never its files' bytes
-        stream = None
-        if is_object(body):
-            adapter.parse_request(info, body, settings.capture_content)
-            if settings.include_stream_usage and adapter is CHAT and content and _wants_usage_option(body):
-                request = _with_stream_usage(request, json.loads(content))  # exact, as it will be sent
-            stream = info.stream
-        if endpoint.stream is not None:
-            stream = info.stream = endpoint.stream
-        call = Call(telemetry, info)
-        call.credentials = partial(_credentials, request.headers)
+        call, stream = open_call(
+            found,
+            telemetry,
+            host=url.host,
+            port=url.port or default_port(url.scheme),
+            body=body,
+            credentials=partial(credential_values, request.headers.get_list),
+        )
+        if content and wants_stream_usage(found, body):
+            request = _with_body(request, with_stream_usage(json.loads(content)))  # exact, as it will be sent
         return call, request, stream
     except Exception as exc:
         internal_error("starting a call", exc)
         return None, request, None
-
-
-def _credentials(headers: Any) -> list[str]:
-    """The values of the credential headers a request carries."""
-    return [value for name in CREDENTIAL_HEADERS for value in headers.get_list(name)]
 
 
 def _json_content(request: Any) -> bytes | None:
@@ -199,20 +162,8 @@ def _json_content(request: Any) -> bytes | None:
     return bytes(content)
 
 
-def _wants_usage_option(body: Mapping[str, Any]) -> bool:
-    if body.get("stream") is not True:
-        return False
-    options = body.get("stream_options")
-    return not (is_object(options) and "include_usage" in options)
-
-
-def _with_stream_usage(request: Any, body: Mapping[str, Any]) -> Any:
-    options = body.get("stream_options")
-    new_body = {
-        **body,
-        "stream_options": {**(options if is_object(options) else {}), "include_usage": True},
-    }
-    content = json.dumps(new_body, separators=(",", ":")).encode()
+def _with_body(request: Any, body: Mapping[str, Any]) -> Any:
+    content = json.dumps(body, separators=(",", ":")).encode()
     headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"]
     library = library_of(request)
     return library.Request(
@@ -220,32 +171,76 @@ def _with_stream_usage(request: Any, body: Mapping[str, Any]) -> Any:
     )
 
 
-def _watch(call: Call, endpoint: Route, response: Any, *, async_body: bool, stream: bool | None) -> None:
+def _watch(call: Call, found: Route, response: Any, *, async_body: bool, stream: bool | None) -> None:
     """Finish the call now (an error status) or when the caller is done with the body."""
     try:
-        status = response.status_code
-        if status >= 400:
-            call.finish(error_type=str(status), ending="error")
+        if finished_by_status(call, response.status_code):
             return
-        headers = response.headers
-        # The SDKs read the answer to a streamed request as events and any other answer as JSON,
-        # whatever its content-type says; the content-type decides only for an unreadable request.
-        if stream is None:
-            stream = "text/event-stream" in headers.get("content-type", "")
-        call.reported = from_headers(headers.get, settings.reported_cost_header, stream)
+        header = response.headers.get
         if getattr(response, "is_stream_consumed", False):
             # Built from in-memory content (a mock, a cache): read, and decoded, before we saw it.
-            meter = BodyMeter(call, endpoint.adapter, make_decoder(None), stream)
+            meter = body_meter(call, found, stream, header, make_decoder(None))
             meter.chunk(response.content)
             meter.end("complete")
             return
         library = library_of(response)
-        decoder = make_decoder(headers.get("content-encoding"), _decoded_by(library))
-        meter = BodyMeter(call, endpoint.adapter, decoder, stream)
-        if stream:
-            end_at_exit(meter)
+        decoder = make_decoder(response.headers.get("content-encoding"), _decoded_by(library))
+        meter = body_meter(call, found, stream, header, decoder)
         wrapper = async_stream_class(library) if async_body else sync_stream_class(library)
         response.stream = wrapper(response.stream, meter)
     except Exception as exc:
         internal_error("watching a response", exc)
         call.finish(ending="error", error_type="llmmeter_internal")
+
+
+def patches(telemetry: Telemetry) -> list[Patch]:
+    """Replace ``send`` of the ``Client`` and ``AsyncClient`` of httpx and of httpx2 (when installed)."""
+    found: list[Patch] = []
+    for name in _LIBRARY_NAMES:
+        try:
+            library = importlib.import_module(name)
+        except ImportError:
+            continue
+        found.append(_SendPatch(library.Client, "send", telemetry, asynchronous=False))
+        found.append(_SendPatch(library.AsyncClient, "send", telemetry, asynchronous=True))
+    return found
+
+
+class _SendPatch(Patch):
+    """A client's ``send``, replaced by one that meters LLM calls."""
+
+    __slots__ = ()
+
+    def _sync_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
+        def send(client: Any, request: Any, *, stream: bool = False, **options: Any) -> Any:
+            original = self.original_for(client)
+            if not self.active:
+                return original(request, stream=stream, **options)
+            # Sent as a stream, so the body passes through llmmeter's stream wrapper; then read
+            # here when the caller asked for a read body, exactly as Client.send itself does.
+            response = meter_sync(request, lambda r: original(r, stream=True, **options), telemetry)
+            if not stream:
+                try:
+                    response.read()
+                except BaseException:
+                    response.close()
+                    raise
+            return response
+
+        return send
+
+    def _async_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
+        async def send(client: Any, request: Any, *, stream: bool = False, **options: Any) -> Any:
+            original = self.original_for(client)
+            if not self.active:
+                return await original(request, stream=stream, **options)
+            response = await meter_async(request, lambda r: original(r, stream=True, **options), telemetry)
+            if not stream:
+                try:
+                    await response.aread()
+                except BaseException:
+                    await response.aclose()
+                    raise
+            return response
+
+        return send

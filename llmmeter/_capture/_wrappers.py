@@ -7,6 +7,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 import httpx
+from opentelemetry._logs import LoggerProvider
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
@@ -21,8 +22,9 @@ class MeteredTransport:
     """Wraps any ``httpx.BaseTransport`` or ``httpx2.BaseTransport`` and meters the LLM calls through it.
 
     The instance is also an instance of the wrapped library's ``BaseTransport``. Requests that are
-    not LLM calls pass through untouched. Pass ``tracer_provider`` / ``meter_provider`` to report to
-    providers other than the process's global ones.
+    not LLM calls pass through untouched. Pass ``tracer_provider`` / ``meter_provider`` /
+    ``logger_provider`` (for the inference events) to report to providers other than the process's
+    global ones.
     """
 
     _inner: Any
@@ -35,6 +37,7 @@ class MeteredTransport:
         *,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
     ) -> HttpxMeteredTransport: ...
     @overload
     def __new__(
@@ -43,6 +46,7 @@ class MeteredTransport:
         *,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
     ) -> Httpx2MeteredTransport: ...
     def __new__(
         cls,
@@ -50,12 +54,13 @@ class MeteredTransport:
         *,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
     ) -> Any:
         # Everything happens here, with no __init__, so the type checker reads the overloads above.
         library = _library_for(inner, "handle_request", cls.__name__)
         self = super().__new__(_sync_class(library))
         self._inner = inner
-        self._telemetry = telemetry_for(tracer_provider, meter_provider)
+        self._telemetry = telemetry_for(tracer_provider, meter_provider, logger_provider)
         return self
 
     @property
@@ -95,6 +100,7 @@ class AsyncMeteredTransport:
         *,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
     ) -> HttpxAsyncMeteredTransport: ...
     @overload
     def __new__(
@@ -103,6 +109,7 @@ class AsyncMeteredTransport:
         *,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
     ) -> Httpx2AsyncMeteredTransport: ...
     def __new__(
         cls,
@@ -110,12 +117,13 @@ class AsyncMeteredTransport:
         *,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
     ) -> Any:
         # Everything happens here, with no __init__, so the type checker reads the overloads above.
         library = _library_for(inner, "handle_async_request", cls.__name__)
         self = super().__new__(_async_class(library))
         self._inner = inner
-        self._telemetry = telemetry_for(tracer_provider, meter_provider)
+        self._telemetry = telemetry_for(tracer_provider, meter_provider, logger_provider)
         return self
 
     @property
@@ -192,6 +200,7 @@ def meter_client(
     *,
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
+    logger_provider: LoggerProvider | None = None,
 ) -> ClientT:
     """Put a metered transport into an existing httpx/httpx2 ``Client`` or ``AsyncClient``; returns it.
 
@@ -208,7 +217,12 @@ def meter_client(
     def wrap(transport: Any) -> Any:
         if transport is None or isinstance(transport, MeteredTransport | AsyncMeteredTransport):
             return transport
-        return wrapper(transport, tracer_provider=tracer_provider, meter_provider=meter_provider)
+        return wrapper(
+            transport,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            logger_provider=logger_provider,
+        )
 
     target._transport = wrap(target._transport)
     mounts = getattr(target, "_mounts", None)

@@ -3,6 +3,10 @@
     input  = uncached text + cache reads (text, audio, image) + cache writes (5 min, 1 h) + audio + image
     output = text (reasoning included) + reasoning with a rate of its own + audio + image
 
+Images are billed per image (by quality and size) when the usage counts images but no output tokens:
+what DALL-E bills; for a model billed by the token (GPT Image) whose response reported no tokens, the
+per-image prices its page quotes make an ``estimated`` cost.
+
 A part without a rate of its own falls back to the closest rate that exists (cached audio to the
 cache rate, audio to the text rate...) and makes the bill ``estimated``, with a reason -- except cache writes,
 which cost the input rate wherever a provider charges nothing extra for them (OpenAI). A part with no rate at
@@ -13,10 +17,11 @@ its totals is inconsistent: the remainder is taken as zero and the bill is ``est
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import NamedTuple
 
-from llmmeter._pricing._rates import Rates, RateSchedule, size_key
+from llmmeter._pricing._rates import ImagePrices, Rates, RateSchedule, quality_key, size_key
 from llmmeter._usage import Usage
 
 __all__ = ["ZERO", "Bill", "Charge"]
@@ -56,8 +61,9 @@ class Bill:
         self.unpriced = False
         self.reason: str | None = None
 
-    def run(self, usage: Usage, schedule: RateSchedule, size: str | None) -> None:
-        """Price every part of ``usage`` with the rates of ``schedule`` that apply to its size."""
+    def run(self, usage: Usage, schedule: RateSchedule, size: str | None, quality: str | None = None) -> None:
+        """Price every part of ``usage`` with the rates of ``schedule`` that apply to its size
+        (a video's resolution, an image's size) and quality (an image's)."""
         audio_cached, image_cached = self._cached_media(usage)
         input_parts = (
             usage.cache_read_tokens
@@ -78,7 +84,7 @@ class Bill:
             or usage.images
             or rates.request is not None
         ):
-            self._other_units(usage, rates, size)
+            self._other_units(usage, rates, size, quality)
 
     def _cached_media(self, usage: Usage) -> tuple[int, int]:
         """The audio and image parts of the cache reads, each also a part of its modality's input."""
@@ -128,7 +134,7 @@ class Bill:
             self.tokens("output_audio", usage.output_audio_tokens, rates.output_audio, rates.output)
             self.tokens("output_image", usage.output_image_tokens, rates.output_image, rates.output)
 
-    def _other_units(self, usage: Usage, rates: Rates, size: str | None) -> None:
+    def _other_units(self, usage: Usage, rates: Rates, size: str | None, quality: str | None) -> None:
         self.tokens("training", usage.training_tokens, rates.training)
         if usage.characters:
             if rates.character is None:
@@ -140,9 +146,29 @@ class Bill:
         if usage.seconds:
             self._seconds(_seconds(usage.seconds), rates, size)
         if usage.images and not usage.output_tokens:
-            # Images not billed as output tokens (GPT Image's are) would be billed per image, and no
-            # per-image prices are compiled yet: never billed as $0.
+            self._images(usage.images, rates, size, quality)
+
+    def _images(self, images: int, rates: Rates, size: str | None, quality: str | None) -> None:
+        """Bill ``images`` per image; never as $0 when the entry has no per-image price."""
+        table = rates.image_by_quality
+        if not table:
             self._no_rate("images")
+            return
+        chosen_quality = _pick_quality(table, quality)
+        by_size = table[chosen_quality]
+        chosen_size = _pick_size(by_size, size)
+        if rates.output is not None or rates.output_image is not None:
+            self.estimate(
+                f"the response reported no token usage; estimated from {self.model}'s per-image price "
+                f"({images} x {chosen_quality} {chosen_size})"
+            )
+        if chosen_quality != (quality_key(quality) if quality else _DEFAULT_IMAGE_QUALITY):
+            named = f"quality {quality!r}" if quality else "the default quality"
+            self.estimate(f"{self.model} has no per-image price for {named}; priced at {chosen_quality}")
+        if chosen_size != (size_key(size) if size else _DEFAULT_IMAGE_SIZE):
+            named = f"size {size!r}" if size else "the default size"
+            self.estimate(f"{self.model} has no per-image price for {named}; priced at {chosen_size}")
+        self.add("images", images, "images", by_size[chosen_size], 1)
 
     def _seconds(self, seconds: Decimal, rates: Rates, size: str | None) -> None:
         by_size = rates.video_second_by_size
@@ -207,6 +233,27 @@ class Bill:
             _log.warning(
                 "llmmeter has no %s price for %r; that part of its cost is left out", component, key[0]
             )
+
+
+_DEFAULT_IMAGE_QUALITY = "standard"
+_DEFAULT_IMAGE_SIZE = "1024x1024"
+"""What the Images API generates when a request names no quality or size (DALL-E's defaults)."""
+
+
+def _pick_quality(table: ImagePrices, quality: str | None) -> str:
+    """The quality an image is priced at: the one named, else the default, else the priciest."""
+    key = quality_key(quality) if quality else _DEFAULT_IMAGE_QUALITY
+    if key in table:
+        return key
+    return max(table, key=lambda name: max(table[name].values(), default=ZERO))
+
+
+def _pick_size(by_size: Mapping[str, Decimal], size: str | None) -> str:
+    """The size an image is priced at: the one named, else the default, else the priciest."""
+    key = size_key(size) if size else _DEFAULT_IMAGE_SIZE
+    if key in by_size:
+        return key
+    return max(by_size, key=lambda name: by_size[name])
 
 
 def _seconds(value: float) -> Decimal:

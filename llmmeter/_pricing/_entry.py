@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from llmmeter._pricing._bill import ZERO, Bill, Charge
 from llmmeter._pricing._cost import Cost, CostStatus
@@ -25,7 +26,8 @@ class PriceEntry:
     schedules: Mapping[str, RateSchedule]
     """Rate schedules by price tier; ``standard`` is always present."""
     provider: str | None = None
-    """The genai-prices provider id, for entries from genai-prices."""
+    """The genai-prices provider id: of an entry from genai-prices, or the one a pricing-file entry
+    names, whose tier rules price the tiers the entry does not set."""
     origin: str | None = None
     """The file (or ``<overrides>``) a user or llmmeter entry was read from."""
     valid_from: float = -math.inf
@@ -34,25 +36,50 @@ class PriceEntry:
     valid_until: float = math.inf
     """The moment (POSIX seconds) these prices stop being in force, exclusive."""
 
+    def with_tier_rules(self, rules: Mapping[str, Decimal]) -> PriceEntry:
+        """This entry, with each tier it lacks priced at a fraction of its standard rates."""
+        missing = {tier: factor for tier, factor in rules.items() if tier not in self.schedules}
+        if not missing:
+            return self
+        standard = self.schedules[STANDARD]
+        schedules = {**self.schedules, **{tier: standard.scaled(factor) for tier, factor in missing.items()}}
+        return replace(self, schedules=schedules)
+
     @property
     def standard(self) -> Rates:
         """The standard-tier base rates, as shown in listings."""
         return self.schedules[STANDARD].base
 
-    def price(self, usage: Usage, service_tier: str | None = None, size: str | None = None) -> Cost:
-        """What ``usage`` costs at this entry's prices; see the module docstring for the rules."""
-        return self._bill(usage, service_tier, size, None)
+    def price(
+        self,
+        usage: Usage,
+        service_tier: str | None = None,
+        size: str | None = None,
+        quality: str | None = None,
+    ) -> Cost:
+        """What ``usage`` costs at this entry's prices; see ``_bill`` for the rules. ``size`` is a
+        video's resolution or an image's size, ``quality`` an image's (``standard``, ``hd``, ``high``)."""
+        return self._bill(usage, service_tier, size, quality, None)
 
     def explain(
-        self, usage: Usage, service_tier: str | None = None, size: str | None = None
+        self,
+        usage: Usage,
+        service_tier: str | None = None,
+        size: str | None = None,
+        quality: str | None = None,
     ) -> tuple[Cost, list[Charge]]:
         """The cost of ``usage`` together with one ``Charge`` per priced part."""
         charges: list[Charge] = []
-        cost = self._bill(usage, service_tier, size, charges)
+        cost = self._bill(usage, service_tier, size, quality, charges)
         return cost, charges
 
     def _bill(
-        self, usage: Usage, service_tier: str | None, size: str | None, charges: list[Charge] | None
+        self,
+        usage: Usage,
+        service_tier: str | None,
+        size: str | None,
+        quality: str | None,
+        charges: list[Charge] | None,
     ) -> Cost:
         tier = normalize_tier(service_tier)
         schedule = self.schedules.get(tier)
@@ -60,7 +87,7 @@ class PriceEntry:
         if schedule is None:
             bill.estimate(f"{self.model} has no {tier} price; priced at the standard rates")
             tier, schedule = STANDARD, self.schedules[STANDARD]
-        bill.run(usage, schedule, size)
+        bill.run(usage, schedule, size, quality)
         if not bill.components:
             status: CostStatus = "unknown_model" if bill.unpriced else "no_usage"
             return Cost(None, {}, status, self.model, self.source, tier, reason=bill.reason)

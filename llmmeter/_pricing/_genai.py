@@ -163,13 +163,14 @@ def _schedule(model_price: Any, patch: RatePatch | None = None) -> RateSchedule:
         values.update(patch.prices)
     base = {key: _price_at(value, None) for key, value in values.items()}
     thresholds = {tier.start for value in values.values() for tier in _tiers(value)}
+    images = None if patch is None else patch.images
     if patch is not None and patch.long_context is not None:
         thresholds.add(patch.long_context[0])
     long_context = tuple(
-        (threshold, _rates(_level(values, threshold, patch)))
+        (threshold, _rates(_level(values, threshold, patch), images))
         for threshold in sorted(thresholds, reverse=True)
     )
-    return RateSchedule(_rates(base), long_context)
+    return RateSchedule(_rates(base, images), long_context)
 
 
 def _level(values: Mapping[str, Any], threshold: int, patch: RatePatch | None) -> dict[str, Decimal]:
@@ -196,9 +197,9 @@ def _price_at(value: Any, threshold: int | None) -> Decimal:
     return price
 
 
-def _rates(prices: dict[str, Decimal]) -> Rates:
+def _rates(prices: dict[str, Decimal], images: Mapping[str, Mapping[str, Decimal]] | None = None) -> Rates:
     aliases = {"cache_write_5m_mtok": "cache_write_mtok", "input_audio_hours": "audio_hours"}
     for key, alias in aliases.items():
         if key in prices:
             prices.setdefault(alias, prices[key])
-    return rates_from_prices(prices)
+    return rates_from_prices(prices, None, images)

@@ -26,6 +26,8 @@ class RatePatch:
     """Flat prices that replace genai-prices' price for their key."""
     long_context: tuple[int, Mapping[str, Decimal]] | None = None
     """A threshold and the prices that apply to the whole request above it."""
+    images: Mapping[str, Mapping[str, Decimal]] | None = None
+    """Per-image prices by quality then size, which genai-prices does not carry."""
 
 
 @dataclass(frozen=True, slots=True)

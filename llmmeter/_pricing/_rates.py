@@ -1,4 +1,5 @@
-"""Compiled prices: plain Decimals per unit (per token, per character, per request, per second, per hour).
+"""Compiled prices: plain Decimals per unit (per token, per character, per request, per second, per
+hour, per image).
 
 Pricing files and genai-prices quote prices per 1M tokens (``*_mtok``), per 1K requests
 (``requests_kcount``), per second or per hour; ``rates_from_prices`` turns those quotes into
@@ -19,6 +20,7 @@ __all__ = [
     "RateSchedule",
     "Rates",
     "normalize_tier",
+    "quality_key",
     "rates_from_prices",
     "size_key",
 ]
@@ -48,6 +50,10 @@ PRICE_KEYS = frozenset(_PER_MILLION.keys() | _PER_THOUSAND.keys() | _PER_UNIT.ke
 """Every price key a pricing file or genai-prices entry may carry that llmmeter bills."""
 
 _EMPTY_SIZES: Mapping[str, Decimal] = MappingProxyType({})
+_EMPTY_IMAGES: Mapping[str, Mapping[str, Decimal]] = MappingProxyType({})
+
+ImagePrices = Mapping[str, Mapping[str, Decimal]]
+"""USD per image, by quality (``standard``, ``hd``, ``low``...) then size (``1024x1024``)."""
 
 STANDARD = "standard"
 _TIER_NAMES = {
@@ -102,6 +108,8 @@ class Rates:
     video_second_by_size: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY_SIZES)
     audio_hour: Decimal | None = None
     training_hour: Decimal | None = None
+    image_by_quality: ImagePrices = field(default_factory=lambda: _EMPTY_IMAGES)
+    """USD per image by quality then size: what DALL-E bills, and what GPT Image's pages quote."""
 
     def per_million(self, name: str) -> Decimal | None:
         """The token rate ``name`` (``input``, ``cache_read``, ``output``...) in USD per 1M tokens."""
@@ -112,16 +120,27 @@ class Rates:
         """These rates, every one multiplied by ``factor`` (a provider's tier rule: batch = 0.5)."""
         values = {name: rate * factor for name in _RATE_NAMES if (rate := getattr(self, name)) is not None}
         sizes = MappingProxyType({size: rate * factor for size, rate in self.video_second_by_size.items()})
-        return Rates(**values, video_second_by_size=sizes)
+        images = _image_prices(
+            {
+                quality: {size: rate * factor for size, rate in by_size.items()}
+                for quality, by_size in self.image_by_quality.items()
+            }
+        )
+        return Rates(**values, video_second_by_size=sizes, image_by_quality=images)
 
 
 _RATE_NAMES = (*_PER_MILLION.values(), *_PER_THOUSAND.values(), *_PER_UNIT.values(), *_PER_HOUR.values())
 
 
-def rates_from_prices(prices: Mapping[str, Decimal], by_size: Mapping[str, Decimal] | None = None) -> Rates:
+def rates_from_prices(
+    prices: Mapping[str, Decimal],
+    by_size: Mapping[str, Decimal] | None = None,
+    images: ImagePrices | None = None,
+) -> Rates:
     """Compile prices quoted as pricing files and genai-prices quote them into per-unit ``Rates``.
 
-    Keys that llmmeter does not bill (``web_searches_kcount``...) are ignored.
+    Keys that llmmeter does not bill (``web_searches_kcount``...) are ignored. ``by_size`` are
+    per-second video prices by size, ``images`` per-image prices by quality and size.
     """
     values: dict[str, Decimal] = {}
     for key, price in prices.items():
@@ -134,12 +153,28 @@ def rates_from_prices(prices: Mapping[str, Decimal], by_size: Mapping[str, Decim
         elif key in _PER_HOUR:
             values[_PER_HOUR[key]] = price
     sizes = MappingProxyType({size_key(size): rate for size, rate in (by_size or {}).items()})
-    return Rates(**values, video_second_by_size=sizes)
+    return Rates(**values, video_second_by_size=sizes, image_by_quality=_image_prices(images or {}))
+
+
+def _image_prices(images: ImagePrices) -> ImagePrices:
+    if not images:
+        return _EMPTY_IMAGES
+    return MappingProxyType(
+        {
+            quality_key(quality): MappingProxyType({size_key(size): rate for size, rate in by_size.items()})
+            for quality, by_size in images.items()
+        }
+    )
 
 
 def size_key(size: str) -> str:
-    """A video size as rates are keyed by: ``1024X1792`` and ``1024 x 1792`` -> ``1024x1792``."""
+    """A size as rates are keyed by: ``1024X1792`` and ``1024 x 1792`` -> ``1024x1792``."""
     return size.strip().lower().replace(" ", "")
+
+
+def quality_key(quality: str) -> str:
+    """An image quality as rates are keyed by: ``HD`` -> ``hd``."""
+    return quality.strip().lower()
 
 
 @dataclass(frozen=True, slots=True)

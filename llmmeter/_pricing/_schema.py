@@ -22,6 +22,10 @@ A pricing file is TOML (``.toml``) or JSON (``.json``)::
     video_second = 0.30
     video_second_by_size = { "1024x1792" = 0.50 }
 
+    [models."dall-e-3".image_by_quality]   # USD per image, by quality then size
+    standard = { "1024x1024" = 0.04, "1024x1792" = 0.08 }
+    hd = { "1024x1024" = 0.08, "1024x1792" = 0.12 }
+
     [models."claude-sonnet-4-0"]       # adds to genai-prices' entry of that provider and model
     extends = "anthropic"
     [models."claude-sonnet-4-0".long_context]
@@ -30,6 +34,9 @@ A pricing file is TOML (``.toml``) or JSON (``.json``)::
 
     [providers.anthropic.tier_multipliers]   # a tier genai-prices lacks, as a fraction of standard
     batch = 0.5
+
+    [models."ft:gpt-4o"]
+    provider = "openai"                # that provider's tier_multipliers price the tiers not set here
 
 Numbers are read as exact Decimals. An entry replaces the whole entry of a lower layer, except an
 ``extends`` entry, which changes only the fields it sets (see ``_patch.py``). Any mistake raises
@@ -77,6 +84,7 @@ def _finite_non_negative(value: Decimal) -> Decimal:
 
 Price = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_finite_non_negative)]
 Size = Annotated[str, Field(pattern=r"^\s*\d+\s*[xX]\s*\d+\s*$")]
+Quality = Annotated[str, Field(pattern=r"^\s*[A-Za-z][A-Za-z0-9_-]*\s*$")]
 
 
 class _Strict(BaseModel):
@@ -105,6 +113,7 @@ class _Prices(_Strict):
     audio_hours: Price | None = None
     video_second: Price | None = None
     video_second_by_size: dict[Size, Price] | None = None
+    image_by_quality: dict[Quality, dict[Size, Price]] | None = None
 
     def price_fields(self) -> dict[str, Decimal]:
         """The per-unit prices that are set, by genai-prices key."""
@@ -115,7 +124,9 @@ class _Prices(_Strict):
         }
 
 
-_PRICE_FIELDS = frozenset(name for name in _Prices.model_fields if name != "video_second_by_size")
+_PRICE_FIELDS = frozenset(
+    name for name in _Prices.model_fields if name not in ("video_second_by_size", "image_by_quality")
+)
 
 
 class _LongContext(_Prices):
@@ -133,6 +144,7 @@ class _Entry(_Tier):
     aliases: list[Annotated[str, Field(strict=True, min_length=1)]] = []
     tiers: dict[_TierName, _Tier] = {}
     extends: Annotated[str, Field(strict=True, min_length=1)] | None = None
+    provider: Annotated[str, Field(strict=True, min_length=1)] | None = None
 
 
 class _Provider(_Strict):
@@ -203,6 +215,8 @@ def _compile_patch(model_id: str, spec: _Entry, provider: str, origin: str) -> G
     """An ``extends`` entry: flat price fields and long-context tiers, for standard and each tier."""
     if spec.aliases:
         raise PricingFileError(origin, model_id, "aliases", "not supported in an extends entry")
+    if spec.provider is not None:
+        raise PricingFileError(origin, model_id, "provider", "an extends entry has its provider already")
     levels: list[tuple[str, _Tier]] = [("", spec)] + [
         (f"tiers.{tier}.", tier_spec) for tier, tier_spec in spec.tiers.items()
     ]
@@ -211,6 +225,9 @@ def _compile_patch(model_id: str, spec: _Entry, provider: str, origin: str) -> G
             level.long_context is not None and level.long_context.video_second_by_size is not None
         ):
             field = prefix + "video_second_by_size"
+            raise PricingFileError(origin, model_id, field, "not supported in an extends entry")
+        if level.long_context is not None and level.long_context.image_by_quality is not None:
+            field = prefix + "long_context.image_by_quality"
             raise PricingFileError(origin, model_id, field, "not supported in an extends entry")
     return GenaiPatch(
         provider=provider.strip().lower(),
@@ -225,7 +242,7 @@ def _rate_patch(spec: _Tier) -> RatePatch:
     long_context = None
     if spec.long_context is not None:
         long_context = (spec.long_context.threshold, spec.long_context.price_fields())
-    return RatePatch(spec.price_fields(), long_context)
+    return RatePatch(spec.price_fields(), long_context, spec.image_by_quality)
 
 
 class _DuplicateKey(ValueError):
@@ -279,7 +296,7 @@ def _file_error(origin: str, exc: pydantic.ValidationError) -> PricingFileError:
 
 _PROBLEMS = {
     "extra_forbidden": "unknown field",
-    "string_pattern_mismatch": "expected a video size such as 1024x1792",
+    "string_pattern_mismatch": "expected a size such as 1024x1792 (or, for image_by_quality, a quality name)",
     "model_type": "expected a table of fields",
     "dict_type": "expected a table",
 }
@@ -292,29 +309,44 @@ def _problem(error: Any) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
+class _Level:
+    """What a tier inherits from the entry, or a long-context level from its tier."""
+
+    __slots__ = ("images", "prices", "sizes")
+
+    def __init__(
+        self,
+        prices: Mapping[str, Decimal],
+        sizes: Mapping[str, Decimal] | None,
+        images: Mapping[str, Mapping[str, Decimal]] | None,
+    ) -> None:
+        self.prices = prices
+        self.sizes = sizes
+        self.images = images
+
+    def under(self, spec: _Prices) -> _Level:
+        """This level with what ``spec`` sets laid over it."""
+        return _Level(
+            {**self.prices, **spec.price_fields()},
+            spec.video_second_by_size if spec.video_second_by_size is not None else self.sizes,
+            spec.image_by_quality if spec.image_by_quality is not None else self.images,
+        )
+
+    def rates(self) -> Rates:
+        return rates_from_prices(self.prices, self.sizes, self.images)
+
+
 def _compile_entry(model_id: str, spec: _Entry, source: str, origin: str) -> PriceEntry:
-    schedules = {STANDARD: _schedule(spec, {}, None)}
-    base_prices, base_sizes = spec.price_fields(), spec.video_second_by_size
+    base = _Level({}, None, None).under(spec)
+    schedules = {STANDARD: _schedule(spec, base)}
     for tier, tier_spec in spec.tiers.items():
-        schedules[tier] = _schedule(tier_spec, base_prices, base_sizes)
-    return PriceEntry(model=model_id, source=source, schedules=schedules, origin=origin)
+        schedules[tier] = _schedule(tier_spec, base.under(tier_spec))
+    provider = None if spec.provider is None else spec.provider.strip().lower()
+    return PriceEntry(model=model_id, source=source, schedules=schedules, provider=provider, origin=origin)
 
 
-def _schedule(
-    spec: _Tier, inherited: Mapping[str, Decimal], inherited_sizes: Mapping[str, Decimal] | None
-) -> RateSchedule:
-    prices = {**inherited, **spec.price_fields()}
-    sizes = spec.video_second_by_size if spec.video_second_by_size is not None else inherited_sizes
-    base = rates_from_prices(prices, sizes)
+def _schedule(spec: _Tier, level: _Level) -> RateSchedule:
     if spec.long_context is None:
-        return RateSchedule(base)
-    return RateSchedule(
-        base, ((spec.long_context.threshold, _long_context(spec.long_context, prices, sizes)),)
-    )
-
-
-def _long_context(
-    spec: _LongContext, prices: Mapping[str, Decimal], sizes: Mapping[str, Decimal] | None
-) -> Rates:
-    long_sizes = spec.video_second_by_size if spec.video_second_by_size is not None else sizes
-    return rates_from_prices({**prices, **spec.price_fields()}, long_sizes)
+        return RateSchedule(level.rates())
+    long_context = level.under(spec.long_context).rates()
+    return RateSchedule(level.rates(), ((spec.long_context.threshold, long_context),))

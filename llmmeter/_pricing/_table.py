@@ -13,6 +13,7 @@ import logging
 import os
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -77,6 +78,7 @@ class PricingTable:
                 self._tier_rules.setdefault(provider, {}).update(rules)
         for name, model in (deployments or {}).items():
             self._deployments[name.strip().lower()] = model
+        self._local = _with_tier_rules(self._local, self._tier_rules)
         self._include_genai = include_genai_prices
         self._resolved: dict[tuple[str | None, str | None], PriceEntry | None] = {}
         self._genai_entries: dict[tuple[str, str], PriceEntry] = {}
@@ -96,6 +98,7 @@ class PricingTable:
         service_tier: str | None = None,
         size: str | None = None,
         when: datetime | None = None,
+        quality: str | None = None,
         requested_model: str | None = None,
         warn_unknown: bool = True,
     ) -> Cost:
@@ -103,7 +106,8 @@ class PricingTable:
 
         ``provider`` is the OpenTelemetry ``gen_ai.provider.name`` (a hint for the lookup),
         ``service_tier`` the tier the response reported (else the one requested), ``size`` a
-        video resolution such as ``1024x1792``, ``when`` the moment the call was made (now by
+        video resolution or image size such as ``1024x1792``, ``quality`` an image quality
+        (``standard``, ``hd``, ``low``...), ``when`` the moment the call was made (now by
         default): it is priced with the prices in force then. An unknown model gives
         ``total=None`` and status ``unknown_model`` (logged once per name); an empty usage gives
         ``total=None`` and ``no_usage``.
@@ -127,6 +131,7 @@ class PricingTable:
                     service_tier=service_tier,
                     size=size,
                     when=when,
+                    quality=quality,
                     warn_unknown=False,
                 )
                 if fallback.total is not None:
@@ -139,7 +144,7 @@ class PricingTable:
         moment = time() if when is None else _timestamp(when)
         if not entry.valid_from <= moment < entry.valid_until:
             entry = self._entry_at(model, provider, entry, moment, current=when is None)
-        return entry.price(usage, service_tier, size)
+        return entry.price(usage, service_tier, size, quality)
 
     def _entry_at(
         self, model: str | None, provider: str | None, entry: PriceEntry, moment: float, current: bool
@@ -300,16 +305,22 @@ def _as_requested_model(cost: Cost, model: str | None, requested: str) -> Cost:
     reason = f"the response model {model!r} has no price; priced as the requested model {requested!r}"
     if cost.reason:
         reason = f"{reason}; {cost.reason}"
-    return Cost(
-        cost.total,
-        cost.components,
-        "estimated",
-        cost.model,
-        cost.source,
-        cost.service_tier,
-        cost.currency,
-        reason,
-    )
+    return replace(cost, status="estimated", reason=reason)
+
+
+def _with_tier_rules(
+    entries: Mapping[str, PriceEntry], rules: Mapping[str, Mapping[str, Decimal]]
+) -> dict[str, PriceEntry]:
+    """``entries`` with their provider's tier rules applied (an entry and its aliases stay one object)."""
+    done: dict[int, PriceEntry] = {}
+    result: dict[str, PriceEntry] = {}
+    for name, entry in entries.items():
+        found = done.get(id(entry))
+        if found is None:
+            provider_rules = rules.get(entry.provider or "")
+            found = done[id(entry)] = entry if not provider_rules else entry.with_tier_rules(provider_rules)
+        result[name] = found
+    return result
 
 
 def _timestamp(when: datetime) -> float:
@@ -415,6 +426,7 @@ def price(
     requests: int = 0,
     characters: int = 0,
     when: datetime | None = None,
+    quality: str | None = None,
 ) -> Cost:
     """What a call to ``model`` with this usage costs, from the process-wide table.
 
@@ -423,6 +435,8 @@ def price(
     of those two. ``cache_read_audio_tokens`` and ``cache_read_image_tokens`` are the audio and image
     parts of ``cache_read_tokens`` (and of ``input_audio_tokens`` / ``input_image_tokens``).
     ``characters`` counts input characters, for models billed by the character (tts-1).
+    ``images`` counts images billed per image (DALL-E), priced by ``size`` and ``quality``
+    (``standard``, ``hd``; the Images API's defaults, ``standard`` and ``1024x1024``, when None).
     ``when`` is the moment the call was made (default now): it is priced with the prices in force
     then. ``service_tier`` is the tier the response reported (``batch``, ``flex``, ``priority``...);
     a tier the model has no price for, and no provider rule covers, is priced at the standard rates
@@ -448,5 +462,5 @@ def price(
         characters=characters,
     )
     return get_table().price_usage(
-        model, usage, provider=provider, service_tier=service_tier, size=size, when=when
+        model, usage, provider=provider, service_tier=service_tier, size=size, when=when, quality=quality
     )

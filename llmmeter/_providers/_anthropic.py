@@ -125,6 +125,7 @@ class MessagesAdapter:
             request.service_tier = tier
         if capture_content:
             request.system_instructions, request.input_messages = _messages.anthropic_input(body)
+            request.tool_definitions = _messages.tool_definitions(body.get("tools"))
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo()

@@ -41,6 +41,9 @@ class RequestInfo:
     capture is on."""
     system_instructions: Any = None
     """System prompts as the conventions' system instructions; only when content capture is on."""
+    tool_definitions: Any = None
+    """The tools offered to the model as the conventions' tool definitions; only when content
+    capture is on."""
     expected_usage: Usage | None = None
     """What the request alone says is billed (a speech input's characters, a video's seconds, an
     uploaded WAV's duration), for adapters whose responses may report no usage."""
@@ -62,7 +65,10 @@ class ResponseInfo:
     complete: bool = True
     """False when a stream ended before its final event."""
     size: str | None = None
-    """The output resolution a per-second rate depends on (a video's ``1792x1024``)."""
+    """The output resolution a per-second or per-image rate depends on (a video's ``1792x1024``,
+    an image's ``1024x1024``)."""
+    quality: str | None = None
+    """The output quality a per-image rate depends on (``standard``, ``hd``, ``high``)."""
     estimated: bool = False
     """True when ``usage`` is llmmeter's estimate (read from the upload), not the provider's report."""
     reported_cost: ReportedCost | None = None

@@ -8,8 +8,9 @@ image is the output). The response names no model: the request's is priced.
 
 Streamed (``stream=true``), the body is server-sent events: ``image_generation.partial_image`` /
 ``image_edit.partial_image`` (a base64 preview, never parsed) and ``image_generation.completed`` /
-``image_edit.completed``, which carries the usage. DALL-E models report no usage (they are billed
-per image by size and quality, which no price entry expresses): their images are counted, not priced.
+``image_edit.completed``, which carries the usage. DALL-E models report no usage: they are billed
+per image by the size and quality the request asked for (``n`` images, or as many as the response
+returned), and so is a GPT Image response without usage (a proxy, an older server), as an estimate.
 """
 
 from __future__ import annotations
@@ -71,13 +72,28 @@ def _usage_with_images(body: Mapping[str, Any], images: int) -> Usage | None:
     return Usage(images=images) if images else None
 
 
+def _requested(request: RequestInfo, result: ResponseInfo) -> ResponseInfo:
+    """``result`` with the size and quality the request asked for, which per-image prices depend on."""
+    size = request.params.get(n.REQUEST_IMAGE_SIZE)
+    quality = request.params.get(n.REQUEST_IMAGE_QUALITY)
+    result.size = size if isinstance(size, str) else None
+    result.quality = quality if isinstance(quality, str) else None
+    return result
+
+
+def _requested_count(request: RequestInfo) -> int:
+    """The images a request asked for (``n``, 1 by default)."""
+    count_ = request.params.get(n.REQUEST_CHOICE_COUNT)
+    return count_ if isinstance(count_, int) and not isinstance(count_, bool) and count_ > 0 else 1
+
+
 class _ImageStream:
     """Image events: the usage of the completed event; partial images are passed over unparsed."""
 
     __slots__ = ("_images", "_result")
 
-    def __init__(self) -> None:
-        self._result = ResponseInfo(complete=False)
+    def __init__(self, request: RequestInfo) -> None:
+        self._result = _requested(request, ResponseInfo(complete=False))
         self._images = 0
 
     def skips(self, events: bytes) -> bool:
@@ -128,18 +144,19 @@ class ImagesAdapter:
             request.input_messages = prompt_messages(get_str(body, "prompt"))
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
-        result = ResponseInfo()
+        result = _requested(request, ResponseInfo())
         if not is_object(body):
             return result
         data = body.get("data")
-        result.usage = _usage_with_images(body, len(data) if isinstance(data, list) else 0)
+        images = len(data) if isinstance(data, list) else _requested_count(request)
+        result.usage = _usage_with_images(body, images)
         if capture_content and isinstance(data, list):
             # The prompt the model used, never the image bytes.
             result.output_messages = [_image_message(item) for item in data if is_object(item)]
         return result
 
     def new_stream(self, request: RequestInfo, capture_content: bool) -> _ImageStream:
-        return _ImageStream()
+        return _ImageStream(request)
 
 
 IMAGES = ImagesAdapter()

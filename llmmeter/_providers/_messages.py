@@ -36,6 +36,7 @@ __all__ = [
     "text_output",
     "text_part",
     "text_parts",
+    "tool_definitions",
     "uri_part",
 ]
 
@@ -170,6 +171,9 @@ def _block_part(block: Any) -> Part | None:
         content = block.get("content")
         response = content if isinstance(content, str) else _joined_text(text_parts(content))
         return {"type": n.PART_TOOL_CALL_RESPONSE, "id": get_str(block, "tool_use_id"), "response": response}
+    if kind in ("output_audio", "audio"):  # Realtime: spoken output, written as its transcript
+        transcript = get_str(block, "transcript")
+        return text_part(transcript) if transcript else {"type": kind}
     if kind in ("thinking", "reasoning"):
         text = get_str(block, "thinking") or _joined_text(text_parts(block.get("summary")))
         return {"type": n.PART_REASONING, "content": text} if text else None
@@ -347,3 +351,34 @@ def anthropic_input(body: Mapping[str, Any]) -> tuple[list[Part] | None, list[Me
 def anthropic_output(content: Any, reason: str | None) -> list[Message]:
     """The output message of a Messages response: its content blocks as parts."""
     return [output_message(text_parts(content), reason)]
+
+
+def tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
+    """The conventions' tool definitions (``gen-ai-tool-definitions.json``) from a request's
+    ``tools``, in OpenAI Chat (``{"type": "function", "function": {...}}``), Responses
+    (``{"type": "function", "name": ...}``, hosted tools such as ``web_search``) or Anthropic
+    (``{"name", "description", "input_schema"}``) form; None when there are none."""
+    if not isinstance(tools, list):
+        return None
+    definitions = [definition for tool in tools if (definition := _tool_definition(tool)) is not None]
+    return definitions or None
+
+
+def _tool_definition(tool: Any) -> dict[str, Any] | None:
+    if not is_object(tool):
+        return None
+    kind = get_str(tool, "type")
+    function = tool.get("function")
+    spec: Mapping[str, Any] = function if kind == "function" and is_object(function) else tool
+    name = get_str(spec, "name")
+    if name is None:
+        return {"type": kind} if kind is not None else None
+    definition: dict[str, Any] = {"type": "function" if kind in (None, "function", "custom") else kind}
+    definition["name"] = name
+    description = get_str(spec, "description")
+    if description is not None:
+        definition["description"] = description
+    parameters = spec.get("parameters", spec.get("input_schema"))
+    if is_object(parameters):
+        definition["parameters"] = parameters
+    return definition

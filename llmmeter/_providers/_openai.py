@@ -160,6 +160,7 @@ class ChatAdapter:
             request.system_instructions, request.input_messages = _messages.chat_input(
                 body.get("messages", body.get("prompt"))
             )
+            request.tool_definitions = _messages.tool_definitions(body.get("tools"))
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo(
@@ -317,6 +318,7 @@ class ResponsesAdapter:
                 request.params[n.REQUEST_IMAGE_TOOL_MODEL] = image_model
         if capture_content:
             request.system_instructions, request.input_messages = _messages.responses_input(body)
+            request.tool_definitions = _messages.tool_definitions(body.get("tools"))
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo()

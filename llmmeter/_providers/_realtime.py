@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from llmmeter._providers import _messages
 from llmmeter._providers._base import ResponseInfo, get_str, is_object, loads_or_none
 from llmmeter._providers._routing import _provider_for_host
 from llmmeter._telemetry import _names as n
@@ -143,8 +144,9 @@ def response_id(event: dict[str, Any]) -> str | None:
     return get_str(event.get("response"), "id")
 
 
-def response_info(event: dict[str, Any], model: str | None) -> ResponseInfo:
-    """What a ``response.done`` event says: its usage, id, status, and failure if it failed.
+def response_info(event: dict[str, Any], model: str | None, capture_content: bool = False) -> ResponseInfo:
+    """What a ``response.done`` event says: its usage, id, status, and failure if it failed; with
+    ``capture_content``, its output (text, and spoken audio as its transcript).
 
     ``model`` is the session's: a Realtime response does not name its model.
     """
@@ -158,13 +160,17 @@ def response_info(event: dict[str, Any], model: str | None) -> ResponseInfo:
     error_type = None
     if status == "failed":
         error_type = get_str(details.get("error") if is_object(details) else None, "type") or status
-    return ResponseInfo(
+    result = ResponseInfo(
         model=model,
         response_id=get_str(response, "id"),
         finish_reasons=[reason or status] if status else [],
         usage=from_openai_realtime(usage) if is_object(usage) else None,
         error_type=error_type,
     )
+    if capture_content:
+        finish = n.FINISH_STOP if status == "completed" else reason or status
+        result.output_messages = _messages.responses_output(response.get("output"), finish)
+    return result
 
 
 def error_details(event: dict[str, Any]) -> tuple[str, str | None]:

@@ -24,7 +24,9 @@ __all__ = [
     "cost_attributes",
     "metric_attributes",
     "request_attributes",
+    "request_content",
     "response_attributes",
+    "response_content",
     "usage_attributes",
 ]
 
@@ -37,8 +39,10 @@ _LATEST = conventions.latest
 
 
 def request_attributes(
-    request: RequestInfo, capture: str, user_attributes: Mapping[str, Any]
+    request: RequestInfo, capture: str, user_attributes: Mapping[str, Any], *, content: bool = True
 ) -> dict[str, Any]:
+    """A call's span attributes known at its start; its content (as JSON strings) only when
+    ``content`` and content goes on spans."""
     attributes: dict[str, Any] = dict(user_attributes)
     attributes[n.OPERATION_NAME] = request.operation
     attributes[n.PROVIDER_NAME] = request.provider
@@ -52,19 +56,36 @@ def request_attributes(
     if request.server_port:
         attributes[n.SERVER_PORT] = request.server_port
     attributes.update(request.params)
-    if settings.capture_content:
-        if request.system_instructions:
-            content = _content(request.system_instructions)
-            if content is not None:
-                attributes[n.SYSTEM_INSTRUCTIONS] = content
-        if request.input_messages is not None:
-            content = _content(request.input_messages)
-            if content is not None:
-                attributes[n.INPUT_MESSAGES] = content
+    if content and settings.content_on_spans:
+        attributes.update(request_content(request, structured=False))
     return attributes
 
 
-def _content(value: Any) -> str | None:
+def request_content(request: RequestInfo, *, structured: bool) -> dict[str, Any]:
+    """The request's captured content, through the redact hook: structured values (for events)
+    or JSON strings (for spans)."""
+    attributes: dict[str, Any] = {}
+    for name, value in (
+        (n.SYSTEM_INSTRUCTIONS, request.system_instructions or None),
+        (n.INPUT_MESSAGES, request.input_messages),
+        (n.TOOL_DEFINITIONS, request.tool_definitions or None),
+    ):
+        if value is not None:
+            content = _content(value, structured)
+            if content is not None:
+                attributes[name] = content
+    return attributes
+
+
+def response_content(response: ResponseInfo, *, structured: bool) -> dict[str, Any]:
+    """The response's captured content (see :func:`request_content`)."""
+    if response.output_messages is None:
+        return {}
+    content = _content(response.output_messages, structured)
+    return {} if content is None else {n.OUTPUT_MESSAGES: content}
+
+
+def _content(value: Any, structured: bool) -> Any:
     redact = settings.redact
     if redact is not None:
         try:
@@ -74,9 +95,28 @@ def _content(value: Any) -> str | None:
             return None
         if value is None:
             return None
+    if structured:
+        return _any_value(value)
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str, ensure_ascii=False)
+
+
+_INT64 = range(-(2**63), 2**63)
+
+
+def _any_value(value: Any) -> Any:
+    """``value`` as a log record's AnyValue: maps with string keys, lists, scalars; whatever else
+    (and integers an exporter cannot encode) as its string."""
+    if value is None or isinstance(value, str | bool | float | bytes):
+        return value
+    if isinstance(value, int):
+        return value if value in _INT64 else str(value)
+    if isinstance(value, Mapping):
+        return {str(key): _any_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_any_value(item) for item in value]
+    return str(value)
 
 
 _hook_warned_about: Any = None
@@ -89,7 +129,7 @@ def _redact_failed(redact: Any, exc: Exception) -> None:
     if _hook_warned_about is not redact:
         _hook_warned_about = redact
         logger.warning(
-            "llmmeter: configure(redact=...) raised %s; content is dropped from spans where it fails",
+            "llmmeter: configure(redact=...) raised %s; content is dropped where it fails",
             type(exc).__name__,
         )
 
@@ -168,8 +208,11 @@ def _media_usage(usage: Usage, attributes: dict[str, Any]) -> None:
         attributes[n.USAGE_IMAGES] = usage.images
 
 
-def response_attributes(record: CallRecord, response: ResponseInfo, provider: str) -> dict[str, Any]:
-    """What the response said, but its usage and cost: those go on the one span that counts the call."""
+def response_attributes(
+    record: CallRecord, response: ResponseInfo, provider: str, *, content: bool = True
+) -> dict[str, Any]:
+    """What the response said, but its usage and cost: those go on the one span that counts the call.
+    Its content (as a JSON string) only when ``content`` and content goes on spans."""
     attributes: dict[str, Any] = {}
     if response.model:
         attributes[n.RESPONSE_MODEL] = response.model
@@ -185,10 +228,8 @@ def response_attributes(record: CallRecord, response: ResponseInfo, provider: st
         attributes[n.STREAM_ENDING] = record.ending
     if record.time_to_first_chunk_s is not None:
         attributes[_TIME_TO_FIRST_CHUNK] = record.time_to_first_chunk_s
-    if response.output_messages is not None and settings.capture_content:
-        content = _content(response.output_messages)
-        if content is not None:
-            attributes[n.OUTPUT_MESSAGES] = content
+    if content and settings.content_on_spans:
+        attributes.update(response_content(response, structured=False))
     return attributes
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
+from opentelemetry._logs import LoggerProvider, get_logger
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
@@ -40,6 +41,7 @@ from llmmeter._pricing._cost import Cost
 from llmmeter._pricing._genai import load as genai_prices_load
 from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
 from llmmeter._reported import ReportedCost, reported_call_cost
+from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._attributes import (
     cost_attributes,
@@ -48,6 +50,7 @@ from llmmeter._telemetry._attributes import (
     response_attributes,
     usage_attributes,
 )
+from llmmeter._telemetry._event import inference_event
 from llmmeter._telemetry._instruments import Instruments
 from llmmeter._telemetry._record import CallRecord, Ending
 from llmmeter._telemetry._scrub import exception_attributes, secret_forms
@@ -79,22 +82,29 @@ def remove_observer(observer: Observer) -> None:
 
 
 class Telemetry:
-    """A tracer and the metric instruments, from explicit providers or the global ones.
+    """A tracer, the metric instruments and a logger (for the inference events), from explicit
+    providers or the global ones.
 
     Made where metering is set up (``instrument()``, a wrapper transport, a handler), so that is
     where the price database loads too: never in the middle of the app's first concurrent calls.
     """
 
-    __slots__ = ("instruments", "tracer")
+    __slots__ = ("instruments", "logger", "tracer")
 
     def __init__(
-        self, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
+        self,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
     ) -> None:
         _load_prices()
         self.tracer = trace.get_tracer(
             n.INSTRUMENTATION_SCOPE, __version__, tracer_provider, schema_url=conventions.schema_url
         )
         self.instruments = _instruments_of(meter_provider or metrics.get_meter_provider())
+        self.logger = get_logger(
+            n.INSTRUMENTATION_SCOPE, __version__, logger_provider, schema_url=conventions.schema_url
+        )
 
 
 # One set of instruments per meter provider: the SDK keeps the first observable counter of a name
@@ -128,13 +138,15 @@ if hasattr(os, "register_at_fork"):
 
 
 def telemetry_for(
-    tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+    logger_provider: LoggerProvider | None = None,
 ) -> Telemetry:
     """The telemetry on the given providers; with none, the shared one on the process's global
     providers (proxies until the app sets them)."""
     global _default
-    if tracer_provider is not None or meter_provider is not None:
-        return Telemetry(tracer_provider, meter_provider)
+    if tracer_provider is not None or meter_provider is not None or logger_provider is not None:
+        return Telemetry(tracer_provider, meter_provider, logger_provider)
     if _default is None:
         _default = Telemetry()
     return _default
@@ -291,6 +303,8 @@ class Call:
         self._end_span(record, response, exception, attributes)
         if counted:
             self._record_metrics(record)
+            if settings.events:
+                self._emit_event(record, response, attributes)
         if _observers:
             for observer in _observers:
                 observer(record)
@@ -326,6 +340,17 @@ class Call:
                     secrets = () if self.credentials is None else secret_forms(self.credentials())
                     span.record_exception(exception, attributes=exception_attributes(exception, secrets))
         span.end()
+
+    def _emit_event(
+        self, record: CallRecord, response: ResponseInfo, extra: Mapping[str, AttributeValue] | None
+    ) -> None:
+        try:
+            event = inference_event(
+                self.request, self.capture, self._user_attributes, record, response, extra, self.context
+            )
+            self._telemetry.logger.emit(event)
+        except Exception as exc:
+            internal_error("writing the inference event", exc)
 
     def _cost_on_sdk_span(self, cost: Cost) -> bool:
         """Put the cost on the anthropic SDK's call span, which carries the usage, if it still records."""
@@ -417,6 +442,7 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending, warn_un
         size=response.size,
         requested_model=request.model,
         warn_unknown=warn_unknown,
+        quality=response.quality,
     )
     if response.tool_usage is not None:
         cost = _with_tool_cost(cost, table, response.tool_usage, request.provider)

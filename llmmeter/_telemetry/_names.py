@@ -53,9 +53,18 @@ USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
 INPUT_MESSAGES: Final = "gen_ai.input.messages"
 OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
 SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
 """Captured content follows the conventions' JSON schemas (``gen-ai-input-messages.json``,
-``gen-ai-output-messages.json``, ``gen-ai-system-instructions.json``): messages of ``role`` and
-``parts``, each part a ``{"type": ...}`` object."""
+``gen-ai-output-messages.json``, ``gen-ai-system-instructions.json``,
+``gen-ai-tool-definitions.json``): messages of ``role`` and ``parts``, each part a ``{"type": ...}``
+object; tool definitions of ``type``, ``name``, ``description``, ``parameters``. On spans they are
+JSON strings, on events structured values."""
+
+INFERENCE_EVENT: Final = "gen_ai.client.inference.operation.details"
+"""The event (a log record with this ``event_name``) written for each call when events are on, in
+the span's context, with the span's request, response, usage and cost attributes, and the content
+structured (semantic-conventions v1.41.1 ``docs/gen-ai/gen-ai-events.md``; the same in
+semantic-conventions-genai)."""
 PART_TEXT: Final = "text"
 PART_TOOL_CALL: Final = "tool_call"
 PART_TOOL_CALL_RESPONSE: Final = "tool_call_response"

@@ -139,15 +139,16 @@ class Session:
 
     def add(self, record: CallRecord) -> None:
         """Count one finished response in the session's summary (a ``track()``-like sink)."""
-        self._responses += 1
         total = record.cost.total
-        if total is not None:
-            self._priced = True
-            self._cost += total
         usage = record.usage
-        if usage is not None and usage.invalid is None:
-            self._input_tokens += usage.input_tokens
-            self._output_tokens += usage.output_tokens
+        with self._lock:
+            self._responses += 1
+            if total is not None:
+                self._priced = True
+                self._cost += total
+            if usage is not None and usage.invalid is None:
+                self._input_tokens += usage.input_tokens
+                self._output_tokens += usage.output_tokens
 
     def end(
         self,

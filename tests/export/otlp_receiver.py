@@ -9,6 +9,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
@@ -18,16 +22,18 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 
 class OTLPReceiver:
-    """Accepts POST /v1/traces and /v1/metrics (protobuf); keeps the decoded requests."""
+    """Accepts POST /v1/traces, /v1/metrics and /v1/logs (protobuf); keeps the decoded requests."""
 
     def __init__(self) -> None:
         self.traces: list[ExportTraceServiceRequest] = []
         self.metrics: list[ExportMetricsServiceRequest] = []
+        self.logs: list[ExportLogsServiceRequest] = []
         self.rejected: list[str] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -70,6 +76,9 @@ class OTLPReceiver:
                 elif self.path == "/v1/metrics":
                     receiver.metrics.append(ExportMetricsServiceRequest.FromString(body))
                     self._reply(200, ExportMetricsServiceResponse().SerializeToString())
+                elif self.path == "/v1/logs":
+                    receiver.logs.append(ExportLogsServiceRequest.FromString(body))
+                    self._reply(200, ExportLogsServiceResponse().SerializeToString())
                 else:
                     receiver.rejected.append(self.path)
                     self._reply(404, b"")
@@ -96,6 +105,14 @@ class OTLPReceiver:
                 for scope_spans in resource_spans.scope_spans:
                     for span in scope_spans.spans:
                         yield resource, scope_spans.scope.name, span
+
+    def log_records(self) -> Iterator[tuple[str, LogRecord]]:
+        """(scope name, log record) for every log record received."""
+        for request in self.logs:
+            for resource_logs in request.resource_logs:
+                for scope_logs in resource_logs.scope_logs:
+                    for record in scope_logs.log_records:
+                        yield scope_logs.scope.name, record
 
     def metric_points(self, name: str) -> Iterator[tuple[dict[str, Any], str, Any]]:
         """(point attributes, unit, point) for each point of metric ``name`` in the latest export.
@@ -137,6 +154,8 @@ def value_of(value: AnyValue) -> Any:
     kind = value.WhichOneof("value")
     if kind == "array_value":
         return tuple(value_of(item) for item in value.array_value.values)
+    if kind == "kvlist_value":
+        return attributes(value.kvlist_value.values)
     if kind is None:
         return None
     return getattr(value, kind)

@@ -17,6 +17,7 @@ import llmmeter._export
 from llmmeter import ConfigurationError
 from llmmeter._export import ExportRequest
 from tests.export.conftest import clean_env, run_python
+from tests.export.otlp_receiver import OTLPReceiver, attributes
 
 # gpt-4o-2024-08-06 with the fakes' default usage: 100 prompt and 20 completion tokens.
 ONE_CALL_COST = (100 * 2.50 + 20 * 10.00) / 1_000_000
@@ -172,7 +173,8 @@ def test_prometheus_endpoint_serves_the_cost_counter():
 
 
 def test_existing_providers_are_not_replaced():
-    """With the app's SDK providers set, llmmeter keeps them, exports nothing itself, logs one INFO line."""
+    """With the app's SDK providers set, llmmeter keeps them, exports nothing itself there, logs one
+    INFO line about them (the app set no logger provider: llmmeter's takes the events)."""
     found = run_findings(
         APP_WITH_PROVIDERS,
         """
@@ -187,8 +189,7 @@ def test_existing_providers_are_not_replaced():
     # llmmeter still reports to the app's own pipeline
     assert found["span_costs"] == [pytest.approx(ONE_CALL_COST)]
     assert found["app_cost"] == pytest.approx(ONE_CALL_COST)
-    (line,) = found["logs"]
-    assert "already set" in line
+    (line,) = [line for line in found["logs"] if "already set" in line]
     assert "tracer provider (TracerProvider)" in line
     assert "meter provider (MeterProvider)" in line
     assert "export_to_existing=True" in line
@@ -338,3 +339,27 @@ def test_grpc_protocol_is_refused_before_anything_changes():
     )
     assert "OTEL_EXPORTER_OTLP_PROTOCOL='grpc'" in found["error"]
     assert found["tracer"] == "ProxyTracerProvider"
+
+
+def test_otlp_exports_the_inference_events():
+    """configure(otlp=True) installs a logger provider too: the events reach /v1/logs, in the
+    span's trace, with their cost and their structured content."""
+    script = """
+        import llmmeter
+        from tests.export.workload import raw_chat_call
+
+        llmmeter.configure(otlp=True, capture_content="EVENT_ONLY")
+        raw_chat_call("gpt-4o-2024-08-06")
+    """
+    with OTLPReceiver() as receiver:
+        run_python(script, env=clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint))
+    [(scope, record)] = list(receiver.log_records())
+    [(_, _, span)] = [found for found in receiver.spans() if found[1] == "llmmeter"]
+    assert scope == "llmmeter"
+    assert record.event_name == "gen_ai.client.inference.operation.details"
+    assert record.trace_id == span.trace_id
+    assert record.span_id == span.span_id
+    found = attributes(record.attributes)
+    assert found["gen_ai.usage.cost.amount"] == pytest.approx(ONE_CALL_COST)
+    [message] = found["gen_ai.input.messages"]
+    assert message["role"] == "user"

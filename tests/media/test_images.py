@@ -245,18 +245,76 @@ async def test_async_generation_is_metered(server, make_client, metric_reader):
     assert total == pytest.approx(float(expected))
 
 
-def test_dall_e_images_are_counted_and_not_priced(server, make_client):
-    """DALL-E reports no tokens; its images are counted and its cost is unknown, never $0."""
+# Per-image prices, USD. DALL-E 3: standard 1024x1024 0.040, 1024x1792 / 1792x1024 0.080; HD
+# 1024x1024 0.080, 1024x1792 / 1792x1024 0.120. DALL-E 2: 256x256 0.016, 512x512 0.018, 1024x1024
+# 0.020 (OpenAI's pricing page, https://openai.com/api/pricing/, "Image generation"; the models are
+# now shut down, https://developers.openai.com/api/docs/models/dall-e-3). GPT Image 1, high quality:
+# 1024x1024 0.167, 1024x1536 / 1536x1024 0.25 (https://developers.openai.com/api/docs/models/gpt-image-1,
+# "Image generation, per image").
+DALL_E_3_HD_TALL = Decimal("0.120")
+DALL_E_3_STANDARD_SQUARE = Decimal("0.040")
+DALL_E_2_MEDIUM = Decimal("0.018")
+GPT_IMAGE_1_HIGH_TALL = Decimal("0.25")
+
+
+def test_dall_e_3_is_billed_per_image_by_size_and_quality(server, make_client, span_exporter):
+    """DALL-E reports no tokens: n images of the requested size and quality at their per-image price."""
+    server.reply = fakes.Reply(images_body(usage=None, images=2))
+    client = make_client()
+
+    with record_calls() as calls:
+        client.images.generate(model="dall-e-3", prompt="x", n=2, size="1024x1792", quality="hd")
+
+    [call] = calls
+    assert call.usage is not None
+    assert call.usage.images == 2
+    assert call.cost.status == "ok"
+    assert call.cost.total == 2 * DALL_E_3_HD_TALL
+    assert call.cost.components == {"images": 2 * DALL_E_3_HD_TALL}
+    [span] = llm_spans(span_exporter.get_finished_spans())
+    assert span.attributes["gen_ai.usage.cost.amount"] == pytest.approx(float(2 * DALL_E_3_HD_TALL))
+    assert span.attributes["llmmeter.cost.images"] == pytest.approx(float(2 * DALL_E_3_HD_TALL))
+
+
+def test_dall_e_3_defaults_are_standard_and_square(server, make_client):
+    """A DALL-E 3 request naming no size or quality gets the API's defaults: standard 1024x1024."""
     server.reply = fakes.Reply(images_body(usage=None, images=1))
     client = make_client()
 
     with record_calls() as calls:
-        client.images.generate(model="dall-e-3", prompt="x", size="1024x1024", quality="standard")
+        client.images.generate(model="dall-e-3", prompt="x")
 
-    assert calls[0].usage is not None
-    assert calls[0].usage.images == 1
-    assert calls[0].cost.total is None
-    assert calls[0].cost.status == "unknown_model"
+    assert calls[0].cost.status == "ok"
+    assert calls[0].cost.total == DALL_E_3_STANDARD_SQUARE
+
+
+def test_dall_e_2_is_billed_by_size(server, make_client):
+    """DALL-E 2 has one quality: three 512x512 images at its 512x512 price."""
+    server.reply = fakes.Reply(images_body(usage=None, images=3))
+    client = make_client()
+
+    with record_calls() as calls:
+        client.images.generate(model="dall-e-2", prompt="x", n=3, size="512x512")
+
+    assert calls[0].cost.status == "ok"
+    assert calls[0].cost.total == 3 * DALL_E_2_MEDIUM
+
+
+def test_gpt_image_without_usage_is_estimated_from_its_per_image_price(server, make_client, caplog):
+    """gpt-image-1 answered without usage (a proxy): estimated per image, with the reason, no warning."""
+    server.reply = fakes.Reply(images_body(usage=None, images=1))
+    client = make_client()
+
+    with record_calls() as calls:
+        client.images.generate(model="gpt-image-1", prompt="x", size="1024x1536", quality="high")
+
+    cost = calls[0].cost
+    assert cost.status == "estimated"
+    assert cost.total == GPT_IMAGE_1_HIGH_TALL
+    assert cost.reason is not None
+    assert "no token usage" in cost.reason
+    assert "high 1024x1536" in cost.reason
+    assert "no images price" not in caplog.text
 
 
 def test_malformed_image_response_passes_through_untouched(server, make_client):

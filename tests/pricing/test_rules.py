@@ -476,13 +476,15 @@ def test_user_provider_rule(tmp_path: Any) -> None:
 
 def test_images_without_a_per_image_price_are_never_zero() -> None:
     """A per-image count on an entry with no per-image price is left out and flagged, not $0 ok."""
-    only_images = llmmeter.price("gpt-image-1", images=2)
+    # gpt-image-1.5: text input $5.00 per 1M (https://developers.openai.com/api/docs/pricing); no
+    # per-image price is compiled for it.
+    only_images = llmmeter.price("gpt-image-1.5", images=2)
     assert only_images.total is None
     assert only_images.status == "unknown_model"
-    with_tokens = llmmeter.price("gpt-image-1", input_tokens=1_000, images=2)
+    with_tokens = llmmeter.price("gpt-image-1.5", input_tokens=1_000, images=2)
     assert with_tokens.total == per_m("5.00", 1_000)
     assert with_tokens.status == "estimated"
-    assert with_tokens.reason == "gpt-image-1 has no images price; that part of its cost is left out"
+    assert with_tokens.reason == "gpt-image-1.5 has no images price; that part of its cost is left out"
 
 
 @pytest.mark.parametrize(

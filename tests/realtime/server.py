@@ -182,7 +182,9 @@ def _response(response_id: str, turn: Turn) -> Iterator[str]:
             delta="Hello ",
         )
     yield _event("response.output_audio.done", response_id=response_id, item_id="item_out")
-    done: dict[str, Any] = {**base, "status": turn.status, "output": []}
+    transcript = {"type": "output_audio", "transcript": "Hello " * turn.text_deltas}
+    item = {"id": "item_out", "type": "message", "role": "assistant", "content": [transcript]}
+    done: dict[str, Any] = {**base, "status": turn.status, "output": [item]}
     if turn.usage is not None:
         done["usage"] = turn.usage
     if turn.status == "failed":

@@ -32,6 +32,7 @@ puts usage, cached and reasoning tokens:
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -510,19 +511,24 @@ def test_provider_hosts_change_takes_effect_and_unknown_host_keeps_openai(tracer
     assert [r.provider for r in (before, after, other, reset)] == ["openai", "litellm", "openai", "openai"]
 
 
-def test_provider_hosts_from_environment(monkeypatch):
-    """``LLMMETER_PROVIDER_HOSTS`` is read as ``host[:port]=provider`` entries; a bad entry is named."""
+def test_provider_hosts_from_environment(monkeypatch, caplog):
+    """``LLMMETER_PROVIDER_HOSTS`` holds ``host[:port]=provider`` entries; a bad one is named, then ignored."""
     from llmmeter._settings import Settings
 
     monkeypatch.setenv("LLMMETER_PROVIDER_HOSTS", "llm.internal:8000=vllm, GW.corp=OpenRouter")
     assert Settings().provider_hosts == {"llm.internal:8000": "vllm", "gw.corp": "openrouter"}
 
-    monkeypatch.setenv("LLMMETER_PROVIDER_HOSTS", "llm.internal:8000=vllm,https://gw.corp/v1=x")
-    with pytest.raises(ConfigurationError, match=r"LLMMETER_PROVIDER_HOSTS: entry 'https://gw.corp/v1'"):
-        Settings()
-    monkeypatch.setenv("LLMMETER_PROVIDER_HOSTS", "llm.internal")
-    with pytest.raises(ConfigurationError, match=r"entry 'llm.internal' is not host\[:port\]=provider"):
-        Settings()
+    for value, named in [
+        ("llm.internal:8000=vllm,https://gw.corp/v1=x", "entry 'https://gw.corp/v1'"),
+        ("llm.internal", "entry 'llm.internal' is not host[:port]=provider"),
+    ]:
+        monkeypatch.setenv("LLMMETER_PROVIDER_HOSTS", value)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="llmmeter"):
+            assert Settings().provider_hosts == {}
+        (warning,) = [r.getMessage() for r in caplog.records]
+        assert "LLMMETER_PROVIDER_HOSTS" in warning
+        assert named in warning
 
 
 @pytest.mark.parametrize(

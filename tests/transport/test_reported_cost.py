@@ -403,16 +403,24 @@ def test_configured_header_of_an_inhouse_gateway(tracer_provider, meter_provider
     assert [record.cost.origin for record in calls] == ["provider", "local"]
 
 
-def test_reported_cost_header_from_environment(monkeypatch):
-    """``LLMMETER_REPORTED_COST_HEADER`` names the header; a value that is no header name is refused."""
-    from llmmeter import ConfigurationError
+def test_reported_cost_header_from_environment(monkeypatch, caplog):
+    """``LLMMETER_REPORTED_COST_HEADER`` names the header; a value that is none is named, then ignored."""
     from llmmeter._settings import Settings
 
     monkeypatch.setenv("LLMMETER_REPORTED_COST_HEADER", "X-Cost")
     assert Settings().reported_cost_header == "x-cost"
     monkeypatch.setenv("LLMMETER_REPORTED_COST_HEADER", "x cost: 1")
-    with pytest.raises(ConfigurationError, match="LLMMETER_REPORTED_COST_HEADER"):
-        Settings()
+    with caplog.at_level(logging.WARNING, logger="llmmeter"):
+        assert Settings().reported_cost_header is None
+    assert any("LLMMETER_REPORTED_COST_HEADER" in r.getMessage() for r in caplog.records)
+
+
+def test_configure_refuses_a_header_name_that_is_none():
+    """``configure(reported_cost_header=...)`` refuses what cannot be a header name."""
+    from llmmeter import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="reported_cost_header"):
+        llmmeter.configure(reported_cost_header="x cost: 1")
 
 
 # --- providers that state their own cost ----------------------------------------------------------

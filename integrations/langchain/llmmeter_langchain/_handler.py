@@ -14,6 +14,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.documents import Document
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
+from opentelemetry._logs import LoggerProvider
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
@@ -73,15 +74,21 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
     Args:
         tracer_provider: where spans go; the global provider when None.
         meter_provider: where metric points go; the global provider when None.
+        logger_provider: where the inference events go (when events are on); the global provider
+            when None.
     """
 
     run_inline = True
     """Called in the caller's context (also in async runs), so HTTP calls nest under model runs."""
 
     def __init__(
-        self, *, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
+        self,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
     ) -> None:
-        self._telemetry = telemetry_for(tracer_provider, meter_provider)
+        self._telemetry = telemetry_for(tracer_provider, meter_provider, logger_provider)
         self._runs = Runs(self, self._end_orphan)
         # LangChain logs and swallows handler errors; the project's own tests must see them.
         self.raise_error = os.environ.get("LLMMETER_STRICT") == "1"

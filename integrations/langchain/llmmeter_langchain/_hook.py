@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from langchain_core.tracers.context import register_configure_hook
+from opentelemetry._logs import LoggerProvider
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
@@ -45,13 +46,18 @@ register_configure_hook(cast(Any, _slot), True, LLMMeterCallbackHandler)
 
 
 def instrument(
-    *, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
+    *,
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+    logger_provider: LoggerProvider | None = None,
 ) -> None:
     """Record every LangChain run from now on (idempotent until :func:`uninstrument`)."""
     with _lock:
         if _slot.handler is None:
             _slot.handler = LLMMeterCallbackHandler(
-                tracer_provider=tracer_provider, meter_provider=meter_provider
+                tracer_provider=tracer_provider,
+                meter_provider=meter_provider,
+                logger_provider=logger_provider,
             )
 
 

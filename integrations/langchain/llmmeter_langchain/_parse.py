@@ -180,6 +180,8 @@ def fill_request(
     request.params = params
     request.input_messages = input_messages
     request.system_instructions = system_instructions
+    if input_messages is not None:  # content is captured: the tools bound to the model too
+        request.tool_definitions = m.tool_definitions(invocation_params.get("tools"))
 
 
 Prompt = tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]

@@ -512,7 +512,7 @@ def test_provider_hosts_change_takes_effect_and_unknown_host_keeps_openai(tracer
 
 
 def test_provider_hosts_from_environment(monkeypatch, caplog):
-    """``LLMMETER_PROVIDER_HOSTS`` holds ``host[:port]=provider`` entries; a bad one is named, then ignored."""
+    """``LLMMETER_PROVIDER_HOSTS`` holds ``host[:port]=provider`` entries; a bad one is named and ignored."""
     from llmmeter._settings import Settings
 
     monkeypatch.setenv("LLMMETER_PROVIDER_HOSTS", "llm.internal:8000=vllm, GW.corp=OpenRouter")

@@ -15,10 +15,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from llmmeter._budgets._status import budget_status
     from llmmeter._capture import AsyncMeteredTransport, MeteredTransport, meter_client
     from llmmeter._capture._instrument import instrument, uninstrument
     from llmmeter._config import configure
-    from llmmeter._errors import BudgetExceeded, ConfigurationError, LLMMeterError, PricingFileError
+    from llmmeter._errors import (
+        BudgetExceeded,
+        BudgetUnavailable,
+        ConfigurationError,
+        LLMMeterError,
+        PricingFileError,
+    )
     from llmmeter._pricing import Cost, PricingTable, price
     from llmmeter._tracking import Spend, attributes, budget, track
     from llmmeter._usage import Usage
@@ -28,6 +35,7 @@ __version__ = "0.2.0"
 __all__ = [
     "AsyncMeteredTransport",
     "BudgetExceeded",
+    "BudgetUnavailable",
     "ConfigurationError",
     "Cost",
     "LLMMeterError",
@@ -39,6 +47,7 @@ __all__ = [
     "__version__",
     "attributes",
     "budget",
+    "budget_status",
     "configure",
     "instrument",
     "meter_client",
@@ -55,6 +64,7 @@ _LAZY: dict[str, str] = {
     "uninstrument": "llmmeter._capture._instrument",
     "configure": "llmmeter._config",
     "BudgetExceeded": "llmmeter._errors",
+    "BudgetUnavailable": "llmmeter._errors",
     "ConfigurationError": "llmmeter._errors",
     "LLMMeterError": "llmmeter._errors",
     "PricingFileError": "llmmeter._errors",
@@ -64,6 +74,7 @@ _LAZY: dict[str, str] = {
     "Spend": "llmmeter._tracking",
     "attributes": "llmmeter._tracking",
     "budget": "llmmeter._tracking",
+    "budget_status": "llmmeter._budgets._status",
     "track": "llmmeter._tracking",
     "Usage": "llmmeter._usage",
 }

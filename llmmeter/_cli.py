@@ -2,10 +2,11 @@
 
     llmmeter price MODEL --input N --cached N --output N [--tier priority] ...   a cost breakdown
     llmmeter models [PATTERN] [--provider ID]                                    price entries
+    llmmeter budgets [--store redis://...] [--all]                               budget windows
     llmmeter demo                                                                the demo workload
     llmmeter --version
 
-``--json`` (price, models) prints one JSON document for scripts; money is written as exact
+``--json`` (price, models, budgets) prints one JSON document for scripts; money is written as exact
 decimal strings.
 
 Exit codes: 0 success, 1 nothing found or the demo is unavailable, 2 bad input (an unknown model,
@@ -18,6 +19,7 @@ import argparse
 import difflib
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -27,6 +29,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
+from llmmeter._budgets._store import WindowState, from_nanos
 from llmmeter._errors import PricingFileError
 from llmmeter._pricing import Charge, Cost, PriceEntry, PricingTable, get_table
 from llmmeter._pricing._rates import TIER_NAMES, Rates
@@ -89,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     _add_price(commands)
     _add_models(commands)
+    _add_budgets(commands)
     # Listed for --help only: main() hands `demo ...` to llmmeter._demo before parsing.
     commands.add_parser("demo", help="run the demo workload against a local fake provider")
     return parser
@@ -119,6 +123,18 @@ def _add_models(commands: Any) -> None:
     models.add_argument("--json", action="store_true", help="print the entries as JSON")
     _add_table_options(models)
     models.set_defaults(command=_run_models)
+
+
+def _add_budgets(commands: Any) -> None:
+    budgets = commands.add_parser("budgets", help="list the current windows of the budgets in a store")
+    budgets.add_argument(
+        "--store",
+        metavar="URL",
+        help="the budget store, e.g. redis://127.0.0.1:6379/0 (default: $LLMMETER_BUDGET_STORE)",
+    )
+    budgets.add_argument("--all", action="store_true", help="also the windows that have ended")
+    budgets.add_argument("--json", action="store_true", help="print the windows as JSON")
+    budgets.set_defaults(command=_run_budgets)
 
 
 def _add_table_options(parser: argparse.ArgumentParser) -> None:
@@ -320,6 +336,59 @@ def _run_models(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
     out.print(table)
     return _EXIT_OK
+
+
+def _run_budgets(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from llmmeter._budgets._redis import RedisStore, StoreError
+    from llmmeter._budgets._stores import STORE_ENV, checked_url
+    from llmmeter._errors import ConfigurationError
+
+    url = args.store or os.environ.get(STORE_ENV, "")
+    if not url:
+        err.print(f"llmmeter: name the store with --store redis://... or ${STORE_ENV}", markup=False)
+        return _EXIT_BAD_INPUT
+    try:
+        windows = RedisStore(checked_url(url, "--store"), ttl_s=600).windows()
+    except (ConfigurationError, StoreError) as exc:
+        err.print(f"llmmeter: {exc}", markup=False)
+        return _EXIT_BAD_INPUT
+    now = datetime.now(UTC)
+    if not args.all:
+        windows = [w for w in windows if w.window_end is None or w.window_end > now]
+    windows.sort(key=lambda w: (w.name, w.per or "", w.window_start or now))
+    if args.json:
+        _print_json(out, [_window_json(window) for window in windows])
+        return _EXIT_OK
+    if not windows:
+        err.print("llmmeter: no budget windows in the store", markup=False)
+        return _EXIT_NOT_FOUND
+    table = Table(title=f"{len(windows)} budget windows (USD)", title_justify="left")
+    for name in ("Budget", "Per", "Window start (UTC)", "Spent", "Reserved", "In flight"):
+        table.add_column(name, justify="right" if name in ("Spent", "Reserved", "In flight") else "left")
+    for window in windows:
+        start = "" if window.window_start is None else window.window_start.strftime("%Y-%m-%d %H:%M")
+        table.add_row(
+            window.name,
+            window.per or "-",
+            start,
+            _decimal(from_nanos(window.spent)),
+            _decimal(from_nanos(window.reserved)),
+            str(window.reservations),
+        )
+    out.print(table)
+    return _EXIT_OK
+
+
+def _window_json(window: WindowState) -> dict[str, Any]:
+    return {
+        "name": window.name,
+        "per": window.per,
+        "window_start": None if window.window_start is None else window.window_start.isoformat(),
+        "window_end": None if window.window_end is None else window.window_end.isoformat(),
+        "spent_usd": _decimal(from_nanos(window.spent)),
+        "reserved_usd": _decimal(from_nanos(window.reserved)),
+        "reservations": window.reservations,
+    }
 
 
 _JSON_TOKEN_RATES = (

@@ -124,6 +124,8 @@ def configure(
     console: bool | None = None,
     service_name: str | None = None,
     export_to_existing: bool = False,
+    budget_store: str | bool | None = None,
+    budget_reservation_ttl: float | None = None,
 ) -> None:
     """Set llmmeter's process-wide options; arguments left as None keep their current value.
 
@@ -169,6 +171,14 @@ def configure(
             sets one (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``).
         export_to_existing: when the app has already set global OpenTelemetry providers, add the
             exporters asked for to them. Without it llmmeter leaves them alone and logs one INFO line.
+        budget_store: where named budgets keep their spend: a ``redis://`` (``rediss://``,
+            ``unix://``) URL shared by every process that names it (``pip install 'llmmeter[redis]'``),
+            or ``False`` for this process only (the default; also ``LLMMETER_BUDGET_STORE``). Nothing
+            connects until a budget first reserves; may be called again to change it. The URL may
+            set ``socket_timeout``, ``socket_connect_timeout`` (1 s by default), ``timeout`` (waiting
+            for a pooled connection, 10 s) and ``max_connections`` (64 per process and event loop).
+        budget_reservation_ttl: seconds a reservation lives when its call never settles it (its
+            process died); 600 by default. Keep it above the longest call.
 
     Exporters are for apps without OpenTelemetry set up: llmmeter installs SDK providers as the
     global ones only where none is set, and never replaces a provider the app installed. Each
@@ -208,6 +218,10 @@ def configure(
                 if reported_cost_header
                 else None
             )
+        if budget_store is not None or budget_reservation_ttl is not None:
+            from llmmeter._budgets._stores import configure_store
+
+            configure_store(budget_store, budget_reservation_ttl)
         if prometheus_host != _DEFAULT_PROMETHEUS_HOST and prometheus_port is None:
             raise ConfigurationError(
                 f"configure(prometheus_host={prometheus_host!r}) needs prometheus_port=...: "

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from opentelemetry.context import Context
 
+from llmmeter._budgets._reserve import reserve_call_unless_it_blocks
 from llmmeter._context import enclosing_call
+from llmmeter._errors import BudgetExceeded
 from llmmeter._guard import internal_error
 from llmmeter._pricing._cost import Cost
 from llmmeter._providers import _messages as messages
@@ -26,6 +28,7 @@ from llmmeter._usage import Usage, from_anthropic, from_langchain, from_openai_c
 
 __all__ = [
     "AttributeValue",
+    "BudgetExceeded",
     "Call",
     "Context",
     "Cost",
@@ -45,6 +48,7 @@ __all__ = [
     "internal_error",
     "messages",
     "names",
+    "reserve_call_unless_it_blocks",
     "settings",
     "telemetry_for",
 ]

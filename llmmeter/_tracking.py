@@ -12,20 +12,33 @@ from __future__ import annotations
 import logging
 from contextvars import Token
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
+from llmmeter._budgets._store import BudgetKey, MemoryStore, Store
+from llmmeter._budgets._stores import named_store
+from llmmeter._budgets._windows import PERIODS, Period, window_of
 from llmmeter._context import Sink, UserAttributes
 from llmmeter._context import active_attributes as _active_attributes
 from llmmeter._context import active_sinks as _active_spends
-from llmmeter._errors import BudgetExceeded, ConfigurationError
+from llmmeter._errors import ConfigurationError
 from llmmeter._locks import new_lock
 
 if TYPE_CHECKING:
     from llmmeter._telemetry._record import CallRecord
 
-__all__ = ["ModelSpend", "Spend", "attributes", "budget", "check_budgets", "track"]
+__all__ = [
+    "BudgetSpend",
+    "ModelSpend",
+    "Spend",
+    "attributes",
+    "budget",
+    "check_budgets",
+    "enclosing_budgets",
+    "track",
+]
 
 logger = logging.getLogger("llmmeter")
 
@@ -180,28 +193,77 @@ class track(_Block):
 
 
 class BudgetSpend(Spend):
-    """The spend of a :func:`budget` block, with its limit."""
+    """The spend of a :func:`budget` block, with its limit.
 
-    def __init__(self, limit_usd: Decimal, mode: Literal["raise", "warn"], name: str | None) -> None:
-        super().__init__()
-        self.limit_usd = limit_usd
-        self.mode = mode
-        self.name = name
-        self.warned = False
-
-
-class budget(_Block):
-    """Refuse metered requests once the spend inside the block has reached ``usd``.
-
-    Before each metered request is sent, every enclosing budget is checked; when one is spent,
-    ``mode="raise"`` raises :class:`llmmeter.BudgetExceeded` (the request never leaves the
-    process) and ``mode="warn"`` logs one warning and lets it through. Spend is known only when a
-    call finishes, so calls already in flight when the limit is reached still complete: the
-    overshoot is bounded by the cost of the calls in flight at that moment.
+    The block's own calls are counted here (``cost_usd``, ``calls``...); what the limit is held
+    against is the budget window's spend in its store (see :mod:`llmmeter._budgets`).
     """
 
     def __init__(
-        self, usd: Decimal | int | str, *, mode: Literal["raise", "warn"] = "raise", name: str | None = None
+        self,
+        limit_usd: Decimal,
+        mode: Literal["raise", "warn"],
+        name: str | None,
+        per: Period | None = None,
+        on_store_error: Literal["allow", "refuse"] = "allow",
+    ) -> None:
+        super().__init__()
+        self.limit_usd = limit_usd
+        self.limit_nanos = int(limit_usd.scaleb(9).to_integral_value(rounding=ROUND_FLOOR))
+        self.mode = mode
+        self.name = name
+        self.per = per
+        self.on_store_error = on_store_error
+        self.warned = False
+        self._own_store = MemoryStore() if name is None else None
+        if name is not None:
+            from llmmeter._budgets._status import remember
+
+            remember(name, per)
+
+    def store(self) -> Store:
+        """Where this budget's spend is kept: its own (unnamed) or the named budgets' store."""
+        own = self._own_store
+        return named_store() if own is None else own
+
+    def key(self, when: datetime) -> BudgetKey:
+        """The window of this budget that a call started at ``when`` counts in."""
+        return BudgetKey(self.name or "", window_of(self.per, when))
+
+
+class budget(_Block):
+    """Refuse a metered request, before it is sent, when it could pass the limit of ``usd``.
+
+    Before each metered request leaves, every enclosing budget reserves the request's worst-case
+    cost (input from the request's size, output from the limit it states: ``max_tokens`` and its
+    kin); the request is refused when the spend plus the reservations in flight plus its own would
+    pass the limit. When the call ends its actual cost replaces the reservation (a failed or
+    cancelled call releases it). So requests that state an output limit never overshoot; one that
+    states none reserves its input only, and can pass the limit by at most its output's cost.
+
+    Args:
+        usd: the limit, in US dollars (Decimal, int or str; never a float).
+        mode: ``"raise"`` refuses with :class:`llmmeter.BudgetExceeded`; ``"warn"`` logs one
+            warning and lets the request through.
+        name: blocks with the same name and ``per`` share one spend: in this process, or across
+            processes and hosts with ``configure(budget_store="redis://...")``. ``None`` (the
+            default) keeps the block's own spend.
+        per: ``"hour"``, ``"day"``, ``"week"`` (ISO, from Monday) or ``"month"``: UTC calendar
+            windows, each starting at zero; a call counts in the window in which it started.
+            ``None``: one window forever.
+        on_store_error: when the store cannot be reached in time, ``"allow"`` lets the request
+            through (one warning per budget) and ``"refuse"`` raises
+            :class:`llmmeter.BudgetUnavailable`.
+    """
+
+    def __init__(
+        self,
+        usd: Decimal | int | str,
+        *,
+        name: str | None = None,
+        per: Period | None = None,
+        mode: Literal["raise", "warn"] = "raise",
+        on_store_error: Literal["allow", "refuse"] = "allow",
     ):
         super().__init__()
         if isinstance(usd, float):
@@ -211,26 +273,30 @@ class budget(_Block):
             raise ConfigurationError(f"budget(usd={usd!r}): the limit must be a non-negative amount")
         if mode not in ("raise", "warn"):
             raise ConfigurationError(f"budget(mode={mode!r}): expected 'raise' or 'warn'")
-        self.spend = BudgetSpend(limit, mode, name)
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ConfigurationError(f"budget(name={name!r}): a name is a non-empty string")
+        if per not in PERIODS:
+            raise ConfigurationError(f"budget(per={per!r}): expected None, 'hour', 'day', 'week' or 'month'")
+        if on_store_error not in ("allow", "refuse"):
+            raise ConfigurationError(
+                f"budget(on_store_error={on_store_error!r}): expected 'allow' or 'refuse'"
+            )
+        self.spend = BudgetSpend(limit, mode, name, per, on_store_error)
+
+
+def enclosing_budgets() -> list[BudgetSpend]:
+    """The budgets enclosing the current context, outermost first."""
+    return [spend for spend in _active_spends.get() if type(spend) is BudgetSpend]
 
 
 def check_budgets() -> None:
-    """Raise :class:`BudgetExceeded` if an enclosing budget is spent (called before a request)."""
-    budgets = [spend for spend in _active_spends.get() if isinstance(spend, BudgetSpend)]
-    if not budgets:
-        return
-    for spend in budgets:
-        if spend._cost_usd >= spend.limit_usd:
-            if spend.mode == "raise":
-                raise BudgetExceeded(spend.limit_usd, spend._cost_usd, spend.name)
-            if not spend.warned:
-                spend.warned = True
-                logger.warning(
-                    "llmmeter: budget %s of $%s reached (spent $%s); letting the request through (warn mode)",
-                    spend.name or "",
-                    spend.limit_usd,
-                    spend._cost_usd,
-                )
+    """Raise :class:`BudgetExceeded` if an enclosing budget is reached (a request of no known cost).
+
+    Capture points that can describe the request call :func:`llmmeter._budgets.reserve` instead.
+    """
+    from llmmeter._budgets._reserve import check
+
+    check()
 
 
 class attributes:

@@ -25,7 +25,9 @@ __all__ = [
     "checked_usage",
     "count",
     "from_anthropic",
+    "from_bedrock_metrics",
     "from_langchain",
+    "from_ollama",
     "from_openai_chat",
     "from_openai_embeddings",
     "from_openai_realtime",
@@ -269,6 +271,32 @@ def from_anthropic(usage: Any) -> Usage:
         cache_write_1h_tokens=write_1h,
         reasoning_tokens=_count(usage, "output_tokens_details", "thinking_tokens"),
     )
+
+
+@_checked
+def from_bedrock_metrics(metrics: Any) -> Usage:
+    """Convert Bedrock's ``amazon-bedrock-invocationMetrics`` (the last event of an InvokeModel stream).
+
+    As in Converse, ``inputTokenCount`` EXCLUDES cache reads and writes, which are added here.
+    """
+    cache_read = _count(metrics, "cacheReadInputTokenCount")
+    cache_write = _count(metrics, "cacheWriteInputTokenCount")
+    return Usage(
+        input_tokens=_count(metrics, "inputTokenCount") + cache_read + cache_write,
+        output_tokens=_count(metrics, "outputTokenCount"),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+    )
+
+
+@_checked
+def from_ollama(body: Any) -> Usage:
+    """Convert the counts of an Ollama response (its final ``done`` line, when streamed).
+
+    ``prompt_eval_count`` is the prompt's tokens (those evaluated: a prompt cached from the previous
+    call counts less), ``eval_count`` the generated tokens, thinking included.
+    """
+    return Usage(input_tokens=_count(body, "prompt_eval_count"), output_tokens=_count(body, "eval_count"))
 
 
 _DETAIL_SUFFIXES = ("cache_creation", "cache_read", "audio", "image", "reasoning")

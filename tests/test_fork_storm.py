@@ -53,17 +53,23 @@ def providers() -> Any:
     tracer_provider.shutdown()
 
 
-@pytest.fixture
-def client(providers: Any) -> Any:
-    """The openai SDK over an httpx MockTransport, every client metered by ``instrument()``."""
-    tracer_provider, meter_provider = providers
-    llmmeter.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, integrations=False)
+def new_client() -> openai.OpenAI:
+    """The openai SDK over an httpx MockTransport. A worker makes its own after the fork: a client
+    shared across a fork shares httpx's cookie jar, whose lock a thread of the parent may hold."""
     reply = fakes.Reply(fakes.chat_completion())
-    yield openai.OpenAI(
+    return openai.OpenAI(
         api_key="sk-secret-test-key",
         base_url="https://api.openai.com/v1",
         http_client=httpx.Client(transport=httpx.MockTransport(fakes.mock_handler(httpx, reply))),
     )
+
+
+@pytest.fixture
+def client(providers: Any) -> Any:
+    """The parent's client, every client metered by ``instrument()``."""
+    tracer_provider, meter_provider = providers
+    llmmeter.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, integrations=False)
+    yield new_client()
     llmmeter.uninstrument()
 
 
@@ -99,7 +105,7 @@ def block_storm(client: Any, block: Any) -> StormResult:
 
         def check() -> dict[str, Any]:
             before = whole(spend)
-            call(client)
+            call(new_client())
             after = whole(spend)
             return {"before": before, "after": after}
 
@@ -134,7 +140,7 @@ def test_pricing_reload_and_refresh_survive_a_fork_storm(client: Any) -> None:
 
     def check() -> str:
         with llmmeter.track() as spend:
-            call(client)
+            call(new_client())
         assert spend.cost_usd == COST, spend
         return str(llmmeter.price("gpt-4o-2024-08-06", input_tokens=100, output_tokens=20).total)
 
@@ -156,18 +162,11 @@ def test_configure_and_instrument_racing_survive_a_fork_storm(providers: Any) ->
         llmmeter.configure(capture_content=True, metric_attributes=["tenant"])
         llmmeter.configure(capture_content=False, metric_attributes=[])
 
-    reply = fakes.Reply(fakes.chat_completion())
-    client = openai.OpenAI(
-        api_key="sk-secret-test-key",
-        base_url="https://api.openai.com/v1",
-        http_client=httpx.Client(transport=httpx.MockTransport(fakes.mock_handler(httpx, reply))),
-    )
-
     def check() -> int:
         llmmeter.uninstrument()
         llmmeter.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
         with llmmeter.track() as spend:
-            call(client)
+            call(new_client())
         llmmeter.uninstrument()
         return spend.calls
 

@@ -12,6 +12,7 @@ import llmmeter
 CONTRACT = {
     "AsyncMeteredTransport",
     "BudgetExceeded",
+    "BudgetUnavailable",
     "ConfigurationError",
     "Cost",
     "LLMMeterError",
@@ -23,6 +24,7 @@ CONTRACT = {
     "__version__",
     "attributes",
     "budget",
+    "budget_status",
     "configure",
     "instrument",
     "meter_client",

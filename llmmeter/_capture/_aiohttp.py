@@ -41,7 +41,13 @@ from llmmeter._capture._http import (
     with_stream_usage,
 )
 from llmmeter._capture._patching import Patch
-from llmmeter._capture._refusal import check_budgets
+from llmmeter._capture._refusal import (
+    UNKNOWN_SIZE,
+    RequestSize,
+    areserve_or_refuse,
+    request_size,
+    settled,
+)
 from llmmeter._guard import internal_error
 from llmmeter._providers._base import loads_or_none
 from llmmeter._providers._decoding import Decoder, make_decoder
@@ -89,8 +95,8 @@ async def _meter(
     found = None if url is None else endpoint(method.upper(), url.host, url.path, url.explicit_port)
     if found is None or url is None:
         return await send(method, str_or_url, **options)
-    check_budgets(found.provider)
-    call, stream = _start(found, session, url, options, telemetry)
+    call, stream, size = _start(found, session, url, options, telemetry)
+    await areserve_or_refuse(found.provider, call, size)
     tokens = enter(call)
     try:
         response = await send(method, str_or_url, **options)
@@ -101,11 +107,13 @@ async def _meter(
     except BaseException as exc:
         if call is not None:
             call.finish(ending="error", exception=exc, error_type=_status_error(exc))
+            await settled(call)
         raise
     finally:
         leave(tokens)
     if call is not None:
         _watch(call, found, response, stream, _decompresses(session, options))
+        await settled(call)
     return response
 
 
@@ -121,8 +129,9 @@ def _url(session: aiohttp.ClientSession, str_or_url: Any) -> URL | None:
 
 def _start(
     found: Route, session: aiohttp.ClientSession, url: URL, options: dict[str, Any], telemetry: Telemetry
-) -> tuple[Call | None, bool | None]:
-    """Open the call; ``options`` get the rewritten body when the stream should report its usage."""
+) -> tuple[Call | None, bool | None, RequestSize]:
+    """Open the call; ``options`` get the rewritten body when the stream should report its usage.
+    Returns the call, whether a stream was asked for, and what a budget reserves for the request."""
     try:
         body, content = _request_body(options)
         call, stream = open_call(
@@ -139,10 +148,10 @@ def _start(
             else:  # exact, as it will be sent, and of the type the caller gave (str or bytes)
                 rebuilt = json.dumps(with_stream_usage(json.loads(content)), separators=(",", ":"))
                 options["data"] = rebuilt if isinstance(options["data"], str) else rebuilt.encode()
-        return call, stream
+        return call, stream, request_size(content, body)
     except Exception as exc:
         internal_error("starting a call", exc)
-        return None, None
+        return None, None, UNKNOWN_SIZE
 
 
 def _request_body(options: Mapping[str, Any]) -> tuple[Any, bytes | None]:

@@ -8,8 +8,8 @@ from typing import Any
 from llmmeter._guard import internal_error
 from llmmeter._providers._base import Adapter, RequestInfo, ResponseInfo, StreamState
 from llmmeter._providers._decoding import Decoder
+from llmmeter._providers._framing import Framing, StreamParser
 from llmmeter._providers._large import BodyWindow
-from llmmeter._providers._sse import SSEParser
 from llmmeter._settings import settings
 from llmmeter._telemetry._call import Call
 from llmmeter._telemetry._record import Ending
@@ -20,10 +20,11 @@ __all__ = ["BodyMeter"]
 class BodyMeter:
     """Sees each chunk of one response body exactly as the caller receives it.
 
-    A streamed body (``text/event-stream``) is parsed event by event and nothing is kept beyond the
-    stream state; the body of an adapter whose ``reads_body`` is False (binary audio) is not kept at
-    all; any other body is collected and parsed as JSON once it ends (a large one, unless
-    content is captured, only by its two ends: see ``_providers._large``). The call is finished
+    A streamed body is parsed event by event by its ``framing`` (SSE, NDJSON, AWS event-stream:
+    see ``_providers._framing``) and nothing is kept beyond the stream state; the body of an
+    adapter whose ``reads_body`` is False (binary audio) is not kept at all; any other body is
+    collected and parsed as JSON once it ends (a large one, unless content is captured, only by
+    its two ends: see ``_providers._large``). The call is finished
     exactly once: at the end of the body, when it is closed, on a read error, or when the stream
     is garbage-collected unread.
     """
@@ -38,11 +39,14 @@ class BodyMeter:
         "_parser",
         "_skips",
         "_state",
+        "_terminator",
         "_undecodable",
         "done",
     )
 
-    def __init__(self, call: Call, adapter: Adapter, decoder: Decoder | None, event_stream: bool) -> None:
+    def __init__(
+        self, call: Call, adapter: Adapter, decoder: Decoder | None, framing: Framing | None
+    ) -> None:
         self._call = call
         self._adapter = adapter
         self._decoder = decoder
@@ -51,14 +55,24 @@ class BodyMeter:
         self.done = False
         self._chunks: BodyWindow | None = None
         self._state: StreamState | None = None
-        self._parser: SSEParser | None = None
+        self._parser: StreamParser | None = None
         self._skips: Callable[[bytes], bool] | None = None
-        if event_stream:
+        self._terminator = b""
+        if framing is not None:
             self._state = adapter.new_stream(call.request, settings.capture_content)
-            self._parser = SSEParser(self._state.record_event, getattr(self._state, "ignores", None))
-            self._skips = getattr(self._state, "skips", None)
+            self._parser = framing(self._state.record_event, getattr(self._state, "ignores", None))
+            terminator = self._parser.terminator
+            if terminator is not None:  # a framing whose chunks can be seen to hold whole events
+                self._skips = getattr(self._state, "skips", None)
+                self._terminator = terminator
         elif getattr(adapter, "reads_body", True):
             self._chunks = BodyWindow(whole=settings.capture_content)  # reported content is read whole
+
+    async def settled(self) -> None:
+        """Wait until the call's budget reservation is settled on a remote store (async code)."""
+        reservation = self._call.reservation
+        if reservation is not None and reservation.done:
+            await reservation.settled()
 
     def chunk(self, data: bytes) -> None:
         """Take the next raw (still encoded) chunk of the body."""
@@ -82,7 +96,7 @@ class BodyMeter:
                 if (
                     skips is not None
                     and parser.between_events
-                    and decoded.endswith(b"\n\n")
+                    and decoded.endswith(self._terminator)
                     and skips(decoded)
                 ):
                     return

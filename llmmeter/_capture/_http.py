@@ -6,7 +6,7 @@ calls (:func:`endpoint`), the call opened for one (:func:`open_call`), the body 
 when a stream should report its usage (:func:`wants_stream_usage`, :func:`with_stream_usage`), the
 span made current while it is sent (:func:`enter`, :func:`leave`), and how the response's status
 and headers decide how its body is read (:func:`finished_by_status`, :func:`body_meter`). The
-budget check that refuses a request before it leaves is :func:`llmmeter._capture._refusal.check_budgets`.
+budget reservation made before a request leaves is :func:`llmmeter._capture._refusal.reserve_or_refuse`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from llmmeter._context import sending as _sending
 from llmmeter._exit import end_at_exit
 from llmmeter._providers._base import RequestInfo, is_object
 from llmmeter._providers._decoding import Decoder
+from llmmeter._providers._framing import stream_framing
 from llmmeter._providers._openai import CHAT
 from llmmeter._providers._routing import Route, route
 from llmmeter._reported import from_headers
@@ -85,6 +86,7 @@ def open_call(
         provider=found.provider,
         operation=found.operation,
         model=found.deployment or found.model,
+        billed_model=found.billed_model,
         server_address=host or None,
         server_port=port,
     )
@@ -151,15 +153,14 @@ def body_meter(
     """The meter of a response body, shown the bytes the caller reads, which ``decoder`` decodes;
     ``header(name)`` reads the response's headers (case-insensitively).
 
-    The SDKs read the answer to a streamed request as events and any other answer as JSON, whatever
-    its content-type says; the content-type decides only for an unreadable request. A stream the
-    caller never finishes is ended at exit. A cost a gateway states in a header is handed to the
-    call (see ``_reported``).
+    A streamed body is cut into events by its framing (see ``_providers._framing``: the request
+    decides whether it is a stream, the adapter names the framing, and the content-type only for
+    an unreadable request). A stream the caller never finishes is ended at exit. A cost a gateway
+    states in a header is handed to the call (see ``_reported``).
     """
-    if stream is None:
-        stream = "text/event-stream" in (header("content-type") or "")
-    call.reported = from_headers(header, settings.reported_cost_header, stream)
-    meter = BodyMeter(call, found.adapter, decoder, stream)
-    if stream:
+    framing = stream_framing(found.adapter, stream, header("content-type") or "")
+    call.reported = from_headers(header, settings.reported_cost_header, framing is not None)
+    meter = BodyMeter(call, found.adapter, decoder, framing)
+    if framing is not None:
         end_at_exit(meter)
     return meter

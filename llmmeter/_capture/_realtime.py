@@ -31,8 +31,11 @@ from typing import Any
 
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 
+from llmmeter._budgets._estimate import stated_output_limit
+from llmmeter._budgets._reserve import areserve, reserve
 from llmmeter._capture._patching import Patch
-from llmmeter._capture._refusal import check_budgets
+from llmmeter._capture._refusal import UNKNOWN_SIZE, areserve_or_refuse, refusal_for, reserve_or_refuse
+from llmmeter._errors import BudgetExceeded
 from llmmeter._guard import internal_error
 from llmmeter._providers import _realtime as protocol
 from llmmeter._providers._base import RequestInfo
@@ -42,6 +45,7 @@ from llmmeter._telemetry._call import Telemetry
 from llmmeter._telemetry._record import Ending
 from llmmeter._telemetry._scrub import CREDENTIAL_HEADERS
 from llmmeter._telemetry._session import Session
+from llmmeter._tracking import enclosing_budgets
 
 __all__ = ["patches"]
 
@@ -68,7 +72,10 @@ class _HandshakePatch(Patch):
     def _sync_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
         def handshake(connection: Any, *args: Any, **kwargs: Any) -> Any:
             original = self.original_for(connection)
-            session = _open(connection, telemetry) if self.active else None
+            found = _target(connection) if self.active else None
+            if found is not None:
+                reserve_or_refuse(found.provider, None, UNKNOWN_SIZE)
+            session = _open(found, connection, telemetry)
             if session is None:
                 return original(*args, **kwargs)
             try:
@@ -84,7 +91,10 @@ class _HandshakePatch(Patch):
     def _async_wrapper(self, telemetry: Telemetry) -> Callable[..., Any]:
         async def handshake(connection: Any, *args: Any, **kwargs: Any) -> Any:
             original = self.original_for(connection)
-            session = _open(connection, telemetry) if self.active else None
+            found = _target(connection) if self.active else None
+            if found is not None:
+                await areserve_or_refuse(found.provider, None, UNKNOWN_SIZE)
+            session = _open(found, connection, telemetry)
             if session is None:
                 return await original(*args, **kwargs)
             try:
@@ -98,17 +108,10 @@ class _HandshakePatch(Patch):
         return handshake
 
 
-def _open(connection: Any, telemetry: Telemetry) -> Session | None:
-    """A session for a connection to a Realtime endpoint (refused when a budget is spent), else None."""
-    try:
-        uri = connection.protocol.uri
-        found = protocol.target(uri.host, uri.port, uri.path, uri.query)
-    except Exception as exc:
-        internal_error("reading a WebSocket URL", exc)
-        return None
+def _open(found: protocol.Target | None, connection: Any, telemetry: Telemetry) -> Session | None:
+    """A session for a connection to a Realtime endpoint, else None."""
     if found is None:
         return None
-    check_budgets(found.provider)
     try:
         request = RequestInfo(
             provider=found.provider,
@@ -123,6 +126,32 @@ def _open(connection: Any, telemetry: Telemetry) -> Session | None:
     except Exception as exc:
         internal_error("starting a realtime session", exc)
         return None
+
+
+def _target(connection: Any) -> protocol.Target | None:
+    try:
+        uri = connection.protocol.uri
+        return protocol.target(uri.host, uri.port, uri.path, uri.query)
+    except Exception as exc:
+        internal_error("reading a WebSocket URL", exc)
+        return None
+
+
+def _response_request(session: Session, message: str | bytes) -> tuple[RequestInfo, int | None] | None:
+    """What a budget reserves for a ``response.create`` (None when it is not one): the session's
+    model, and the output limit the event states. Its input is the conversation the server holds,
+    which the client cannot see: it reserves the stated output only."""
+    event = protocol.parse_event(message, _CLIENT_EVENTS)
+    if event is None:
+        return None
+    response = event.get("response")
+    limit = stated_output_limit(response) if isinstance(response, dict) else None
+    info = RequestInfo(
+        provider=session.request.provider,
+        operation=session.request.operation,
+        model=session.model or session.request.model,
+    )
+    return info, limit
 
 
 def _failed(session: Session, connection: Any, exc: BaseException) -> None:
@@ -166,15 +195,36 @@ class _Events:
         except Exception as exc:
             internal_error("reading a realtime event", exc)
 
-    def sending(self, message: Any) -> None:
-        """Refuse a ``response.create`` when a budget is spent; let everything else through."""
-        if not isinstance(message, str | bytes):
-            return
+    def _response_create(self, message: Any) -> tuple[RequestInfo, int | None] | None:
+        if not isinstance(message, str | bytes) or not enclosing_budgets():
+            return None
         kind = protocol.event_type(message)
-        if kind == protocol.RESPONSE_CREATE or (
-            kind is None and protocol.parse_event(message, _CLIENT_EVENTS) is not None
-        ):
-            check_budgets(self.session.request.provider)
+        if kind is not None and kind != protocol.RESPONSE_CREATE:
+            return None
+        return _response_request(self.session, message)
+
+    def sending(self, message: Any) -> None:
+        """Reserve for a ``response.create`` (refused when it could pass a budget); let everything
+        else through."""
+        request = self._response_create(message)
+        if request is not None:
+            try:
+                reservation = reserve(request[0], 0, request[1])
+            except BudgetExceeded as refusal:
+                self.session.refused(refusal)
+                raise refusal_for(self.session.request.provider, refusal) from None
+            self.session.reservations.append(reservation)
+
+    async def asending(self, message: Any) -> None:
+        """:meth:`sending` in async code."""
+        request = self._response_create(message)
+        if request is not None:
+            try:
+                reservation = await areserve(request[0], 0, request[1])
+            except BudgetExceeded as refusal:
+                self.session.refused(refusal)
+                raise refusal_for(self.session.request.provider, refusal) from None
+            self.session.reservations.append(reservation)
 
     def closed(self, exc: ConnectionClosed) -> None:
         """The connection is closed: normally (``ConnectionClosedOK``), or not."""
@@ -258,7 +308,7 @@ def _meter_async(connection: Any, session: Session) -> None:
             return message
 
         async def metered_send(message: Any, *args: Any, **kwargs: Any) -> Any:
-            events.sending(message)
+            await events.asending(message)
             try:
                 return await send(message, *args, **kwargs)
             except ConnectionClosed as exc:

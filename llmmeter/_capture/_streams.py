@@ -72,6 +72,7 @@ class _MeteredAsyncStream:
             meter.end("error", exc)
             raise
         meter.end("complete")
+        await meter.settled()
 
     async def aclose(self) -> None:
         try:
@@ -81,6 +82,7 @@ class _MeteredAsyncStream:
             raise
         finally:
             self._meter.end("closed_early")
+        await self._meter.settled()
 
     def __del__(self) -> None:
         meter = getattr(self, "_meter", None)

@@ -33,7 +33,14 @@ from llmmeter._capture._http import (
     with_stream_usage,
 )
 from llmmeter._capture._patching import Patch
-from llmmeter._capture._refusal import check_budgets
+from llmmeter._capture._refusal import (
+    UNKNOWN_SIZE,
+    RequestSize,
+    areserve_or_refuse,
+    request_size,
+    reserve_or_refuse,
+    settled,
+)
 from llmmeter._capture._streams import async_stream_class, sync_stream_class
 from llmmeter._guard import internal_error
 from llmmeter._providers._base import loads_or_none
@@ -84,8 +91,8 @@ def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -
     found = endpoint(request.method, url.host, url.path, url.port)
     if found is None:
         return send(request)
-    check_budgets(found.provider)
-    call, request, stream = _start(found, request, telemetry)
+    call, request, stream, size = _start(found, request, telemetry)
+    reserve_or_refuse(found.provider, call, size)
     tokens = enter(call)
     try:
         response = send(request)
@@ -106,8 +113,8 @@ async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telem
     found = endpoint(request.method, url.host, url.path, url.port)
     if found is None:
         return await send(request)
-    check_budgets(found.provider)
-    call, request, stream = _start(found, request, telemetry)
+    call, request, stream, size = _start(found, request, telemetry)
+    await areserve_or_refuse(found.provider, call, size)
     tokens = enter(call)
     try:
         response = await send(request)
@@ -118,17 +125,22 @@ async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telem
     except BaseException as exc:
         if call is not None:
             call.finish(ending="error", exception=exc)
+            await settled(call)
         raise
     finally:
         leave(tokens)
     if call is not None:
         _watch(call, found, response, async_body=True, stream=stream)
+        await settled(call)
     return response
 
 
-def _start(found: Route, request: Any, telemetry: Telemetry) -> tuple[Call | None, Any, bool | None]:
-    """Open the call for ``request``; returns it, the request to send (rewritten only when asked) and
-    whether the request asked for a streamed response (None when its body could not be read)."""
+def _start(
+    found: Route, request: Any, telemetry: Telemetry
+) -> tuple[Call | None, Any, bool | None, RequestSize]:
+    """Open the call for ``request``; returns it, the request to send (rewritten only when asked),
+    whether the request asked for a streamed response (None when its body could not be read) and
+    what a budget reserves for it."""
     try:
         url = request.url
         content = _json_content(request)
@@ -145,10 +157,10 @@ def _start(found: Route, request: Any, telemetry: Telemetry) -> tuple[Call | Non
         )
         if content and wants_stream_usage(found, body):
             request = _with_body(request, with_stream_usage(json.loads(content)))  # exact, as it will be sent
-        return call, request, stream
+        return call, request, stream, request_size(content, body)
     except Exception as exc:
         internal_error("starting a call", exc)
-        return None, request, None
+        return None, request, None, UNKNOWN_SIZE
 
 
 def _json_content(request: Any) -> bytes | None:

@@ -70,16 +70,16 @@ class _MessagesStream:
     def record_event(self, event: str, data: str) -> None:
         if event and event not in _PARSED_EVENTS:
             if self._capture and event == "content_block_delta":
-                delta = loads_or_none(data)
-                text = get_str(delta.get("delta"), "text") if is_object(delta) else None
-                if text:
-                    self._text.append(text)
+                self._keep_text(loads_or_none(data))
             return
         payload = loads_or_none(data)
         if not is_object(payload):
             return
         kind = event or get_str(payload, "type") or ""
-        if kind == "message_start":
+        if kind == "content_block_delta":  # named only in its data (Bedrock's chunks)
+            if self._capture:
+                self._keep_text(payload)
+        elif kind == "message_start":
             message = payload.get("message")
             _message_fields(self._result, message)
             if is_object(message):
@@ -97,6 +97,11 @@ class _MessagesStream:
             self._result.complete = True
         elif kind == "error":
             self._result.error_type = _error_type(payload)
+
+    def _keep_text(self, delta_event: Any) -> None:
+        text = get_str(delta_event.get("delta"), "text") if is_object(delta_event) else None
+        if text:
+            self._text.append(text)
 
     def _merge_usage(self, usage: Any) -> None:
         if is_object(usage):

@@ -30,6 +30,9 @@ class RequestInfo:
     provider: str
     operation: str
     model: str | None = None
+    billed_model: str | None = None
+    """The name the call is priced by when the endpoint, not the model alone, decides the rate (a
+    Bedrock inference profile, a Vertex AI location): preferred to the model the response reports."""
     stream: bool = False
     server_address: str | None = None
     server_port: int | None = None
@@ -119,6 +122,9 @@ class Adapter(Protocol):
     An adapter may also define ``reads_forms = True``: its requests may be ``multipart/form-data``
     (uploads), whose text fields are then given to ``parse_request`` as strings and whose files
     as :class:`UploadedFile` (see ``_capture._forms``).
+    An adapter may also define ``stream_framing``: the parser class its streams are cut into events
+    with (``_ndjson.NDJSONParser``, ``_eventstream.EventStreamParser``; SSE when it has none: see
+    ``_framing``). Each event reaches :meth:`StreamState.record_event` as ``(name, text)``.
     """
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import unquote
 
+from llmmeter._pricing._names import bedrock_pricing_name, vertex_pricing_name
 from llmmeter._providers._anthropic import MESSAGES
 from llmmeter._providers._audio import SPEECH, TRANSCRIPTIONS
 from llmmeter._providers._base import Adapter
+from llmmeter._providers._bedrock_invoke import BEDROCK_INVOKE
 from llmmeter._providers._images import IMAGES
+from llmmeter._providers._ollama import OLLAMA_CHAT, OLLAMA_EMBED, OLLAMA_GENERATE
 from llmmeter._providers._openai import CHAT, EMBEDDINGS, RESPONSES
 from llmmeter._providers._video import VIDEOS
 from llmmeter._settings import settings
@@ -35,6 +39,8 @@ class Route:
     stream: bool | None = None
     """Whether the URL asks for a streamed answer (Gemini's ``:streamGenerateContent``); None when
     the request body says."""
+    billed_model: str | None = None
+    """The name the call is priced by when the endpoint decides the rate (see ``RequestInfo``)."""
 
 
 # Public hosts of OpenAI-compatible (and Anthropic) APIs -> ``gen_ai.provider.name``: the GenAI
@@ -143,6 +149,9 @@ def route(method: str, host: str, path: str, port: int | None = None) -> Route |
         hosts = settings.provider_hosts
         named = hosts and ((port is not None and hosts.get(f"{host}:{port}")) or hosts.get(host))
         return Route(MESSAGES, named or n.PROVIDER_ANTHROPIC, n.OP_CHAT)
+    native = _native_route(path)
+    if native is not None:
+        return native
     for suffix, adapter, operation in _OPENAI_ENDPOINTS:
         if path.endswith(suffix):
             return _openai_route(adapter, operation, host, path, port)
@@ -163,3 +172,67 @@ def _openai_route(adapter: Adapter, operation: str, host: str, path: str, port: 
     deployment = _azure_deployment(path)
     provider = n.PROVIDER_AZURE_OPENAI if deployment else _provider_for_host(host, port)
     return Route(adapter, provider, operation, deployment)
+
+
+# Ollama's native API, recognised by its path whatever the host (``localhost:11434`` mostly).
+_OLLAMA_ENDPOINTS: tuple[tuple[str, Adapter, str], ...] = (
+    ("/api/chat", OLLAMA_CHAT, n.OP_CHAT),
+    ("/api/generate", OLLAMA_GENERATE, n.OP_TEXT_COMPLETION),
+    ("/api/embed", OLLAMA_EMBED, n.OP_EMBEDDINGS),
+    ("/api/embeddings", OLLAMA_EMBED, n.OP_EMBEDDINGS),
+)
+_VERTEX_CLAUDE = "/publishers/anthropic/models/"
+_VERTEX_CLAUDE_METHODS = {"rawPredict": False, "streamRawPredict": True}
+_BEDROCK_INVOKE_METHODS = {"invoke": False, "invoke-with-response-stream": True}
+
+
+def _native_route(path: str) -> Route | None:
+    """The route of a provider's native API whose path alone says what it is (the host may be a
+    regional endpoint, a private endpoint or a proxy)."""
+    for suffix, adapter, operation in _OLLAMA_ENDPOINTS:
+        if path.endswith(suffix):
+            return Route(adapter, n.PROVIDER_OLLAMA, operation)
+    if _VERTEX_CLAUDE in path:
+        return _vertex_claude_route(path)
+    if "/model/" in path:
+        return _bedrock_invoke_route(path)
+    return None
+
+
+def _vertex_claude_route(path: str) -> Route | None:
+    """``.../projects/{p}/locations/{location}/publishers/anthropic/models/{model}:rawPredict`` and
+    ``:streamRawPredict``: Anthropic's Messages body, the model and the rate in the URL."""
+    head, _, target = path.partition(_VERTEX_CLAUDE)
+    model, _, method = unquote(target).rpartition(":")
+    stream = _VERTEX_CLAUDE_METHODS.get(method)
+    if stream is None or not model or model == "count-tokens":
+        return None
+    _, found, rest = head.partition("/locations/")
+    location = rest.split("/", 1)[0] if found else None
+    return Route(
+        MESSAGES,
+        n.PROVIDER_GCP_VERTEX_AI,
+        n.OP_CHAT,
+        model=model,
+        stream=stream,
+        billed_model=vertex_pricing_name(model, location),
+    )
+
+
+def _bedrock_invoke_route(path: str) -> Route | None:
+    """``/model/{model id}/invoke`` and ``/invoke-with-response-stream``: the model (an id, an
+    inference profile or an ARN, URL-encoded) in the URL."""
+    _, _, rest = path.partition("/model/")
+    encoded, _, method = rest.rpartition("/")
+    stream = _BEDROCK_INVOKE_METHODS.get(method)
+    if stream is None or not encoded:
+        return None
+    model = unquote(encoded)
+    return Route(
+        BEDROCK_INVOKE,
+        n.PROVIDER_AWS_BEDROCK,
+        n.OP_CHAT,
+        model=model,
+        stream=stream,
+        billed_model=bedrock_pricing_name(model),
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["COLLECT_BYTES", "SSEParser"]
+__all__ = ["COLLECT_BYTES", "EventFilter", "EventSink", "SSEParser"]
 
 COLLECT_BYTES = 64 << 10
 """An unfinished event longer than this is collected piece by piece rather than re-copied per chunk."""
@@ -29,6 +29,9 @@ class SSEParser:
     """
 
     __slots__ = ("_buffer", "_dropping", "_ignores", "_pieces", "_sink")
+
+    terminator = b"\n\n"
+    """What a chunk made of whole events ends with (newlines normalized)."""
 
     def __init__(self, sink: EventSink, ignores: EventFilter | None = None) -> None:
         self._sink = sink

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from llmmeter._errors import BudgetExceeded, BudgetUnavailable
 from llmmeter._pricing._cost import Cost
 from llmmeter._providers._base import RequestInfo, ResponseInfo
 from llmmeter._settings import settings
@@ -255,4 +256,18 @@ def metric_attributes(
         for key, value in user_attributes.items():
             if key in allowed:
                 attributes[key] = value
+    return attributes
+
+
+def refusal_attributes(refusal: BudgetExceeded) -> dict[str, Any]:
+    """The attributes of a budget's refusal event."""
+    attributes: dict[str, Any] = {
+        n.BUDGET_LIMIT: float(refusal.limit_usd),
+        n.BUDGET_SPENT: float(refusal.spent_usd),
+        n.BUDGET_RESERVED: float(refusal.reserved_usd),
+        n.BUDGET_REQUEST_COST: float(refusal.request_usd),
+        n.BUDGET_UNAVAILABLE: isinstance(refusal, BudgetUnavailable),
+    }
+    if refusal.name is not None:
+        attributes[n.BUDGET_NAME] = refusal.name
     return attributes

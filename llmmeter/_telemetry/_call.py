@@ -23,6 +23,7 @@ import os
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
@@ -32,7 +33,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 
 from llmmeter import __version__
 from llmmeter._context import active_attributes, active_sinks, enclosing_call
-from llmmeter._errors import PricingFileError
+from llmmeter._errors import BudgetExceeded, PricingFileError
 from llmmeter._guard import internal_error
 from llmmeter._locks import new_lock
 from llmmeter._pricing import PricingTable, get_table
@@ -46,6 +47,7 @@ from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._attributes import (
     cost_attributes,
     metric_attributes,
+    refusal_attributes,
     request_attributes,
     response_attributes,
     usage_attributes,
@@ -57,10 +59,16 @@ from llmmeter._telemetry._scrub import exception_attributes, secret_forms
 from llmmeter._telemetry._semconv import conventions
 from llmmeter._usage import Usage
 
+if TYPE_CHECKING:
+    from llmmeter._budgets._reserve import Reservation
+
 __all__ = ["Call", "Telemetry", "add_observer", "remove_observer", "telemetry_for"]
 
 
 _ANTHROPIC_SDK_SCOPE = "com.anthropic.sdk.python"
+"""The anthropic SDK's tracer; its Vertex and Bedrock clients trace under ``.vertex`` and ``.bedrock``."""
+_ANTHROPIC_SDK_PROVIDERS = frozenset({n.PROVIDER_ANTHROPIC, n.PROVIDER_GCP_VERTEX_AI, n.PROVIDER_AWS_BEDROCK})
+"""Providers whose calls the anthropic SDK may make, and trace."""
 logger = logging.getLogger("llmmeter")
 _NO_USAGE = Cost(total=None, status="no_usage")
 _INVALID_USAGE = Cost(total=None, status="invalid_usage")
@@ -171,6 +179,7 @@ class Call:
         "open",
         "reported",
         "request",
+        "reservation",
         "span",
     )
 
@@ -200,6 +209,8 @@ class Call:
         self._user_attributes = active_attributes.get()
         self._sdk_span: Span | None = None
         self._context: otel_context.Context | None = None
+        self.reservation: Reservation | None = None
+        """What the enclosing budgets reserved for this call, settled by :meth:`finish`."""
         self.credentials: Callable[[], Iterable[str]] | None = None
         """What the request carried that must never be written (credential header values), read
         only when an exception is recorded."""
@@ -210,7 +221,7 @@ class Call:
         if outer is not None and outer.open:
             outer._inner_calls += 1
             parent = outer.context
-        elif parent is None and request.provider == n.PROVIDER_ANTHROPIC:
+        elif parent is None and request.provider in _ANTHROPIC_SDK_PROVIDERS:
             self._sdk_span = _anthropic_sdk_span()
         name = f"{request.operation} {request.model}" if request.model else request.operation
         self.span = telemetry.tracer.start_span(
@@ -300,6 +311,9 @@ class Call:
         if counted:
             for sink in self._sinks:
                 sink.add(record)
+        reservation = self.reservation
+        if reservation is not None:
+            reservation.settle(cost.total if counted else None)
         self._end_span(record, response, exception, attributes)
         if counted:
             self._record_metrics(record)
@@ -308,6 +322,19 @@ class Call:
         if _observers:
             for observer in _observers:
                 observer(record)
+
+    def refuse(self, refusal: BudgetExceeded) -> None:
+        """End a call that a budget refused before its request was sent: its span says why (an
+        event), and nothing is counted, since nothing was sent."""
+        if not self.open:
+            return
+        self.open = False
+        span = self.span
+        if span.is_recording():
+            span.add_event(n.BUDGET_REFUSED_EVENT, refusal_attributes(refusal))
+            span.set_attribute(n.ERROR_TYPE, type(refusal).__name__)
+            span.set_status(Status(StatusCode.ERROR, type(refusal).__name__))
+        span.end()
 
     def _end_span(
         self,
@@ -428,7 +455,7 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending, warn_un
         return _INVALID_USAGE
     if usage.is_empty:
         return _NO_USAGE
-    model = response.model or request.model
+    model = request.billed_model or response.model or request.model
     try:
         table = get_table()
     except PricingFileError as error:
@@ -440,7 +467,7 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending, warn_un
         provider=request.provider,
         service_tier=response.service_tier or request.service_tier,
         size=response.size,
-        requested_model=request.model,
+        requested_model=None if request.billed_model else request.model,  # an endpoint's rate is its own
         warn_unknown=warn_unknown,
         quality=response.quality,
     )
@@ -473,6 +500,12 @@ def _anthropic_sdk_span() -> Span | None:
     """The anthropic SDK's own call span, when it is the current span, to put the cost on it."""
     span = trace.get_current_span()
     scope = getattr(span, "instrumentation_scope", None)
-    if scope is not None and scope.name == _ANTHROPIC_SDK_SCOPE and span.is_recording():
+    if scope is not None and _is_anthropic_sdk(scope.name) and span.is_recording():
         return span
     return None
+
+
+def _is_anthropic_sdk(scope: str) -> bool:
+    return scope == _ANTHROPIC_SDK_SCOPE or (
+        scope.startswith(_ANTHROPIC_SDK_SCOPE) and scope[len(_ANTHROPIC_SDK_SCOPE)] == "."
+    )

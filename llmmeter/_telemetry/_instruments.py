@@ -301,6 +301,25 @@ def _add_by_modality(
         totals.add_each(amounts)
 
 
+def _budget_gauges(meter: Meter) -> None:
+    """The spent and reserved amounts of the named budgets opened in this process, read from their
+    store when a reader collects: one series per budget name and period."""
+    from llmmeter._budgets._status import observe_reserved, observe_spent
+
+    meter.create_observable_gauge(
+        n.METRIC_BUDGET_SPENT,
+        callbacks=[observe_spent],
+        unit="USD",
+        description="Spend of the current window of each named llmmeter budget.",
+    )
+    meter.create_observable_gauge(
+        n.METRIC_BUDGET_RESERVED,
+        callbacks=[observe_reserved],
+        unit="USD",
+        description="Worst-case cost reserved by the calls in flight under each named llmmeter budget.",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Instruments:
     """Every instrument llmmeter records to."""
@@ -358,6 +377,7 @@ class Instruments:
             unit="{call}",
             description="GenAI client operations, by llmmeter.cost.status (ok, unknown_model, no_usage...).",
         )
+        _budget_gauges(meter)
         return instruments
 
     def record_tokens(

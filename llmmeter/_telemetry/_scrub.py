@@ -24,7 +24,14 @@ __all__ = [
     "without_url_secrets",
 ]
 
-CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "api-key", "x-api-key", "x-goog-api-key")
+CREDENTIAL_HEADERS = (
+    "authorization",
+    "proxy-authorization",
+    "api-key",
+    "x-api-key",
+    "x-goog-api-key",
+    "x-amz-security-token",
+)
 """Request headers (lower case) whose values are credentials, kept out of recorded exceptions."""
 
 _URL = re.compile(

@@ -22,22 +22,28 @@ response still open then ends with the session (``closed_early`` or ``error``), 
 from __future__ import annotations
 
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from llmmeter._context import active_attributes, active_sinks
+from llmmeter._errors import BudgetExceeded
 from llmmeter._exit import end_at_exit
 from llmmeter._locks import new_lock
 from llmmeter._providers._base import RequestInfo, ResponseInfo
 from llmmeter._telemetry import _names as n
-from llmmeter._telemetry._attributes import request_attributes
+from llmmeter._telemetry._attributes import refusal_attributes, request_attributes
 from llmmeter._telemetry._call import Call, Telemetry
 from llmmeter._telemetry._record import CallRecord, Ending
 from llmmeter._telemetry._scrub import exception_attributes, secret_forms
+
+if TYPE_CHECKING:
+    from llmmeter._budgets._reserve import Reservation
 
 __all__ = ["Session"]
 
@@ -63,6 +69,7 @@ class Session:
         "credentials",
         "open",
         "request",
+        "reservations",
         "span",
     )
 
@@ -83,6 +90,9 @@ class Session:
         self._output_tokens = 0
         self.calls: dict[str | None, Call] = {}
         """The responses in progress, by response id."""
+        self.reservations: deque[Reservation | None] = deque()
+        """What budgets reserved for each ``response.create`` sent whose response has not started,
+        in order: each response started takes the oldest."""
         self.credentials: Callable[[], Iterable[str]] | None = None
         """The credential header values the connection sent, kept out of recorded exceptions."""
         name = f"{request.operation} {request.model}" if request.model else request.operation
@@ -170,6 +180,10 @@ class Session:
         self.calls.clear()
         for call in unfinished_calls:
             call.finish(ending=unfinished)
+        while self.reservations:  # responses asked for that never started
+            reservation = self.reservations.popleft()
+            if reservation is not None:
+                reservation.release()
         span = self.span
         if span.is_recording():
             span.set_attributes(self._summary(ending, error_type))
@@ -184,9 +198,19 @@ class Session:
         # The session counts its responses as a track() block does: it is one more sink of the call.
         token = active_sinks.set((*active_sinks.get(), self))
         try:
-            return Call(self._telemetry, self.request, capture=n.CAPTURE_REALTIME, parent=self.context)
+            call = Call(self._telemetry, self.request, capture=n.CAPTURE_REALTIME, parent=self.context)
         finally:
             active_sinks.reset(token)
+        reservations = self.reservations
+        if reservations:
+            with suppress(IndexError):  # taken by another thread meanwhile
+                call.reservation = reservations.popleft()
+        return call
+
+    def refused(self, refusal: BudgetExceeded) -> None:
+        """A budget refused a ``response.create``: an event on the session's span."""
+        if self.span.is_recording():
+            self.span.add_event(n.BUDGET_REFUSED_EVENT, refusal_attributes(refusal))
 
     def _summary(self, ending: Ending, error_type: str | None) -> dict[str, Any]:
         attributes: dict[str, Any] = {

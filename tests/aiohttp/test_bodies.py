@@ -330,18 +330,17 @@ async def test_track_attributes_and_budget_hold(server, span_exporter):
         with llmmeter.track() as spend, llmmeter.attributes(tenant="acme"):
             await chat()
             await chat()
-        with llmmeter.budget(usd=Decimal("0.0001")):
+        # Above the first request's worst case (its input, as it states no output limit), below its cost.
+        with llmmeter.budget(usd=Decimal("0.0002")):
             await chat()
             sent = len(server.requests)
             with pytest.raises(llmmeter.BudgetExceeded):
                 await chat()
     assert (spend.calls, spend.cost_usd) == (2, 2 * gpt4o(300, 40))
     assert len(server.requests) == sent
-    assert [span.attributes.get("tenant") for span in llm_spans(span_exporter.get_finished_spans())] == [
-        "acme",
-        "acme",
-        None,
-    ]
+    spans = llm_spans(span_exporter.get_finished_spans())
+    assert [span.attributes.get("tenant") for span in spans] == ["acme", "acme", None, None]
+    assert [event.name for event in spans[-1].events] == ["llmmeter.budget.refused"]  # never sent
 
 
 @pytest.mark.parametrize("given", ["json", "bytes", "str"])

@@ -47,7 +47,8 @@ APP = f"""
 
     port = int(os.environ["APP_METRICS_PORT"])
     llmmeter.configure(prometheus_port=port, metric_attributes=["tenant"], service_name="prom-test")
-    run_known_calls()
+    with llmmeter.budget(usd="100", name="tenant:acme", per="day"):
+        run_known_calls()
     # Another GenAI instrumentation (its own scope) writing the conventions' duration histogram.
     other = metrics.get_meter("opentelemetry.instrumentation.openai_v2").create_histogram(
         "gen_ai.client.operation.duration", unit="s"
@@ -189,6 +190,14 @@ def test_total_cost(stack):
     """sum() over every series is the whole workload's cost."""
     (sample,) = stack.query(f"sum({COST})")
     assert math.isclose(float(sample["value"][1]), float(sum(EXPECTED_COST_BY_MODEL.values())), rel_tol=1e-12)
+
+
+def test_budget_gauge_reports_the_spend_of_the_budget_around_the_calls(stack):
+    """llmmeter.budget.spent, by budget name and period, is the cost of the calls made inside it."""
+    found = stack.by_label(f"llmmeter_budget_spent_USD{{{SCOPE}}}", "llmmeter_budget_name")
+    assert_costs(found, {"tenant:acme": sum(EXPECTED_COST_BY_MODEL.values(), Decimal(0))})
+    reserved = stack.by_label(f"llmmeter_budget_reserved_USD{{{SCOPE}}}", "llmmeter_budget_period")
+    assert reserved == {"day": 0.0}
 
 
 def test_tokens_by_type(stack):

@@ -27,7 +27,7 @@ def meter(kind: StreamKind, pieces: list[bytes], encoding: str, providers: dict)
     request = RequestInfo(provider=kind.provider, operation="chat", model=kind.model, stream=True)
     call = Call(Telemetry(**providers), request)
     with record_calls() as calls:
-        body = BodyMeter(call, kind.adapter, make_decoder(encoding), event_stream=True)
+        body = BodyMeter(call, kind.adapter, make_decoder(encoding), SSEParser)
         for piece in pieces:
             body.chunk(piece)
         body.end("complete")

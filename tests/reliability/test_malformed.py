@@ -252,7 +252,12 @@ def test_body_meter_never_raises_and_records_once(
     request = RequestInfo(provider="openai", operation="chat", model="gpt-4o", stream=event_stream)
 
     with record_calls() as calls:
-        meter = BodyMeter(Call(Telemetry(**quiet), request), adapter, make_decoder(encoding), event_stream)
+        meter = BodyMeter(
+            Call(Telemetry(**quiet), request),
+            adapter,
+            make_decoder(encoding),
+            SSEParser if event_stream else None,
+        )
         for piece in split(body, cut):
             meter.chunk(piece)
         meter.end(ending)

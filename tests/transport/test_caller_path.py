@@ -723,7 +723,8 @@ async def test_a_spent_budget_refuses_an_anthropic_request_with_budget_exceeded(
         mock(httpx2, anthropic_reply, seen), tracer_provider, meter_provider, sdk_traces=False
     )
 
-    async with llmmeter.budget(usd=SONNET_CALL) as spend:
+    # Room for one request's worst case (its ~90-byte body as input, max_tokens=64 as output), not two.
+    async with llmmeter.budget(usd=Decimal("0.0015")) as spend:
         await sdk.messages.create(model=SONNET, max_tokens=64, messages=MESSAGES)
         assert spend.cost_usd == SONNET_CALL
         started = time.perf_counter()

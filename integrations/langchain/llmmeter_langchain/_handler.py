@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from opentelemetry.trace import TracerProvider
 
 from llmmeter._integration import (
     AttributeValue,
+    BudgetExceeded,
     Call,
     Cost,
     Ending,
@@ -27,6 +29,7 @@ from llmmeter._integration import (
     Step,
     enclosing_call,
     internal_error,
+    reserve_call_unless_it_blocks,
     settings,
     telemetry_for,
 )
@@ -37,6 +40,20 @@ from llmmeter_langchain._runs import Run, Runs
 __all__ = ["LLMMeterCallbackHandler"]
 
 _FREE = Cost(total=Decimal(0), status="ok")
+_TOKENS_PER_MESSAGE = 8
+"""Bytes counted for each message beyond its text: more than the tokens a provider adds per message."""
+
+
+def _prompt_size(contents: Any) -> int:
+    """An upper bound of a prompt's input tokens: its texts' UTF-8 bytes, plus a little per message
+    (each token of a text is at least one byte of it)."""
+    size = 0
+    for content in contents:
+        text = content if isinstance(content, str) else str(content)
+        size += len(text.encode("utf-8", "surrogatepass")) + _TOKENS_PER_MESSAGE
+    return size
+
+
 _ENCLOSING = enclosing_call
 _AGENT_NAMES = ("AgentExecutor",)
 
@@ -91,7 +108,17 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         self._telemetry = telemetry_for(tracer_provider, meter_provider, logger_provider)
         self._runs = Runs(self, self._end_orphan)
         # LangChain logs and swallows handler errors; the project's own tests must see them.
-        self.raise_error = os.environ.get("LLMMETER_STRICT") == "1"
+        self._strict = os.environ.get("LLMMETER_STRICT") == "1"
+
+    @property
+    def raise_error(self) -> bool:
+        """Whether LangChain lets the error a callback raised reach the caller: a budget's refusal
+        always does (LangChain asks while handling it); any other error only in llmmeter's tests."""
+        return self._strict or isinstance(sys.exc_info()[1], BudgetExceeded)
+
+    @raise_error.setter
+    def raise_error(self, value: bool) -> None:
+        self._strict = value
 
     # --- model runs ------------------------------------------------------------------------------
 
@@ -111,7 +138,10 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
             content = None
             if settings.capture_content:
                 content = _parse.chat_content([m for conversation in messages for m in conversation])
-            self._start_model(n.OP_CHAT, run_id, parent_run_id, tags, metadata, kwargs, content)
+            size = _prompt_size(message.content for conversation in messages for message in conversation)
+            self._start_model(n.OP_CHAT, run_id, parent_run_id, tags, metadata, kwargs, content, size)
+        except BudgetExceeded:
+            raise
         except Exception as exc:
             internal_error("LangChain on_chat_model_start", exc)
 
@@ -129,7 +159,12 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         """Open the span of a text completion call (a legacy LLM)."""
         try:
             content = _parse.prompt_content(prompts) if settings.capture_content else None
-            self._start_model(n.OP_TEXT_COMPLETION, run_id, parent_run_id, tags, metadata, kwargs, content)
+            size = _prompt_size(prompts)
+            self._start_model(
+                n.OP_TEXT_COMPLETION, run_id, parent_run_id, tags, metadata, kwargs, content, size
+            )
+        except BudgetExceeded:
+            raise
         except Exception as exc:
             internal_error("LangChain on_llm_start", exc)
 
@@ -323,6 +358,7 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
         content: _parse.Prompt | None,
+        prompt_size: int,
     ) -> None:
         runs = self._runs
         if not runs.claim(run_id):
@@ -346,6 +382,8 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
                 lead = None
             parent = runs.parent(parent_run_id)
             call = Call(self._telemetry, request, capture=n.CAPTURE_LANGCHAIN, parent=parent)
+            # Reserved for a model whose HTTP call is not metered; a metered one takes it over.
+            reserve_call_unless_it_blocks(call, prompt_size)
             if lead is None:
                 _ENCLOSING.set(call)
             else:

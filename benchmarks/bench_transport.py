@@ -1,7 +1,8 @@
 """What llmmeter's transport costs an openai SDK call, against a bare call, the OpenTelemetry floor and
 OpenLLMetry, all measured in one run.
 
-    .venv/bin/python -m benchmarks.bench_transport
+    .venv/bin/python -m benchmarks.bench_transport          # everything
+    .venv/bin/python -m benchmarks.bench_transport gemini   # only the google-genai rows
 
 ``client.chat.completions.create`` (non-streamed) talks to an in-process ``httpx2.MockTransport``
 answering a fixed chat body, so the figures are the instrumentation's cost, not the network's.
@@ -37,6 +38,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import statistics
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -53,6 +55,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from rich.console import Console
 
 import llmmeter
+from benchmarks import _gemini
 from benchmarks._common import (
     EVERY_POINT_FLOOR,
     DropExporter,
@@ -82,6 +85,7 @@ FLAT_BYTES_PER_CALL = 10.0
 """Growth over the second half of the memory run below this many bytes per call counts as flat."""
 
 MESSAGES: Any = [{"role": "user", "content": "Say hi"}]
+GEMINI_PEERS = ("google-genai", "google-generativeai")
 
 
 def sdk_client(transport: httpx2.BaseTransport) -> openai.OpenAI:
@@ -152,6 +156,8 @@ def setup(name: str, telemetry: Telemetry) -> tuple[Callable[[], object], Tracer
         call = floor_call(plain(), writer)
     elif name == "OpenLLMetry":
         call = openllmetry_call(tracer_provider, meter_provider)
+    elif name.startswith("gemini "):
+        call = _gemini.setup(name, tracer_provider, meter_provider)
     else:
         raise ValueError(f"no variant {name!r}")
     return call, tracer_provider
@@ -370,9 +376,56 @@ def main() -> None:
         other, "peak memory reading a 100,000-chunk metered stream", 0, None, f"{stream_peak / 1024:.1f} KiB"
     )
     console.print(other)
+    gemini_report(console, telemetry, tracer_provider, meter_provider)
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
+
+
+def gemini_report(
+    console: Console, telemetry: Telemetry, tracer_provider: TracerProvider, meter_provider: MeterProvider
+) -> None:
+    """The Gemini rows: google-genai non-streamed and streamed, bare, llmmeter and the installed peers."""
+    console.print(versions("google-genai", *(f"opentelemetry-instrumentation-{p}" for p in GEMINI_PEERS)))
+    for mode in _gemini.MODES:
+        names = [f"{mode} {variant}" for variant in ("bare", "llmmeter", *_gemini.installed_peers())]
+        variants = measure_interleaved(MODULE, names, telemetry, rounds=ROUNDS, calls=CALLS)
+        chunks = f" ({_gemini.STREAM_CHUNKS} chunks)" if mode != "gemini" else ""
+        title = f"google-genai {mode}{chunks}, MockTransport: median of {ROUNDS} rounds x {CALLS} calls"
+        console.print(variants_table(title, variants))
+        added = {
+            variant.name.removeprefix(mode + " "): variant.cpu_us - variants[0].cpu_us for variant in variants
+        }
+        ratios = targets_table(f"{mode}: llmmeter's added CPU per call against each peer's")
+        for peer in _gemini.installed_peers():
+            target_row(ratios, f"llmmeter / {peer}", added["llmmeter"] / added[peer], None)
+        console.print(ratios)
+    per_chunk = _gemini.per_chunk(tracer_provider, meter_provider)
+    chunk_table = targets_table(f"Gemini SSE (raw httpx2 client, {_gemini.LONG_STREAM_CHUNKS:,} chunks)")
+    target_row(chunk_table, "bare CPU µs per chunk", per_chunk["bare"], None)
+    target_row(
+        chunk_table,
+        "llmmeter added CPU µs per chunk",
+        per_chunk["llmmeter"] - per_chunk["bare"],
+        CHUNK_TARGET_US,
+    )
+    console.print(chunk_table)
+
+
+def gemini_main() -> None:
+    """Only the Gemini rows (``python -m benchmarks.bench_transport gemini``)."""
+    console = Console(width=130)
+
+    def probe(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
+        return _gemini.setup("gemini llmmeter", tracer_provider, meter_provider)()
+
+    tracer_provider, meter_provider = providers()
+    gemini_report(console, probe_telemetry(probe), tracer_provider, meter_provider)
     tracer_provider.shutdown()
     meter_provider.shutdown()
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["gemini"]:
+        gemini_main()
+    else:
+        main()

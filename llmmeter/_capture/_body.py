@@ -57,7 +57,7 @@ class BodyMeter:
         self._state: StreamState | None = None
         self._parser: StreamParser | None = None
         self._skips: Callable[[bytes], bool] | None = None
-        self._terminator = b""
+        self._terminator: bytes | tuple[bytes, ...] = b""
         if framing is not None:
             self._state = adapter.new_stream(call.request, settings.capture_content)
             self._parser = framing(self._state.record_event, getattr(self._state, "ignores", None))

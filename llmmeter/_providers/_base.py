@@ -101,8 +101,9 @@ class StreamState(Protocol):
     """Accumulates one stream's events; never raises on malformed events.
 
     A state may also define ``skips(events: bytes) -> bool``: given a chunk made of whole events,
-    True when none of them matters to it, so the chunk need not be parsed at all. Streams are
-    mostly content deltas, and this keeps their per-chunk cost to one byte search. A state may also
+    True when it need not be parsed now: none of them matters to it, or it kept the bytes to read
+    at the end (Gemini's chunks each repeat the usage so far: only the last is read). Streams are
+    mostly content deltas, and this keeps their per-chunk cost to a byte search or two. A state may also
     define ``ignores(event_name: str) -> bool``: True for events it never reads, which are then
     dropped without being decoded (media streams' base64 payloads of megabytes).
     """

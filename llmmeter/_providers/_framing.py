@@ -26,8 +26,9 @@ class StreamParser(Protocol):
     """One stream's parser."""
 
     @property
-    def terminator(self) -> bytes | None:
-        """What a chunk made only of whole events ends with; None when a framing has no such bytes."""
+    def terminator(self) -> bytes | tuple[bytes, ...] | None:
+        """What a chunk made only of whole events ends with (one of, for a tuple); None when a
+        framing has no such bytes."""
 
     @property
     def between_events(self) -> bool:

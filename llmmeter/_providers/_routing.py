@@ -15,6 +15,8 @@ from llmmeter._providers._anthropic import MESSAGES
 from llmmeter._providers._audio import SPEECH, TRANSCRIPTIONS
 from llmmeter._providers._base import Adapter
 from llmmeter._providers._bedrock_invoke import BEDROCK_INVOKE
+from llmmeter._providers._cohere import COHERE_CHAT, COHERE_EMBED
+from llmmeter._providers._gemini import EMBED_CONTENT, GENERATE_CONTENT
 from llmmeter._providers._images import IMAGES
 from llmmeter._providers._ollama import OLLAMA_CHAT, OLLAMA_EMBED, OLLAMA_GENERATE
 from llmmeter._providers._openai import CHAT, EMBEDDINGS, RESPONSES
@@ -108,6 +110,25 @@ _MEDIA_ENDPOINTS: tuple[tuple[str, Adapter], ...] = (
 )
 
 
+# Gemini methods (``.../models/{model}:{method}``) -> (adapter, operation, streamed). The conventions
+# name Gemini's multimodal generation ``generate_content``. Token counting, model listing and the
+# other methods are not calls.
+_GEMINI_METHODS: dict[str, tuple[Adapter, str, bool]] = {
+    "generateContent": (GENERATE_CONTENT, n.OP_GENERATE_CONTENT, False),
+    "streamGenerateContent": (GENERATE_CONTENT, n.OP_GENERATE_CONTENT, True),
+    "embedContent": (EMBED_CONTENT, n.OP_EMBEDDINGS, False),
+    "batchEmbedContents": (EMBED_CONTENT, n.OP_EMBEDDINGS, False),
+}
+# The collections a Gemini method is called on: base and tuned models, Vertex AI endpoints.
+_GEMINI_COLLECTIONS = frozenset({"models", "tunedModels", "endpoints"})
+_COHERE_ENDPOINTS: dict[str, tuple[Adapter, str]] = {
+    "/v2/chat": (COHERE_CHAT, n.OP_CHAT),
+    "/v2/embed": (COHERE_EMBED, n.OP_EMBEDDINGS),
+}
+# Cohere's v1 API has the same paths under /v1/, too common a prefix to claim on any other host.
+_COHERE_V1_HOSTS = frozenset({"api.cohere.com", "api.cohere.ai"})
+
+
 def _provider_for_host(host: str, port: int | None) -> str:
     hosts = settings.provider_hosts
     if hosts:
@@ -145,6 +166,10 @@ def route(method: str, host: str, path: str, port: int | None = None) -> Route |
     if method != "POST":
         return None
     path = path.rstrip("/")
+    if ":" in path:
+        gemini = _gemini_route(host, path)
+        if gemini is not None:
+            return gemini
     if path.endswith("/v1/messages"):
         hosts = settings.provider_hosts
         named = hosts and ((port is not None and hosts.get(f"{host}:{port}")) or hosts.get(host))
@@ -160,7 +185,33 @@ def route(method: str, host: str, path: str, port: int | None = None) -> Route |
             return _openai_route(adapter, n.OP_GENERATE_CONTENT, host, path, port)
     if path.endswith("/remix") and "/videos/" in path:  # /videos/{id}/remix: a new job
         return _openai_route(VIDEOS, n.OP_GENERATE_CONTENT, host, path, port)
+    cohere = _COHERE_ENDPOINTS.get(path[path.rfind("/v2/") :]) if "/v2/" in path else None
+    if cohere is None and host in _COHERE_V1_HOSTS and "/v1/" in path:
+        cohere = _COHERE_ENDPOINTS.get(path[path.rfind("/v1/") :].replace("/v1/", "/v2/", 1))
+    if cohere is not None:
+        return Route(cohere[0], n.PROVIDER_COHERE, cohere[1])
     return None
+
+
+def _gemini_route(host: str, path: str) -> Route | None:
+    """A Gemini API or Vertex AI model method (``/v1beta/models/gemini-2.5-flash:generateContent``,
+    ``/v1/projects/p/locations/l/publishers/google/models/gemini-2.5-pro:streamGenerateContent``)."""
+    head, _, method = path.rpartition(":")
+    collection, _, model = head.rpartition("/")
+    collection = collection.rpartition("/")[2]
+    if not model or collection not in _GEMINI_COLLECTIONS:
+        return None
+    vertex = "aiplatform" in host or "/projects/" in head or "/publishers/" in head
+    if vertex and "/publishers/" in head and "/publishers/google/" not in head:
+        return None  # another publisher's model on Vertex AI (Claude's rawPredict...): its own format
+    found = _GEMINI_METHODS.get(method)
+    if found is None and method == "predict" and "embedding" in model:
+        found = (EMBED_CONTENT, n.OP_EMBEDDINGS, False)  # Vertex AI's text embedding models
+    if found is None:
+        return None
+    adapter, operation, stream = found
+    provider = n.PROVIDER_GCP_VERTEX_AI if vertex else n.PROVIDER_GCP_GEMINI
+    return Route(adapter, provider, operation, model=model, stream=stream)
 
 
 def forget_routes() -> None:

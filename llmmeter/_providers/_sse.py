@@ -30,7 +30,7 @@ class SSEParser:
 
     __slots__ = ("_buffer", "_dropping", "_ignores", "_pieces", "_sink")
 
-    terminator = b"\n\n"
+    terminator = (b"\n\n", b"\r\n\r\n")  # Gemini writes ``\r\n`` line endings
     """What a chunk made of whole events ends with (newlines normalized)."""
 
     def __init__(self, sink: EventSink, ignores: EventFilter | None = None) -> None:

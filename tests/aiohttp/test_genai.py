@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from decimal import Decimal
 from typing import Any
@@ -21,11 +20,6 @@ pytestmark = [
     pytest.mark.usefixtures("instrumented"),
     # google-genai subclasses aiohttp.ClientSession, which aiohttp discourages with a warning.
     pytest.mark.filterwarnings("ignore:Inheritance class .* from ClientSession:DeprecationWarning"),
-    pytest.mark.xfail(
-        importlib.util.find_spec("llmmeter._providers._gemini") is None,
-        reason="the Gemini adapter (issue 18, branch issue-18b) is not merged yet",
-        strict=True,
-    ),
 ]
 
 # Gemini 2.5 Flash, paid tier, per 1M tokens: input $0.30 (text), output $2.50, thinking included.

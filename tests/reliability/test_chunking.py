@@ -24,7 +24,7 @@ cuts = st.one_of(st.lists(st.integers(0, 4000), max_size=40), st.just(list(range
 
 def meter(kind: StreamKind, pieces: list[bytes], encoding: str, providers: dict) -> CallRecord:
     """The record of a body that reached a BodyMeter in ``pieces``."""
-    request = RequestInfo(provider=kind.provider, operation="chat", model=kind.model, stream=True)
+    request = RequestInfo(provider=kind.provider, operation=kind.operation, model=kind.model, stream=True)
     call = Call(Telemetry(**providers), request)
     with record_calls() as calls:
         body = BodyMeter(call, kind.adapter, make_decoder(encoding), SSEParser)

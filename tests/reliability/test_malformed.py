@@ -21,18 +21,28 @@ from llmmeter import Usage
 from llmmeter._capture._body import BodyMeter
 from llmmeter._providers._anthropic import MESSAGES
 from llmmeter._providers._base import RequestInfo, ResponseInfo
+from llmmeter._providers._cohere import COHERE_CHAT, COHERE_EMBED, from_cohere
 from llmmeter._providers._decoding import make_decoder
+from llmmeter._providers._gemini import EMBED_CONTENT, GENERATE_CONTENT, from_gemini
 from llmmeter._providers._openai import CHAT, EMBEDDINGS, RESPONSES
 from llmmeter._providers._sse import SSEParser
 from llmmeter._telemetry._call import Call, Telemetry
 from llmmeter._usage import from_anthropic, from_langchain, from_openai_chat, from_openai_responses
 from llmmeter.testing import record_calls
 from tests import fakes
+from tests.providers import wire as native
 from tests.reliability.strategies import json_objects, json_values, mutated, namespaces, truncated_json
 from tests.reliability.wire import KINDS, split
 
-CONVERTERS = [from_openai_chat, from_openai_responses, from_anthropic, from_langchain]
-ADAPTERS = [CHAT, RESPONSES, EMBEDDINGS, MESSAGES]
+CONVERTERS = [
+    from_openai_chat,
+    from_openai_responses,
+    from_anthropic,
+    from_langchain,
+    from_gemini,
+    from_cohere,
+]
+ADAPTERS = [CHAT, RESPONSES, EMBEDDINGS, MESSAGES, GENERATE_CONTENT, EMBED_CONTENT, COHERE_CHAT, COHERE_EMBED]
 VALID_USAGE = [
     fakes.chat_completion(cached_tokens=10, reasoning_tokens=5)["usage"],
     fakes.responses_body(cached_tokens=10, reasoning_tokens=5)["usage"],
@@ -45,6 +55,8 @@ VALID_USAGE = [
         "output_tokens": 4,
         "input_token_details": {"cache_read": 2, "priority_cache_creation": 1},
     },
+    native.gemini_usage(prompt=50, cached=20, cached_audio=5, audio=10, thoughts=7, tool_prompt=3),
+    native.cohere_chat()["usage"],
 ]
 VALID_BODIES = [
     fakes.chat_completion(),
@@ -52,6 +64,10 @@ VALID_BODIES = [
     fakes.embeddings_body(),
     fakes.anthropic_message(),
     {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}},
+    native.gemini_response(prompt=50, cached=20, thoughts=7),
+    native.cohere_chat(),
+    native.cohere_embed(),
+    {"predictions": [{"embeddings": {"statistics": {"token_count": 3}}}]},
 ]
 VALID_EVENTS = [(name, payload) for kind in KINDS for name, payload in kind.events if payload != "[DONE]"]
 

@@ -20,9 +20,12 @@ import zstandard
 
 from llmmeter._providers._anthropic import MESSAGES
 from llmmeter._providers._base import Adapter
+from llmmeter._providers._cohere import COHERE_CHAT
+from llmmeter._providers._gemini import GENERATE_CONTENT
 from llmmeter._providers._openai import CHAT, RESPONSES
 from llmmeter.testing import CallRecord
 from tests import fakes
+from tests.providers import wire as native
 
 Event = tuple[str, Any]
 """An event name (possibly empty) and its payload (a JSON value, or a plain string like [DONE])."""
@@ -40,6 +43,7 @@ class StreamKind:
     events: tuple[Event, ...]
     input_tokens: int
     output_tokens: int
+    operation: str = "chat"
 
 
 def events_of(chunks: list[bytes]) -> tuple[Event, ...]:
@@ -89,6 +93,33 @@ KINDS = (
         events_of(fakes.anthropic_stream(input_tokens=100, output_tokens=70, cache_read=30, cache_write=20)),
         150,
         70,
+    ),
+    StreamKind(
+        "gemini",
+        GENERATE_CONTENT,
+        "gcp.gemini",
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        "gemini-2.5-flash",
+        events_of(
+            [
+                b"".join(native.gemini_stream(prompt=300, cached=100, candidates=9, thoughts=40)).replace(
+                    b"\r\n", b"\n"
+                )
+            ]
+        ),
+        300,
+        49,
+        "generate_content",
+    ),
+    StreamKind(
+        "cohere",
+        COHERE_CHAT,
+        "cohere",
+        "/v2/chat",
+        "command-a-03-2025",
+        events_of(native.cohere_stream(("Hel", "lo", "!"), billed_in=30, billed_out=4)),
+        30,
+        4,
     ),
 )
 

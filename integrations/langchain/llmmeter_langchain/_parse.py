@@ -63,6 +63,9 @@ _PROVIDERS: dict[str, str] = {
     "google_gemini": n.PROVIDER_GCP_GEMINI,
     "google_vertexai": n.PROVIDER_GCP_VERTEX_AI,
     "google_anthropic_vertex": n.PROVIDER_GCP_VERTEX_AI,
+    # ChatAnthropicVertex sets no ls_provider: LangChain derives it from the class name.
+    "anthropicvertex": n.PROVIDER_GCP_VERTEX_AI,
+    "anthropic-chat-vertexai": n.PROVIDER_GCP_VERTEX_AI,
     "cohere": n.PROVIDER_COHERE,
     "deepseek": n.PROVIDER_DEEPSEEK,
     "groq": n.PROVIDER_GROQ,
@@ -70,6 +73,7 @@ _PROVIDERS: dict[str, str] = {
     "watsonx": n.PROVIDER_IBM_WATSONX,
     "mistral": n.PROVIDER_MISTRAL_AI,
     "mistralai": n.PROVIDER_MISTRAL_AI,
+    "ollama": "ollama",  # no conventions value; the name the DESIGN gives it
     "perplexity": n.PROVIDER_PERPLEXITY,
     "xai": n.PROVIDER_X_AI,
 }

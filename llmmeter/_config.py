@@ -9,7 +9,13 @@ from typing import Any
 
 from llmmeter._errors import ConfigurationError
 from llmmeter._locks import new_lock
-from llmmeter._settings import CONTENT_MODES, parse_content_mode, settings
+from llmmeter._settings import (
+    CONTENT_MODES,
+    checked_header_name,
+    checked_provider_hosts,
+    parse_content_mode,
+    settings,
+)
 
 __all__ = ["configure"]
 
@@ -110,6 +116,8 @@ def configure(
     pricing_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     azure_deployments: Mapping[str, str] | None = None,
     update_prices: bool | str | None = None,
+    provider_hosts: Mapping[str, str] | None = None,
+    reported_cost_header: str | None = None,
     otlp: bool | None = None,
     prometheus_port: int | None = None,
     prometheus_host: str = _DEFAULT_PROMETHEUS_HOST,
@@ -144,6 +152,15 @@ def configure(
             one daemon thread of genai-prices', started without waiting; llmmeter's compiled rates
             are rebuilt when new data arrives, and pricing files, overrides and llmmeter's own
             supplement still win over it. Its requests are not LLM calls and are not metered.
+        provider_hosts: the provider of OpenAI-compatible servers of your own, by ``host`` or
+            ``host:port``: ``{"llm.internal:8000": "vllm"}`` reports calls there with
+            ``gen_ai.provider.name = "vllm"`` (and prices them with that provider's hint). Replaces
+            the mapping from ``LLMMETER_PROVIDER_HOSTS`` (``host[:port]=provider,...``). A host
+            named nowhere is reported by llmmeter's own table of public hosts, else as ``openai``.
+        reported_cost_header: a response header in which a gateway of yours reports each call's
+            cost in USD (``LLMMETER_REPORTED_COST_HEADER``); that figure then becomes the call's
+            cost, as OpenRouter's ``usage.cost`` and LiteLLM proxy's ``x-litellm-response-cost``
+            do without configuration. ``""`` turns it off.
         otlp: export spans and metrics over OTLP http/protobuf, configured by the standard
             ``OTEL_EXPORTER_OTLP_*`` environment variables (endpoint, headers, timeout, ...).
         prometheus_port: serve the metrics for Prometheus to scrape on this port (0 picks a free one).
@@ -190,6 +207,17 @@ def configure(
             _configure_pricing(pricing_files, pricing_overrides, azure_deployments)
         if update_prices is not None:
             _configure_updates(update_prices)
+        if provider_hosts is not None:
+            from llmmeter._providers._routing import forget_routes
+
+            settings.provider_hosts = checked_provider_hosts(provider_hosts, "configure(provider_hosts=...)")
+            forget_routes()
+        if reported_cost_header is not None:
+            settings.reported_cost_header = (
+                checked_header_name(reported_cost_header, "configure(reported_cost_header=...)")
+                if reported_cost_header
+                else None
+            )
         if budget_store is not None or budget_reservation_ttl is not None:
             from llmmeter._budgets._stores import configure_store
 

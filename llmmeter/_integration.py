@@ -18,6 +18,7 @@ from llmmeter._guard import internal_error
 from llmmeter._pricing._cost import Cost
 from llmmeter._providers import _messages as messages
 from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
+from llmmeter._reported import ReportedCost, from_openai_usage
 from llmmeter._settings import settings
 from llmmeter._telemetry import _names as names
 from llmmeter._telemetry._call import Call, Telemetry, telemetry_for
@@ -32,6 +33,7 @@ __all__ = [
     "Context",
     "Cost",
     "Ending",
+    "ReportedCost",
     "RequestInfo",
     "ResponseInfo",
     "Step",
@@ -42,6 +44,7 @@ __all__ = [
     "from_langchain",
     "from_openai_chat",
     "from_openai_responses",
+    "from_openai_usage",
     "internal_error",
     "messages",
     "names",

@@ -14,11 +14,25 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-__all__ = ["CONTENT_MODES", "Settings", "parse_content_mode", "sdk_disabled", "settings"]
+from llmmeter._errors import ConfigurationError
+
+__all__ = [
+    "CONTENT_MODES",
+    "PROVIDER_HOSTS_ENV",
+    "REPORTED_COST_HEADER_ENV",
+    "Settings",
+    "checked_header_name",
+    "checked_provider_hosts",
+    "parse_content_mode",
+    "parse_provider_hosts",
+    "sdk_disabled",
+    "settings",
+]
 
 logger = logging.getLogger("llmmeter")
 
@@ -72,6 +86,79 @@ def _emit_event_from_env() -> bool | None:
     return None
 
 
+PROVIDER_HOSTS_ENV = "LLMMETER_PROVIDER_HOSTS"
+"""``host[:port]=provider`` entries separated by commas: the provider name of hosts of the user's own."""
+
+_HOST = re.compile(r"^(?:[a-z0-9_.-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$")
+_PROVIDER = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+def checked_provider_hosts(hosts: object, origin: str) -> dict[str, str]:
+    """``{host or host:port: provider name}``, lower-cased, or ConfigurationError naming the bad entry.
+
+    ``origin`` says where the mapping came from, for the message (``configure(provider_hosts=...)``).
+    """
+    if not isinstance(hosts, Mapping):
+        raise ConfigurationError(f"{origin} takes {{'host[:port]': 'provider name'}}, not {hosts!r}")
+    checked: dict[str, str] = {}
+    for host, provider in hosts.items():
+        key = host.strip().lower() if isinstance(host, str) else host
+        name = provider.strip().lower() if isinstance(provider, str) else provider
+        if not isinstance(key, str) or not _HOST.match(key):
+            raise ConfigurationError(
+                f"{origin}: entry {host!r} is not a host name or host:port (no scheme, no path), "
+                "e.g. 'llm.internal:8000'"
+            )
+        if not isinstance(name, str) or not _PROVIDER.match(name):
+            raise ConfigurationError(
+                f"{origin}: entry {host!r} names the provider {provider!r}; a provider name is "
+                "lower-case letters, digits, '_', '.' or '-' (e.g. 'vllm')"
+            )
+        checked[key] = name
+    return checked
+
+
+def parse_provider_hosts(raw: str) -> dict[str, str]:
+    """``LLMMETER_PROVIDER_HOSTS``'s ``host[:port]=provider`` entries, or ConfigurationError naming one."""
+    pairs: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        host, equals, provider = entry.partition("=")
+        if not equals:
+            raise ConfigurationError(f"{PROVIDER_HOSTS_ENV}: entry {entry!r} is not host[:port]=provider")
+        pairs[host] = provider
+    return checked_provider_hosts(pairs, PROVIDER_HOSTS_ENV)
+
+
+def _provider_hosts_from_env() -> dict[str, str]:
+    try:
+        return parse_provider_hosts(os.environ.get(PROVIDER_HOSTS_ENV, ""))
+    except ConfigurationError as error:  # read at import: told, not raised, like the variables above
+        logger.warning("llmmeter: %s; the variable is ignored", error)
+        return {}
+
+
+REPORTED_COST_HEADER_ENV = "LLMMETER_REPORTED_COST_HEADER"
+"""The response header in which a gateway of the user's reports each call's cost in USD."""
+
+
+def checked_header_name(name: object, origin: str) -> str:
+    """A header name, lower-cased, or ConfigurationError."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name.strip()):
+        raise ConfigurationError(f"{origin} takes an HTTP header name such as 'x-my-cost', not {name!r}")
+    return name.strip().lower()
+
+
+def _reported_cost_header_from_env() -> str | None:
+    raw = os.environ.get(REPORTED_COST_HEADER_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        return checked_header_name(raw, REPORTED_COST_HEADER_ENV)
+    except ConfigurationError as error:
+        logger.warning("llmmeter: %s; the variable is ignored", error)
+        return None
+
+
 def sdk_disabled() -> bool:
     """Whether ``OTEL_SDK_DISABLED=true``: the SDK writes nothing, and llmmeter starts no exporter."""
     return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
@@ -96,6 +183,13 @@ class Settings:
     """Add ``stream_options.include_usage`` to streamed OpenAI chat requests that lack it."""
     metric_attributes: frozenset[str] = field(default_factory=frozenset)
     """Keys of :func:`llmmeter.attributes` also written on metric points (the cardinality guard)."""
+    provider_hosts: dict[str, str] = field(default_factory=_provider_hosts_from_env)
+    """``host`` or ``host:port`` -> the ``gen_ai.provider.name`` of the OpenAI-compatible server there
+    (a proxy, a vLLM server); ``LLMMETER_PROVIDER_HOSTS``. Routing is remembered: change it only
+    through ``configure()``, which forgets the routes."""
+    reported_cost_header: str | None = field(default_factory=_reported_cost_header_from_env)
+    """A response header in which a gateway reports each call's cost in USD;
+    ``LLMMETER_REPORTED_COST_HEADER``."""
     events: bool = field(init=False, default=False)
     """Write a ``gen_ai.client.inference.operation.details`` event for every call."""
     content_on_spans: bool = field(init=False, default=False)

@@ -30,6 +30,7 @@ __all__ = [
     "from_langchain",
     "from_ollama",
     "from_openai_chat",
+    "from_openai_embeddings",
     "from_openai_realtime",
     "from_openai_responses",
     "get",
@@ -166,23 +167,47 @@ def _count(source: Any, *path: str) -> int:
 
 @_checked
 def from_openai_chat(usage: Any) -> Usage:
-    """Convert an OpenAI Chat Completions (or legacy Completions, or embeddings) ``usage`` object.
+    """Convert an OpenAI Chat Completions (or legacy Completions) ``usage`` object, as OpenAI and
+    the servers compatible with it report it.
 
     ``prompt_tokens`` already includes cached and audio tokens; ``completion_tokens`` already
-    includes reasoning and audio tokens.
+    includes reasoning and audio tokens, except where ``total_tokens`` shows the reasoning was
+    counted beside it (xAI), and is then added to it.
     """
     prompt = _get(usage, "prompt_tokens_details")
     completion = _get(usage, "completion_tokens_details")
+    input_tokens = _count(usage, "prompt_tokens")
+    output_tokens = _count(usage, "completion_tokens")
+    reasoning = _count(completion, "reasoning_tokens")
+    if reasoning and _get(usage, "total_tokens") == input_tokens + output_tokens + reasoning:
+        output_tokens += reasoning  # reported beside the completion, not inside it (xAI)
     return Usage(
-        input_tokens=_count(usage, "prompt_tokens"),
-        output_tokens=_count(usage, "completion_tokens"),
-        cache_read_tokens=_count(prompt, "cached_tokens"),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=_count(prompt, "cached_tokens") or _cache_hits(usage),
         input_audio_tokens=_count(prompt, "audio_tokens"),
         input_image_tokens=_count(prompt, "image_tokens"),
-        reasoning_tokens=_count(completion, "reasoning_tokens"),
+        reasoning_tokens=reasoning,
         output_audio_tokens=_count(completion, "audio_tokens"),
         output_image_tokens=_count(completion, "image_tokens"),
     )
+
+
+def _cache_hits(usage: Any) -> int:
+    """Cached input tokens where a compatible server puts them outside ``prompt_tokens_details``:
+    DeepSeek's ``prompt_cache_hit_tokens``, Together's ``cached_tokens`` (both inside
+    ``prompt_tokens``)."""
+    return _count(usage, "prompt_cache_hit_tokens") or _count(usage, "cached_tokens")
+
+
+@_checked
+def from_openai_embeddings(usage: Any) -> Usage:
+    """Convert an embeddings ``usage`` object: ``prompt_tokens``, or, from servers that report only
+    ``total_tokens`` (Voyage), that total, which for an embedding is all input."""
+    input_tokens = _count(usage, "prompt_tokens")
+    if not input_tokens and _get(usage, "prompt_tokens") is None:
+        input_tokens = _count(usage, "total_tokens")
+    return Usage(input_tokens=input_tokens)
 
 
 @_checked

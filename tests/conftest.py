@@ -74,6 +74,8 @@ def _clean_settings() -> Iterator[None]:
         setattr(settings, name, value)
     from llmmeter import _config
     from llmmeter._pricing import set_table
+    from llmmeter._providers._routing import forget_routes
 
     set_table(None)
+    forget_routes()
     _config._layers = _config._PricingLayers()

@@ -92,7 +92,7 @@ async def _meter(
 ) -> aiohttp.ClientResponse:
     """Send the request with ``send``, metering it when it is an LLM call."""
     url = _url(session, str_or_url)
-    found = None if url is None else endpoint(method.upper(), url.host, url.path)
+    found = None if url is None else endpoint(method.upper(), url.host, url.path, url.explicit_port)
     if found is None or url is None:
         return await send(method, str_or_url, **options)
     call, stream, size = _start(found, session, url, options, telemetry)
@@ -219,7 +219,7 @@ def _watch(
             return
         headers = response.headers
         decoder = _decoder(headers.get("Content-Encoding"), decompressed)
-        meter = body_meter(call, found, stream, headers.get("Content-Type", ""), decoder)
+        meter = body_meter(call, found, stream, headers.get, decoder)
         read = getattr(response, "_body", None)
         if read is not None:  # a client middleware read the body already: the caller gets that copy
             meter.chunk(read)

@@ -25,6 +25,7 @@ from llmmeter._providers._decoding import Decoder
 from llmmeter._providers._framing import stream_framing
 from llmmeter._providers._openai import CHAT
 from llmmeter._providers._routing import Route, route
+from llmmeter._reported import from_headers
 from llmmeter._settings import settings
 from llmmeter._telemetry._call import Call, Telemetry
 from llmmeter._telemetry._scrub import CREDENTIAL_HEADERS
@@ -44,14 +45,15 @@ __all__ = [
 ]
 
 
-def endpoint(method: str, host: str | None, path: str) -> Route | None:
+def endpoint(method: str, host: str | None, path: str, port: int | None = None) -> Route | None:
     """The route of an LLM call that no enclosing capture point is already metering, else None.
 
-    An httpx transport built on aiohttp sends through both capture points: the outer one meters.
+    ``port`` is the URL's explicit port, if any. An httpx transport built on aiohttp sends through
+    both capture points: the outer one meters.
     """
     if _sending.get():
         return None
-    return route(method, host or "", path)
+    return route(method, host or "", path, port)
 
 
 def default_port(scheme: str) -> int:
@@ -142,15 +144,22 @@ def finished_by_status(call: Call, status: int) -> bool:
 
 
 def body_meter(
-    call: Call, found: Route, stream: bool | None, content_type: str, decoder: Decoder | None
+    call: Call,
+    found: Route,
+    stream: bool | None,
+    header: Callable[[str], str | None],
+    decoder: Decoder | None,
 ) -> BodyMeter:
-    """The meter of a response body, shown the bytes the caller reads, which ``decoder`` decodes.
+    """The meter of a response body, shown the bytes the caller reads, which ``decoder`` decodes;
+    ``header(name)`` reads the response's headers (case-insensitively).
 
     A streamed body is cut into events by its framing (see ``_providers._framing``: the request
     decides whether it is a stream, the adapter names the framing, and the content-type only for
-    an unreadable request). A stream the caller never finishes is ended at exit.
+    an unreadable request). A stream the caller never finishes is ended at exit. A cost a gateway
+    states in a header is handed to the call (see ``_reported``).
     """
-    framing = stream_framing(found.adapter, stream, content_type)
+    framing = stream_framing(found.adapter, stream, header("content-type") or "")
+    call.reported = from_headers(header, settings.reported_cost_header, framing is not None)
     meter = BodyMeter(call, found.adapter, decoder, framing)
     if framing is not None:
         end_at_exit(meter)

@@ -88,7 +88,7 @@ def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -
     httpx instrumentation's span, a log record) nests under it.
     """
     url = request.url
-    found = endpoint(request.method, url.host, url.path)
+    found = endpoint(request.method, url.host, url.path, url.port)
     if found is None:
         return send(request)
     call, request, stream, size = _start(found, request, telemetry)
@@ -110,7 +110,7 @@ def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -
 async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telemetry: Telemetry) -> Any:
     """Async twin of :func:`meter_sync`; a cancelled request is recorded as cancelled."""
     url = request.url
-    found = endpoint(request.method, url.host, url.path)
+    found = endpoint(request.method, url.host, url.path, url.port)
     if found is None:
         return await send(request)
     call, request, stream, size = _start(found, request, telemetry)
@@ -188,16 +188,16 @@ def _watch(call: Call, found: Route, response: Any, *, async_body: bool, stream:
     try:
         if finished_by_status(call, response.status_code):
             return
-        content_type = response.headers.get("content-type", "")
+        header = response.headers.get
         if getattr(response, "is_stream_consumed", False):
             # Built from in-memory content (a mock, a cache): read, and decoded, before we saw it.
-            meter = body_meter(call, found, stream, content_type, make_decoder(None))
+            meter = body_meter(call, found, stream, header, make_decoder(None))
             meter.chunk(response.content)
             meter.end("complete")
             return
         library = library_of(response)
         decoder = make_decoder(response.headers.get("content-encoding"), _decoded_by(library))
-        meter = body_meter(call, found, stream, content_type, decoder)
+        meter = body_meter(call, found, stream, header, decoder)
         wrapper = async_stream_class(library) if async_body else sync_stream_class(library)
         response.stream = wrapper(response.stream, meter)
     except Exception as exc:

@@ -70,8 +70,10 @@ def main(args: argparse.Namespace | Sequence[str] | None = None, console: Consol
             where = "the real OpenAI API" + (" and Anthropic API" if target.anthropic_api_key else "")
         else:
             server = stack.enter_context(FakeProviderServer())
-            target = local_target(server.openai_base_url, server.anthropic_base_url)
-            where = f"a local fake provider at {server.url} (no key, no network)"
+            gateway = stack.enter_context(FakeProviderServer(gateway=True))
+            llmmeter.configure(provider_hosts={gateway.url.removeprefix("http://"): "openrouter"})
+            target = local_target(server.openai_base_url, server.anthropic_base_url, f"{gateway.url}/api/v1")
+            where = f"a local fake provider at {server.url} and gateway at {gateway.url} (no key, no network)"
         console.print(f"[bold]llmmeter demo[/bold]: real SDK calls to {where}\n")
         pipeline = _Pipeline.create()
         if pipeline is None:

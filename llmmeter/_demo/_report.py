@@ -84,6 +84,9 @@ def _label(span: ReadableSpan) -> Text:
     cost = attributes.get(n.COST_AMOUNT)
     if cost is not None:
         label.append(f"  {money(cost)}", style="green")
+        if attributes.get(n.COST_SOURCE) == n.COST_SOURCE_PROVIDER:
+            local = attributes.get(n.COST_LOCAL_AMOUNT)
+            label.append(f"  reported by the provider (table: {money(local)})", style="dim")
     elif attributes.get(n.COST_STATUS) not in (None, "ok"):
         label.append(f"  cost {attributes[n.COST_STATUS]}", style="yellow")
     if attributes.get(n.COUNTED_BY) == n.COUNTED_BY_RESPONSES:

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -66,7 +67,11 @@ class FakeProviderServer:
     SDKs take as ``base_url``. ``chunk_delay_s`` spaces out streamed chunks.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, chunk_delay_s: float = 0.0) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, chunk_delay_s: float = 0.0, gateway: bool = False
+    ) -> None:
+        self.gateway = gateway
+        """Answer chat completions as OpenRouter does: with the call's cost in ``usage.cost``."""
         self.requests: list[RecordedRequest] = []
         self.chunk_delay_s = chunk_delay_s
         self._host = host
@@ -117,7 +122,8 @@ class FakeProviderServer:
         """The status and the JSON body (or SSE chunks) for a request."""
         path = path.split("?", 1)[0].rstrip("/")
         if path.endswith("/chat/completions"):
-            return 200, _chat(body)
+            answer = _chat(body)
+            return 200, _with_gateway_cost(answer) if self.gateway else answer
         if path.endswith("/responses"):
             return 200, _responses(body)
         if path.endswith("/embeddings"):
@@ -200,6 +206,21 @@ def _handler_class(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
 
 
 # --- OpenAI chat completions ----------------------------------------------------------------------
+
+_GATEWAY_PRICES = {"openai/gpt-4o-mini": (Decimal("0.15"), Decimal("0.60"))}
+"""What the fake gateway charges per 1M input and output tokens (OpenRouter's list price)."""
+
+
+def _with_gateway_cost(answer: dict[str, Any] | list[bytes]) -> dict[str, Any] | list[bytes]:
+    """A chat completion as OpenRouter returns it: the upstream provider's name and the call's cost
+    in credits (one credit, one USD) in ``usage.cost`` (openrouter.ai/docs/use-cases/usage-accounting)."""
+    if not isinstance(answer, dict):
+        return answer
+    usage = answer["usage"]
+    prices = _GATEWAY_PRICES.get(answer["model"], (Decimal(1), Decimal(4)))
+    cost = (usage["prompt_tokens"] * prices[0] + usage["completion_tokens"] * prices[1]) / 1_000_000
+    usage.update({"cost": float(cost), "is_byok": False, "cost_details": {"upstream_inference_cost": None}})
+    return {**answer, "provider": "OpenAI"}
 
 
 def _chat(body: dict[str, Any]) -> dict[str, Any] | list[bytes]:

@@ -33,11 +33,18 @@ class Target:
     anthropic_model: str = "claude-sonnet-4-6"
     realtime_model: str = "gpt-realtime"
     image_model: str = "gpt-image-1.5"
+    gateway_base_url: str | None = None
+    """An OpenRouter-shaped gateway that reports each call's cost (the local fake one)."""
+    gateway_model: str = "openai/gpt-4o-mini"
 
 
-def local_target(openai_base_url: str, anthropic_base_url: str) -> Target:
-    """Calls to the local fake provider."""
-    return Target(openai_base_url, "demo-key", anthropic_base_url, "demo-key")
+def local_target(
+    openai_base_url: str, anthropic_base_url: str, gateway_base_url: str | None = None
+) -> Target:
+    """Calls to the local fake provider (and the fake gateway)."""
+    return Target(
+        openai_base_url, "demo-key", anthropic_base_url, "demo-key", gateway_base_url=gateway_base_url
+    )
 
 
 def live_target() -> Target | None:
@@ -263,6 +270,27 @@ def _langchain_chain(target: Target) -> str:
     return str(chain.invoke({"topic": "LLM budgets"}))
 
 
+def _gateway_call(target: Target) -> str:
+    """One call through a gateway that states its cost: priced from that figure, the table's beside it."""
+    import openai
+
+    from llmmeter.testing import record_calls
+
+    client = openai.OpenAI(base_url=target.gateway_base_url, api_key=target.openai_api_key, max_retries=0)
+    with record_calls() as calls:
+        client.chat.completions.create(
+            model=target.gateway_model,
+            messages=[{"role": "user", "content": "In one sentence: what is a gateway?"}],
+            max_completion_tokens=60,
+        )
+    cost = calls[-1].cost
+    return f"reported ${cost.total}, table {'$' if cost.local_total else ''}{cost.local_total or 'unknown'}"
+
+
+def _no_gateway(target: Target) -> str | None:
+    return None if target.gateway_base_url else "no OpenRouter-shaped gateway to call (local demo only)"
+
+
 def steps() -> list[Step]:
     """The workload, in order."""
     return [
@@ -275,4 +303,5 @@ def steps() -> list[Step]:
         Step("OpenAI image generation", _image),
         Step("Anthropic messages, plain then streamed", _anthropic_calls, _no_anthropic_key),
         Step("LangChain chain (prompt | ChatOpenAI | parser)", _langchain_chain, langchain_unavailable),
+        Step("Gateway call, cost reported by OpenRouter", _gateway_call, _no_gateway),
     ]

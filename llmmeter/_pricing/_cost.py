@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-__all__ = ["Cost", "CostStatus"]
+__all__ = ["Cost", "CostOrigin", "CostStatus"]
 
+CostOrigin = Literal["local", "provider"]
 CostStatus = Literal["ok", "unknown_model", "no_usage", "estimated", "invalid_usage", "pricing_error"]
 
 
@@ -29,7 +30,11 @@ class Cost:
     ``model`` is the price entry used (``gpt-5.4``, ``ft:gpt-4.1``) and ``source`` the layer it came
     from (``user``, ``llmmeter``, ``genai-prices``).
     ``reason`` says why a priced cost is ``estimated`` (a service tier the model has no price for, a
-    modality billed at another rate, usage whose parts exceed its totals); None when it is ``ok``.
+    modality billed at another rate, usage whose parts exceed its totals), or why a call that went
+    through a gateway reporting costs was priced locally (a stream, a malformed figure).
+    ``origin`` is ``local`` (priced from the table) or ``provider``: the response stated the cost (a
+    gateway such as OpenRouter or LiteLLM proxy), and ``total`` is that figure whatever the table
+    knows; ``local_total`` is then the table's own estimate, when it has one.
     """
 
     total: Decimal | None
@@ -40,3 +45,5 @@ class Cost:
     service_tier: str | None = None
     currency: str = "USD"
     reason: str | None = None
+    origin: CostOrigin = "local"
+    local_total: Decimal | None = None

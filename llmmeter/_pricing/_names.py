@@ -50,6 +50,14 @@ _OTEL_PROVIDERS: dict[str, tuple[str, ...]] = {
     "x_ai": ("x-ai",),
     "perplexity": ("perplexity",),
     "cohere": ("cohere",),
+    "openrouter": ("openrouter",),
+    "together_ai": ("together",),
+    "fireworks_ai": ("fireworks",),
+    "voyage_ai": ("voyageai",),
+    "cerebras": ("cerebras",),
+    "novita": ("novita",),
+    "moonshot_ai": ("moonshotai",),
+    "zai": ("zai",),
 }
 
 # Prefixes seen in model names (LiteLLM style ``openai/gpt-4o``) -> genai-prices provider ids.

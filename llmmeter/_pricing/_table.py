@@ -13,6 +13,7 @@ import logging
 import os
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -98,6 +99,8 @@ class PricingTable:
         size: str | None = None,
         when: datetime | None = None,
         quality: str | None = None,
+        requested_model: str | None = None,
+        warn_unknown: bool = True,
     ) -> Cost:
         """What ``usage`` of ``model`` cost.
 
@@ -108,13 +111,33 @@ class PricingTable:
         default): it is priced with the prices in force then. An unknown model gives
         ``total=None`` and status ``unknown_model`` (logged once per name); an empty usage gives
         ``total=None`` and ``no_usage``.
+
+        ``requested_model`` is the model the request named, when ``model`` is the one the response
+        reported: a response model the table does not know (a snapshot name such as
+        ``davinci:2023-07-21-v2``) is then priced as the requested model, ``estimated`` with the
+        reason, unless it is a fine-tuned model, whose rates are its own. ``warn_unknown=False``
+        keeps an unknown model from being logged (the call's cost is known otherwise: a gateway's).
         """
         try:
             entry = self._resolved[(model, provider)]
         except KeyError:
             entry = self._resolve(model, provider)
         if entry is None:
-            self._warn_unknown(model, provider)
+            if requested_model and requested_model != model and not _fine_tuned(model):
+                fallback = self.price_usage(
+                    requested_model,
+                    usage,
+                    provider=provider,
+                    service_tier=service_tier,
+                    size=size,
+                    when=when,
+                    quality=quality,
+                    warn_unknown=False,
+                )
+                if fallback.total is not None:
+                    return _as_requested_model(fallback, model, requested_model)
+            if warn_unknown:
+                self._warn_unknown(model, provider)
             return Cost(None, {}, "unknown_model")
         if usage.is_empty:
             return Cost(None, {}, "no_usage", entry.model, entry.source)
@@ -271,6 +294,18 @@ class PricingTable:
             model,
             provider,
         )
+
+
+def _fine_tuned(model: str | None) -> bool:
+    return model is not None and is_fine_tune(model.strip().lower())
+
+
+def _as_requested_model(cost: Cost, model: str | None, requested: str) -> Cost:
+    """``cost`` (priced as the requested model) marked estimated: the response named another model."""
+    reason = f"the response model {model!r} has no price; priced as the requested model {requested!r}"
+    if cost.reason:
+        reason = f"{reason}; {cost.reason}"
+    return replace(cost, status="estimated", reason=reason)
 
 
 def _with_tier_rules(

@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeGuard
 
 from orjson import loads as _fast_loads
 
+from llmmeter._reported import ReportedCost
 from llmmeter._usage import Usage
 
 __all__ = ["Adapter", "RequestInfo", "ResponseInfo", "StreamState", "UploadedFile", "loads_or_none"]
@@ -73,6 +74,8 @@ class ResponseInfo:
     """The output quality a per-image rate depends on (``standard``, ``hd``, ``high``)."""
     estimated: bool = False
     """True when ``usage`` is llmmeter's estimate (read from the upload), not the provider's report."""
+    reported_cost: ReportedCost | None = None
+    """The cost the body itself states (a gateway's: OpenRouter's ``usage.cost``), see ``_reported``."""
     tool_usage: tuple[str | None, Usage] | None = None
     """(model, usage) of a hosted tool billed at another model's rates, such as the Responses API's
     image generation: priced with that model and added to the call's cost."""

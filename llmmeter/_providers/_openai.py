@@ -21,8 +21,9 @@ from llmmeter._providers._base import (
 )
 from llmmeter._providers._images import from_openai_images
 from llmmeter._providers._media import error_type
+from llmmeter._reported import from_openai_usage
 from llmmeter._telemetry import _names as n
-from llmmeter._usage import from_openai_chat, from_openai_responses
+from llmmeter._usage import from_openai_chat, from_openai_embeddings, from_openai_responses
 
 __all__ = ["CHAT", "EMBEDDINGS", "RESPONSES"]
 
@@ -59,6 +60,16 @@ _MEANINGFUL_BYTES = re.compile(rb'"(?:usage|finish_reason|error)"\s*:\s*[^n\s]')
 
 
 # --- Chat Completions and legacy Completions -----------------------------------------------------
+
+
+def _chunk_usage(chunk: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A stream chunk's usage: in ``usage``, or, from Groq, in ``x_groq.usage`` of the last chunk."""
+    usage = chunk.get("usage")
+    if is_object(usage):
+        return usage
+    groq = chunk.get("x_groq")
+    usage = groq.get("usage") if is_object(groq) else None
+    return usage if is_object(usage) else None
 
 
 class _ChatStream:
@@ -98,9 +109,10 @@ class _ChatStream:
         result.service_tier = get_str(chunk, "service_tier") or result.service_tier
         if chunk.get("error") is not None:
             result.error_type = error_type(chunk.get("error"))
-        usage = chunk.get("usage")
-        if is_object(usage):
+        usage = _chunk_usage(chunk)
+        if usage is not None:
             result.usage = from_openai_chat(usage)  # the last usage wins: never summed
+            result.reported_cost = from_openai_usage(usage)
         choices = chunk.get("choices")
         if isinstance(choices, list):
             for choice in choices:
@@ -160,6 +172,7 @@ class ChatAdapter:
             return result
         if is_object(body.get("usage")):
             result.usage = from_openai_chat(body["usage"])
+            result.reported_cost = from_openai_usage(body["usage"])
         choices = body.get("choices")
         if isinstance(choices, list):
             result.finish_reasons = [
@@ -189,6 +202,7 @@ def _read_response_object(
     result.service_tier = get_str(response, "service_tier") or result.service_tier
     if is_object(response.get("usage")):
         result.usage = from_openai_responses(response["usage"])
+        result.reported_cost = from_openai_usage(response["usage"])
     tool_usage = response.get("tool_usage")
     if tool_usage is not None:
         _read_image_tool_usage(result, response, tool_usage, image_model)
@@ -324,7 +338,7 @@ def _requested_image_model(request: RequestInfo) -> str | None:
 
 
 class EmbeddingsAdapter(ChatAdapter):
-    """``/embeddings``: usage has only ``prompt_tokens``; there is no stream."""
+    """``/embeddings``: usage has only ``prompt_tokens`` (or only ``total_tokens``); there is no stream."""
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         request.model = get_str(body, "model") or request.model
@@ -340,7 +354,8 @@ class EmbeddingsAdapter(ChatAdapter):
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo(model=get_str(body, "model"))
         if is_object(body) and is_object(body.get("usage")):
-            result.usage = from_openai_chat(body["usage"])
+            result.usage = from_openai_embeddings(body["usage"])
+            result.reported_cost = from_openai_usage(body["usage"])
         return result
 
 

@@ -64,7 +64,7 @@ def target(host: str, port: int, path: str, query: str) -> Target | None:
         return None
     params = parse_qs(query) if query else {}
     models = params.get("model") or params.get("deployment")
-    return Target(_provider_for_host(host), models[0] if models else None, host, port)
+    return Target(_provider_for_host(host, port), models[0] if models else None, host, port)
 
 
 def event_type(message: str | bytes) -> str | None:

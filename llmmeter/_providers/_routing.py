@@ -21,9 +21,10 @@ from llmmeter._providers._images import IMAGES
 from llmmeter._providers._ollama import OLLAMA_CHAT, OLLAMA_EMBED, OLLAMA_GENERATE
 from llmmeter._providers._openai import CHAT, EMBEDDINGS, RESPONSES
 from llmmeter._providers._video import VIDEOS
+from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
 
-__all__ = ["Route", "route"]
+__all__ = ["Route", "forget_routes", "route"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,21 +45,47 @@ class Route:
     """The name the call is priced by when the endpoint decides the rate (see ``RequestInfo``)."""
 
 
-# Hosts whose provider the GenAI conventions name; any other host speaking OpenAI's protocol is
-# reported as ``openai`` (the protocol's owner), which is also what prices its models.
+# Public hosts of OpenAI-compatible (and Anthropic) APIs -> ``gen_ai.provider.name``: the GenAI
+# conventions' well-known value where there is one (openai, anthropic, groq, deepseek, mistral_ai,
+# x_ai, perplexity, cohere, gcp.gemini), else the maker's name in the same style. Any other host
+# speaking OpenAI's protocol is reported as ``openai`` (the protocol's owner), unless the user names
+# its provider (``configure(provider_hosts=...)``).
 _HOST_PROVIDERS = {
     "api.openai.com": n.PROVIDER_OPENAI,
     "api.anthropic.com": n.PROVIDER_ANTHROPIC,
-    "api.groq.com": "groq",
-    "api.deepseek.com": "deepseek",
-    "api.mistral.ai": "mistral_ai",
-    "api.x.ai": "x_ai",
-    "api.perplexity.ai": "perplexity",
-    "api.cohere.com": "cohere",
-    "api.cohere.ai": "cohere",
-    "generativelanguage.googleapis.com": "gcp.gemini",
-    "openrouter.ai": "openrouter",
+    "api.groq.com": n.PROVIDER_GROQ,
+    "api.deepseek.com": n.PROVIDER_DEEPSEEK,
+    "api.mistral.ai": n.PROVIDER_MISTRAL_AI,
+    "codestral.mistral.ai": n.PROVIDER_MISTRAL_AI,
+    "api.x.ai": n.PROVIDER_X_AI,
+    "api.perplexity.ai": n.PROVIDER_PERPLEXITY,
+    "api.cohere.com": n.PROVIDER_COHERE,
+    "api.cohere.ai": n.PROVIDER_COHERE,
+    "generativelanguage.googleapis.com": n.PROVIDER_GCP_GEMINI,
+    "openrouter.ai": n.PROVIDER_OPENROUTER,
+    "api.together.xyz": n.PROVIDER_TOGETHER_AI,
+    "api.together.ai": n.PROVIDER_TOGETHER_AI,
+    "api.fireworks.ai": n.PROVIDER_FIREWORKS_AI,
+    "api.voyageai.com": n.PROVIDER_VOYAGE_AI,
+    "api.writer.com": n.PROVIDER_WRITER,
+    "api.cerebras.ai": n.PROVIDER_CEREBRAS,
+    "api.deepinfra.com": n.PROVIDER_DEEPINFRA,
+    "api.sambanova.ai": n.PROVIDER_SAMBANOVA,
+    "api.novita.ai": n.PROVIDER_NOVITA,
+    "api.hyperbolic.xyz": n.PROVIDER_HYPERBOLIC,
+    "api.studio.nebius.com": n.PROVIDER_NEBIUS,
+    "api.studio.nebius.ai": n.PROVIDER_NEBIUS,
+    "router.huggingface.co": n.PROVIDER_HUGGINGFACE,
+    "api.moonshot.ai": n.PROVIDER_MOONSHOT_AI,
+    "api.z.ai": n.PROVIDER_ZAI,
+    "integrate.api.nvidia.com": n.PROVIDER_NVIDIA_NIM,
+    "models.github.ai": n.PROVIDER_GITHUB_MODELS,
 }
+# Local servers known by their default port: Ollama's (any host: it often runs in its own container)
+# and LM Studio's (on this machine only, its port being a common one).
+_PORT_PROVIDERS = {11434: n.PROVIDER_OLLAMA}
+_LOOPBACK_PORT_PROVIDERS = {1234: n.PROVIDER_LM_STUDIO}
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 _AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
 
 # Path suffix -> (adapter, operation). Checked longest first.
@@ -102,12 +129,23 @@ _COHERE_ENDPOINTS: dict[str, tuple[Adapter, str]] = {
 _COHERE_V1_HOSTS = frozenset({"api.cohere.com", "api.cohere.ai"})
 
 
-def _provider_for_host(host: str) -> str:
+def _provider_for_host(host: str, port: int | None) -> str:
+    hosts = settings.provider_hosts
+    if hosts:
+        named = (port is not None and hosts.get(f"{host}:{port}")) or hosts.get(host)
+        if named:
+            return named
     provider = _HOST_PROVIDERS.get(host)
     if provider is not None:
         return provider
     if host.endswith(_AZURE_SUFFIXES):
         return n.PROVIDER_AZURE_OPENAI
+    if port is not None:
+        provider = _PORT_PROVIDERS.get(port)
+        if provider is None and host in _LOOPBACK:
+            provider = _LOOPBACK_PORT_PROVIDERS.get(port)
+        if provider is not None:
+            return provider
     return n.PROVIDER_OPENAI
 
 
@@ -121,9 +159,10 @@ def _azure_deployment(path: str) -> str | None:
 
 
 @lru_cache(maxsize=1024)
-def route(method: str, host: str, path: str) -> Route | None:
+def route(method: str, host: str, path: str, port: int | None = None) -> Route | None:
     """The route for an LLM call, or None for any other request (remembered: an app talks to few
-    endpoints, and this runs for every request its clients send)."""
+    endpoints, and this runs for every request its clients send; :func:`forget_routes` clears it
+    when the provider hosts setting changes). ``port`` is the URL's explicit port, if any."""
     if method != "POST":
         return None
     path = path.rstrip("/")
@@ -132,18 +171,20 @@ def route(method: str, host: str, path: str) -> Route | None:
         if gemini is not None:
             return gemini
     if path.endswith("/v1/messages"):
-        return Route(MESSAGES, n.PROVIDER_ANTHROPIC, n.OP_CHAT)
+        hosts = settings.provider_hosts
+        named = hosts and ((port is not None and hosts.get(f"{host}:{port}")) or hosts.get(host))
+        return Route(MESSAGES, named or n.PROVIDER_ANTHROPIC, n.OP_CHAT)
     native = _native_route(path)
     if native is not None:
         return native
     for suffix, adapter, operation in _OPENAI_ENDPOINTS:
         if path.endswith(suffix):
-            return _openai_route(adapter, operation, host, path)
+            return _openai_route(adapter, operation, host, path, port)
     for suffix, adapter in _MEDIA_ENDPOINTS:
         if path.endswith(suffix):
-            return _openai_route(adapter, n.OP_GENERATE_CONTENT, host, path)
+            return _openai_route(adapter, n.OP_GENERATE_CONTENT, host, path, port)
     if path.endswith("/remix") and "/videos/" in path:  # /videos/{id}/remix: a new job
-        return _openai_route(VIDEOS, n.OP_GENERATE_CONTENT, host, path)
+        return _openai_route(VIDEOS, n.OP_GENERATE_CONTENT, host, path, port)
     cohere = _COHERE_ENDPOINTS.get(path[path.rfind("/v2/") :]) if "/v2/" in path else None
     if cohere is None and host in _COHERE_V1_HOSTS and "/v1/" in path:
         cohere = _COHERE_ENDPOINTS.get(path[path.rfind("/v1/") :].replace("/v1/", "/v2/", 1))
@@ -173,9 +214,14 @@ def _gemini_route(host: str, path: str) -> Route | None:
     return Route(adapter, provider, operation, model=model, stream=stream)
 
 
-def _openai_route(adapter: Adapter, operation: str, host: str, path: str) -> Route:
+def forget_routes() -> None:
+    """Forget the remembered routes (after ``configure(provider_hosts=...)``)."""
+    route.cache_clear()
+
+
+def _openai_route(adapter: Adapter, operation: str, host: str, path: str, port: int | None) -> Route:
     deployment = _azure_deployment(path)
-    provider = n.PROVIDER_AZURE_OPENAI if deployment else _provider_for_host(host)
+    provider = n.PROVIDER_AZURE_OPENAI if deployment else _provider_for_host(host, port)
     return Route(adapter, provider, operation, deployment)
 
 

@@ -140,9 +140,13 @@ def cost_attributes(cost: Cost) -> dict[str, Any]:
     if cost.total is not None:
         attributes[n.COST_AMOUNT] = float(cost.total)
         attributes[n.COST_CURRENCY] = cost.currency
-        attributes[n.COST_SOURCE] = n.COST_SOURCE_LOCAL
+        attributes[n.COST_SOURCE] = cost.origin
+        if cost.local_total is not None:
+            attributes[n.COST_LOCAL_AMOUNT] = float(cost.local_total)
         for component, amount in cost.components.items():
             attributes[n.COST_COMPONENT_PREFIX + component] = float(amount)
+    if cost.reason is not None:
+        attributes[n.COST_REASON] = cost.reason
     if cost.model is not None:
         attributes[n.PRICING_MODEL] = cost.model
     if cost.source is not None:

@@ -41,6 +41,7 @@ from llmmeter._pricing._combine import with_tool_cost
 from llmmeter._pricing._cost import Cost
 from llmmeter._pricing._genai import load as genai_prices_load
 from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
+from llmmeter._reported import ReportedCost, reported_call_cost
 from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._attributes import (
@@ -176,6 +177,7 @@ class Call:
         "capture",
         "credentials",
         "open",
+        "reported",
         "request",
         "reservation",
         "span",
@@ -212,6 +214,9 @@ class Call:
         self.credentials: Callable[[], Iterable[str]] | None = None
         """What the request carried that must never be written (credential header values), read
         only when an exception is recorded."""
+        self.reported: ReportedCost | None = None
+        """The cost the response's headers state (a gateway's), set by the capture point that sees
+        them; a cost the body states comes with the response."""
         outer = enclosing_call.get()
         if outer is not None and outer.open:
             outer._inner_calls += 1
@@ -280,7 +285,11 @@ class Call:
             error_type = type(exception).__name__ if exception is not None else response.error_type
         request = self.request
         if cost is None:
-            cost = _price(request, response, ending)
+            if self.reported is None and response.reported_cost is None:
+                cost = _price(request, response, ending)
+            else:  # a gateway stated the cost: the table's estimate goes beside it, unknown or not
+                cost = _price(request, response, ending, warn_unknown=False)
+                cost = reported_call_cost(cost, self.reported, response.reported_cost, model=request.model)
         lead = self._counted_with
         counted = self._inner_calls == 0 and (lead is None or lead._inner_calls == 0)
         first = self._first_chunk
@@ -400,7 +409,7 @@ class Call:
             if total is not None:
                 latest.cost.record(
                     float(total),
-                    {**attributes, n.COST_CURRENCY: cost.currency, n.COST_SOURCE: n.COST_SOURCE_LOCAL},
+                    {**attributes, n.COST_CURRENCY: cost.currency, n.COST_SOURCE: cost.origin},
                     context,
                 )
 
@@ -438,7 +447,7 @@ def _load_prices() -> None:
             _prices_loaded = True
 
 
-def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost:
+def _price(request: RequestInfo, response: ResponseInfo, ending: Ending, warn_unknown: bool = True) -> Cost:
     usage = response.usage
     if usage is None:
         return _NO_USAGE
@@ -458,6 +467,8 @@ def _price(request: RequestInfo, response: ResponseInfo, ending: Ending) -> Cost
         provider=request.provider,
         service_tier=response.service_tier or request.service_tier,
         size=response.size,
+        requested_model=None if request.billed_model else request.model,  # an endpoint's rate is its own
+        warn_unknown=warn_unknown,
         quality=response.quality,
     )
     if response.tool_usage is not None:

@@ -55,6 +55,7 @@ def test_demo_runs_every_step(demo):
         "OpenAI image generation: 1 call(s)",
         "Anthropic messages, plain then streamed: 2 call(s)",
         "LangChain chain",
+        "Gateway call, cost reported by OpenRouter: 1 call(s)",
     ):
         assert f"✓ {step}" in output, step
     assert "skipped" not in output
@@ -75,13 +76,13 @@ def test_demo_prints_a_cost_table_per_model(demo):
     )
     for model in models:
         assert re.search(rf"│ {re.escape(model)}\s+│\s+\d+ │", output), model
-    assert re.search(r"│ Total\s+│\s+12 │", output)
+    assert re.search(r"│ Total\s+│\s+13 │", output)
 
 
 def test_demo_totals_agree_with_the_exported_metric(demo):
     """The track() total and the sum of the llmmeter.cost metric are the same amount."""
     output = demo[0].stdout
-    tracked = re.search(r"llmmeter\.track\(\): 12 calls.*?\$(\d+\.\d+)", output, re.S)
+    tracked = re.search(r"llmmeter\.track\(\): 13 calls.*?\$(\d+\.\d+)", output, re.S)
     exported = re.search(r"metric llmmeter\.cost: \$(\d+\.\d+)", output)
     assert tracked, output
     assert exported, output
@@ -148,3 +149,17 @@ def test_demo_prices_its_realtime_session_exactly(demo):
     assert f"OpenAI Realtime session over WebSocket: 2 call(s), ${cost:.6f}" in output
     assert re.search(rf"│ gpt-realtime\s+│\s+2 │.*\${cost:.6f}", output)
     assert "session of 2 response(s)" in output
+
+
+def test_demo_prices_its_gateway_call_from_the_reported_cost(demo):
+    """The OpenRouter-shaped call costs what the gateway reported, with the table's estimate beside it.
+
+    The fake gateway reports 13 input and 14 output tokens at OpenRouter's list price for
+    openai/gpt-4o-mini, $0.15 / $0.60 per 1M (openrouter.ai/openai/gpt-4o-mini): $0.00001035, in
+    ``usage.cost``; llmmeter's table prices the same call at the same rates.
+    """
+    expected = (13 * Decimal("0.15") + 14 * Decimal("0.60")) / Decimal(1_000_000)
+    output = demo[0].stdout
+    assert f"reported ${expected}, table ${expected}" in output
+    assert re.search(r"chat openai/gpt-4o-mini\s+\[llmmeter\].*13 in / 14 out", output)
+    assert "reported by the provider (table:" in output

@@ -22,6 +22,7 @@ from langchain_core.outputs import LLMResult
 
 from llmmeter._integration import (
     AttributeValue,
+    ReportedCost,
     RequestInfo,
     ResponseInfo,
     Usage,
@@ -29,6 +30,7 @@ from llmmeter._integration import (
     from_langchain,
     from_openai_chat,
     from_openai_responses,
+    from_openai_usage,
 )
 from llmmeter._integration import messages as m
 from llmmeter._integration import names as n
@@ -294,6 +296,7 @@ def model_response(result: LLMResult, provider: str, capture_content: bool) -> R
     info.finish_reasons = _finish_reasons(response_metadata, generation_info)
     usage_metadata = _usage_metadata(generations)
     info.usage = _usage(usage_metadata, llm_output, generation_info, provider)
+    info.reported_cost = _reported_cost((llm_output, *response_metadata))
     info.service_tier = _first_of(sources, ("service_tier",)) or _tier_from_details(usage_metadata)
     if capture_content:
         reasons = [
@@ -323,6 +326,15 @@ def _usage(
             usage = _raw_usage(info.get(key), provider)
             if usage is not None:
                 return usage
+    return None
+
+
+def _reported_cost(sources: Sequence[Mapping[str, Any]]) -> ReportedCost | None:
+    """The cost a gateway stated in the raw usage a model kept (ChatOpenAI's ``token_usage``)."""
+    for source in sources:
+        raw = source.get("token_usage")
+        if isinstance(raw, Mapping):
+            return from_openai_usage(raw)
     return None
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "prompt_messages",
     "responses_input",
     "responses_output",
+    "streamed_output",
     "text_output",
     "text_part",
     "text_parts",
@@ -97,6 +98,12 @@ def text_parts(content: Any) -> list[Part]:
 def output_message(parts: list[Part], reason: str | None, role: str = n.ROLE_ASSISTANT) -> Message:
     """An output message."""
     return {"role": role, "parts": parts, "finish_reason": finish_reason(reason)}
+
+
+def streamed_output(texts: list[str], finish_reasons: list[str]) -> list[Message]:
+    """The completion a stream's text deltas make, as one output message with the first finish reason."""
+    reason = finish_reasons[0] if finish_reasons else None
+    return [output_message([text_part("".join(texts))], reason)]
 
 
 def prompt_messages(prompt: str | None) -> list[Message] | None:

@@ -299,10 +299,7 @@ class _ResponsesStream:
     def result(self) -> ResponseInfo:
         result = self._result
         if self._capture and self._text and result.output_messages is None:
-            reason = result.finish_reasons[0] if result.finish_reasons else None
-            result.output_messages = [
-                _messages.output_message([_messages.text_part("".join(self._text))], reason)
-            ]
+            result.output_messages = _messages.streamed_output(self._text, result.finish_reasons)
         return self._result
 
 

@@ -27,7 +27,7 @@ import httpx2
 import openai
 from langchain_openai import ChatOpenAI
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, NumberDataPoint
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -239,12 +239,12 @@ def _metrics(reader: InMemoryMetricReader) -> dict[str, Any]:
                 points = []
                 for point in metric.data.data_points:
                     entry: dict[str, Any] = {"attributes": dict(sorted((point.attributes or {}).items()))}
-                    if hasattr(point, "count"):
+                    if isinstance(point, HistogramDataPoint):
                         entry["count"] = point.count
                         if not timed:
                             entry["sum"] = point.sum
                             entry["bucket_counts"] = list(point.bucket_counts)
-                    else:
+                    elif isinstance(point, NumberDataPoint):
                         entry["value"] = point.value
                     points.append(entry)
                 points.sort(key=lambda entry: json.dumps(entry["attributes"], sort_keys=True))

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tests.export.conftest import clean_env, run_python
 from tests.golden.capture import HERE, capture, golden_path
 
 
-def _differences(found: dict, expected: dict) -> list[str]:
+def _differences(found: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     """Where a capture differs from a golden file, span by span and metric by metric, to read in a failure."""
     lines = []
     for i, (got, want) in enumerate(zip(found["spans"], expected["spans"], strict=False)):

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
-from tests.export.conftest import clean_env, run_python
+from tests.export.conftest import ROOT, clean_env, python_command
 from tests.golden.capture import HERE, capture, golden_path
 
 
@@ -37,11 +38,12 @@ def test_telemetry_matches_the_golden_capture():
 def test_latest_conventions_telemetry_matches_the_golden_capture():
     """With gen_ai_latest_experimental, the fixed calls write what the latest golden file holds."""
     env = clean_env(OTEL_SEMCONV_STABILITY_OPT_IN="gen_ai_latest_experimental")
-    result = run_python(
-        "import json",
-        "from tests.golden.capture import capture",
-        "print(json.dumps(capture(), sort_keys=True))",
-        env=env,
+    script = (
+        "import json\nfrom tests.golden.capture import capture\nprint(json.dumps(capture(), sort_keys=True))"
+    )
+    # The capture imports openai, anthropic and langchain: more than run_python's 30 s on a busy machine.
+    result = subprocess.run(
+        python_command(script), cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True
     )
     found = json.loads(result.stdout.splitlines()[-1])
     expected = json.loads((HERE / "telemetry_latest.json").read_text())

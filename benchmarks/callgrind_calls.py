@@ -1,6 +1,6 @@
 """Instructions per call of each variant, counted by valgrind's callgrind: repeatable on a loaded machine.
 
-    .venv/bin/python -m benchmarks.callgrind_calls [SUITE ...]
+    .venv/bin/python -m benchmarks.callgrind_calls [SUITE ...] [--only VARIANT,...]
 
 SUITE is ``transport:chat``, ``transport:stream``, ``langchain:explicit`` or ``langchain:plain``
 (default: all four). Each variant of the suite (as the bench module builds it, see its ``setup``)
@@ -88,17 +88,20 @@ def per_call(suite: str, name: str) -> float:
     raise RuntimeError(f"no totals in callgrind's output for {suite} {name}")
 
 
-def report(suite: str) -> None:
+def report(suite: str, only: list[str] | None) -> None:
     module = importlib.import_module(SUITES[suite][0])
-    counts = {name: per_call(suite, name) for name in variants(module)}
-    bare = counts["bare"]
-    added = {name: count - bare for name, count in counts.items()}
     print(f"\n{suite}: instructions per call (callgrind, {CALLS} calls after {WARMUP} warm-up)", flush=True)
-    print(f"  {'variant':24s} {'per call':>12s} {'added':>12s}")
-    for name, count in counts.items():
-        print(f"  {name:24s} {count:12,.0f} {added[name]:+12,.0f}")
+    counts = {}
+    for name in only or variants(module):
+        counts[name] = per_call(suite, name)
+        print(f"  {name:24s} {counts[name]:12,.0f}", flush=True)
+    if "bare" not in counts:
+        return
+    added = {name: count - counts["bare"] for name, count in counts.items()}
+    for name, count in added.items():
+        print(f"  {name:24s} added {count:+12,.0f}")
     for name in counts:
-        if name not in ("bare", "llmmeter"):
+        if name not in ("bare", "llmmeter") and "llmmeter" in counts:
             print(f"  llmmeter added / {name} added: {added['llmmeter'] / added[name]:.2f}")
 
 
@@ -106,8 +109,14 @@ def main() -> None:
     if sys.argv[1:2] == ["--worker"]:
         worker(sys.argv[2], sys.argv[3])
         return
-    for suite in sys.argv[1:] or list(SUITES):
-        report(suite)
+    args = sys.argv[1:]
+    only = None
+    if "--only" in args:
+        at = args.index("--only")
+        only = args[at + 1].split(",")
+        del args[at : at + 2]
+    for suite in args or list(SUITES):
+        report(suite, only)
 
 
 if __name__ == "__main__":

@@ -161,29 +161,6 @@ def _count(source: Any, *path: str) -> int:
     return _as_count(value, path[-1])
 
 
-_CHAT_TOTALS = ("prompt_tokens", "completion_tokens")
-_IO_TOTALS = ("input_tokens", "output_tokens")
-_DETAILS = ("cached_tokens", "audio_tokens", "image_tokens")
-_OUTPUT_DETAILS = ("reasoning_tokens", "audio_tokens", "image_tokens")
-_MEDIA = ("audio_tokens", "image_tokens")
-_CACHED = ("cached_tokens",)
-
-
-def _counts(source: Any, keys: tuple[str, ...]) -> list[int]:
-    """The counts at each of ``keys`` in ``source``, as :func:`_count` reads them, in one pass for
-    the JSON objects that usage almost always is."""
-    if type(source) is not dict:
-        return [_count(source, key) for key in keys]
-    found = []
-    for key in keys:
-        value = source.get(key)
-        if type(value) is int and 0 <= value <= _INT64_MAX:
-            found.append(value)
-        else:
-            found.append(0 if value is None else _as_count(value, key))
-    return found
-
-
 @_checked
 def from_openai_chat(usage: Any) -> Usage:
     """Convert an OpenAI Chat Completions (or legacy Completions, or embeddings) ``usage`` object.
@@ -191,18 +168,17 @@ def from_openai_chat(usage: Any) -> Usage:
     ``prompt_tokens`` already includes cached and audio tokens; ``completion_tokens`` already
     includes reasoning and audio tokens.
     """
-    input_tokens, output_tokens = _counts(usage, _CHAT_TOTALS)
-    cached, input_audio, input_image = _counts(_get(usage, "prompt_tokens_details"), _DETAILS)
-    reasoning, output_audio, output_image = _counts(_get(usage, "completion_tokens_details"), _OUTPUT_DETAILS)
+    prompt = _get(usage, "prompt_tokens_details")
+    completion = _get(usage, "completion_tokens_details")
     return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=cached,
-        input_audio_tokens=input_audio,
-        input_image_tokens=input_image,
-        reasoning_tokens=reasoning,
-        output_audio_tokens=output_audio,
-        output_image_tokens=output_image,
+        input_tokens=_count(usage, "prompt_tokens"),
+        output_tokens=_count(usage, "completion_tokens"),
+        cache_read_tokens=_count(prompt, "cached_tokens"),
+        input_audio_tokens=_count(prompt, "audio_tokens"),
+        input_image_tokens=_count(prompt, "image_tokens"),
+        reasoning_tokens=_count(completion, "reasoning_tokens"),
+        output_audio_tokens=_count(completion, "audio_tokens"),
+        output_image_tokens=_count(completion, "image_tokens"),
     )
 
 
@@ -228,22 +204,19 @@ def from_openai_realtime(usage: Any) -> Usage:
 
 def _input_output_usage(usage: Any, input_key: str, output_key: str) -> Usage:
     input_details = _get(usage, input_key)
-    input_tokens, output_tokens = _counts(usage, _IO_TOTALS)
-    (cached,) = _counts(input_details, _CACHED)  # in the order the fields were always read
-    cached_audio, cached_image = _counts(_get(input_details, "cached_tokens_details"), _MEDIA)
-    input_audio, input_image = _counts(input_details, _MEDIA)
-    reasoning, output_audio, output_image = _counts(_get(usage, output_key), _OUTPUT_DETAILS)
+    output_details = _get(usage, output_key)
+    cached_details = _get(input_details, "cached_tokens_details")
     return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=cached,
-        cache_read_audio_tokens=cached_audio,
-        cache_read_image_tokens=cached_image,
-        input_audio_tokens=input_audio,
-        input_image_tokens=input_image,
-        reasoning_tokens=reasoning,
-        output_audio_tokens=output_audio,
-        output_image_tokens=output_image,
+        input_tokens=_count(usage, "input_tokens"),
+        output_tokens=_count(usage, "output_tokens"),
+        cache_read_tokens=_count(input_details, "cached_tokens"),
+        cache_read_audio_tokens=_count(cached_details, "audio_tokens"),
+        cache_read_image_tokens=_count(cached_details, "image_tokens"),
+        input_audio_tokens=_count(input_details, "audio_tokens"),
+        input_image_tokens=_count(input_details, "image_tokens"),
+        reasoning_tokens=_count(output_details, "reasoning_tokens"),
+        output_audio_tokens=_count(output_details, "audio_tokens"),
+        output_image_tokens=_count(output_details, "image_tokens"),
     )
 
 

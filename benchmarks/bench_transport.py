@@ -1,11 +1,13 @@
-"""What llmmeter's transport costs an openai SDK call, against a bare call, the OpenTelemetry floor and
-OpenLLMetry, all measured in one run.
+"""What llmmeter's transport costs an openai SDK call, against a bare call, the OpenTelemetry floor,
+the official OpenTelemetry instrumentation and OpenLLMetry, all measured in one run.
 
-    .venv/bin/python -m benchmarks.bench_transport          # everything
+    .venv/bin/python -m benchmarks.bench_transport [chat] [stream] [--no-extras]
     .venv/bin/python -m benchmarks.bench_transport gemini   # only the google-genai rows
 
-``client.chat.completions.create`` (non-streamed) talks to an in-process ``httpx2.MockTransport``
-answering a fixed chat body, so the figures are the instrumentation's cost, not the network's.
+Two cases, each measured on its own: ``client.chat.completions.create`` non-streamed (``chat``) and
+streamed with usage, read to its end (``stream``, SDK_STREAM_CHUNKS content chunks). The client
+talks to an in-process ``httpx2.MockTransport`` answering a fixed body, so the figures are the
+instrumentation's cost, not the network's.
 Variants, each in a worker process of its own, interleaved round by round (ROUNDS rounds of CALLS
 calls, one worker running at a time, the order rotating each round):
 
@@ -18,6 +20,9 @@ calls, one worker running at a time, the order rotating each round):
 * ``floor, every point synchronous``: the same, with the points of llmmeter's observable counters
   (``llmmeter.cost``, ``llmmeter.tokens``, pre-aggregated in process) written as one synchronous add
   per call each, as a conventional instrumentation reports the same data;
+* ``OTel openai-v2``: ``opentelemetry-instrumentation-openai-v2``, the official OpenTelemetry
+  instrumentation (with the ``opentelemetry-util-genai`` it works with, pinned in requirements.txt),
+  instrumenting a plain client, once, in its own worker process (it patches the openai module);
 * ``OpenLLMetry``: ``opentelemetry-instrumentation-openai`` instrumenting a plain client. It patches
   the openai module for the whole process and its ``uninstrument()`` does not remove the patches
   (instrumenting again stacks a second wrapper), so neither instrumenting around its rounds nor a
@@ -28,9 +33,9 @@ Every worker has the same providers: a BatchSpanProcessor exporting to a drop ex
 CPU counts: ``time.process_time()`` covers all threads) and an InMemoryMetricReader, never collected
 during the run. A round is everything: its calls and the ``force_flush()`` exporting its spans.
 Printed per variant: CPU µs and wall µs per call (medians over rounds) and what each adds to
-``bare``; then the targets' ratios, the added time per streamed chunk (raw httpx2 client, bare against
-metered) and the memory growth over MEMORY_CALLS calls (tracemalloc, after a warm-up), measured in
-this process.
+``bare``; then the targets' ratios. Unless ``--no-extras``: the added time per streamed chunk (raw
+httpx2 client, bare against metered) and the memory growth over MEMORY_CALLS calls (tracemalloc,
+after a warm-up), measured in this process.
 """
 
 from __future__ import annotations
@@ -77,14 +82,23 @@ ROUNDS = 15
 CALLS = 300
 STREAM_CHUNKS = 20_000
 MEMORY_CALLS = 20_000
+SDK_STREAM_CHUNKS = 20
+"""Content chunks of the streamed SDK case (then a finish chunk, a usage chunk and [DONE])."""
 
 FLOOR_TARGET = 1.3
+OPENAI_V2_TARGET = 1.0
 OPENLLMETRY_TARGET = 0.2
 CHUNK_TARGET_US = 2.0
 FLAT_BYTES_PER_CALL = 10.0
 """Growth over the second half of the memory run below this many bytes per call counts as flat."""
 
+OPENAI_V2 = "OTel openai-v2"
+"""``opentelemetry-instrumentation-openai-v2``, the official OpenTelemetry instrumentation."""
+CASES = ("chat", "stream")
+"""The SDK calls measured: a non-streamed chat completion, and a streamed one read to its end."""
+
 MESSAGES: Any = [{"role": "user", "content": "Say hi"}]
+
 GEMINI_PEERS = ("google-genai", "google-generativeai")
 
 
@@ -109,9 +123,38 @@ def chat_call(client: openai.OpenAI) -> Callable[[], object]:
     return lambda: client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
 
 
-def floor_call(client: openai.OpenAI, floor: FloorWriter) -> Callable[[], object]:
+def stream_call(client: openai.OpenAI) -> Callable[[], object]:
+    """A streamed chat completion with usage, read to its end as an app reads it."""
+
+    def call() -> object:
+        stream = client.chat.completions.create(
+            model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
+        for _ in stream:
+            pass
+        return stream
+
+    return call
+
+
+def sdk_stream_handler(request: httpx2.Request) -> httpx2.Response:
+    """A MockTransport handler answering every request with a streamed chat completion."""
+    return httpx2.Response(
+        200, headers={"content-type": "text/event-stream"}, stream=ChunkStream(SDK_STREAM_CHUNKS)
+    )
+
+
+HANDLERS = {"chat": chat_handler, "stream": sdk_stream_handler}
+CALLS_BY_CASE = {"chat": chat_call, "stream": stream_call}
+
+
+def case_call(case: str, client: openai.OpenAI) -> Callable[[], object]:
+    """The ``case`` call (``chat`` or ``stream``) made with ``client``."""
+    return CALLS_BY_CASE[case](client)
+
+
+def floor_call(create: Callable[[], object], floor: FloorWriter) -> Callable[[], object]:
     """A bare call inside the floor's telemetry, its span current while the request is sent."""
-    create = chat_call(client)
 
     def call() -> object:
         spans = floor.start()
@@ -126,41 +169,75 @@ def floor_call(client: openai.OpenAI, floor: FloorWriter) -> Callable[[], object
     return call
 
 
-def openllmetry_call(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Callable[[], object]:
-    """A plain client's call, with OpenLLMetry's openai instrumentation on for the whole process."""
-    from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+def peer_call(
+    name: str, case: str, tracer_provider: TracerProvider, meter_provider: MeterProvider
+) -> Callable[[], object]:
+    """A plain client's call, with a peer's openai instrumentation on for the whole process."""
+    if name == OPENAI_V2:
+        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor as Official
 
-    OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    return chat_call(plain())
+        Official().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    else:
+        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+
+        OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    return case_call(case, plain(case))
 
 
-def plain() -> openai.OpenAI:
-    return sdk_client(httpx2.MockTransport(chat_handler))
+def plain(case: str = "chat") -> openai.OpenAI:
+    return sdk_client(httpx2.MockTransport(HANDLERS[case]))
 
 
-def setup(name: str, telemetry: Telemetry) -> tuple[Callable[[], object], TracerProvider]:
-    """The named variant's call, built in its worker process with providers of its own."""
+def metered_client(
+    case: str, tracer_provider: TracerProvider, meter_provider: MeterProvider
+) -> openai.OpenAI:
+    return sdk_client(metered(httpx2.MockTransport(HANDLERS[case]), tracer_provider, meter_provider))
+
+
+def setup(name: str, data: tuple[str, Telemetry]) -> tuple[Callable[[], object], TracerProvider]:
+    """The named variant's call for the case in ``data``, built in its worker process with
+    providers of its own."""
+    case, telemetry = data
     tracer_provider, meter_provider = providers()
     # Resolve the model once, as in steady state.
     get_table().price_usage("gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1))
     if name == "bare":
-        call = chat_call(plain())
+        call = case_call(case, plain(case))
     elif name == "llmmeter":
-        call = chat_call(
-            sdk_client(metered(httpx2.MockTransport(chat_handler), tracer_provider, meter_provider))
-        )
+        call = case_call(case, metered_client(case, tracer_provider, meter_provider))
     elif name == "OpenTelemetry floor":
-        call = floor_call(plain(), FloorWriter(telemetry, tracer_provider, meter_provider))
+        call = floor_call(
+            case_call(case, plain(case)), FloorWriter(telemetry, tracer_provider, meter_provider)
+        )
     elif name == EVERY_POINT_FLOOR:
         writer = FloorWriter(telemetry, tracer_provider, meter_provider, every_point=True)
-        call = floor_call(plain(), writer)
-    elif name == "OpenLLMetry":
-        call = openllmetry_call(tracer_provider, meter_provider)
+        call = floor_call(case_call(case, plain(case)), writer)
+    elif name in (OPENAI_V2, "OpenLLMetry"):
+        call = peer_call(name, case, tracer_provider, meter_provider)
     elif name.startswith("gemini "):
         call = _gemini.setup(name, tracer_provider, meter_provider)
     else:
         raise ValueError(f"no variant {name!r}")
     return call, tracer_provider
+
+
+def probe(case: str) -> Telemetry:
+    """What llmmeter writes for one ``case`` call (the floor writes the same)."""
+
+    def one_call(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
+        return case_call(case, metered_client(case, tracer_provider, meter_provider))()
+
+    return probe_telemetry(one_call)
+
+
+def peers() -> list[str]:
+    """The peer instrumentations installed (see benchmarks/requirements.txt)."""
+    found = []
+    if importlib.util.find_spec("opentelemetry.instrumentation.openai_v2") is not None:
+        found.append(OPENAI_V2)
+    if importlib.util.find_spec("opentelemetry.instrumentation.openai") is not None:
+        found.append("OpenLLMetry")
+    return found
 
 
 # --- Streaming and memory -------------------------------------------------------------------------
@@ -284,59 +361,58 @@ def stream_memory_peak(tracer_provider: TracerProvider, meter_provider: MeterPro
 # --- Report ---------------------------------------------------------------------------------------
 
 
+def measure_case(console: Console, case: str) -> None:
+    """Measure every variant on ``case`` calls, and print their times and the targets' ratios."""
+    telemetry = probe(case)
+    console.print(f"llmmeter writes per {case} call: {telemetry.summary()}")
+    names = ["bare", "llmmeter", "OpenTelemetry floor", EVERY_POINT_FLOOR, *peers()]
+    variants = measure_interleaved(MODULE, names, (case, telemetry), rounds=ROUNDS, calls=CALLS)
+    what = (
+        "chat.completions.create" if case == "chat" else f"streamed chat ({SDK_STREAM_CHUNKS} chunks, usage)"
+    )
+    console.print(
+        variants_table(
+            f"openai SDK {what}, MockTransport: median of {ROUNDS} rounds x {CALLS} calls", variants
+        )
+    )
+    added = {variant.name: variant.cpu_us - variants[0].cpu_us for variant in variants}
+    ratios = targets_table(f"Targets (issue 22), {case}: added CPU per call")
+    ours = added["llmmeter"]
+    target_row(ratios, "llmmeter / OpenTelemetry floor", ours / added["OpenTelemetry floor"], FLOOR_TARGET)
+    target_row(ratios, "llmmeter / floor with every point synchronous", ours / added[EVERY_POINT_FLOOR], None)
+    if OPENAI_V2 in added:
+        target_row(ratios, f"llmmeter / {OPENAI_V2}", ours / added[OPENAI_V2], OPENAI_V2_TARGET)
+    if "OpenLLMetry" in added:
+        target_row(ratios, "llmmeter / OpenLLMetry", ours / added["OpenLLMetry"], OPENLLMETRY_TARGET)
+    if not peers():
+        ratios.caption = "no peer instrumentation installed (benchmarks/requirements.txt): not measured"
+    console.print(ratios)
+
+
 def main() -> None:
     console = Console(width=130)
     # Resolve the model once, as in steady state.
     get_table().price_usage("gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1))
-
-    def probe(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
-        return chat_call(
-            sdk_client(metered(httpx2.MockTransport(chat_handler), tracer_provider, meter_provider))
-        )()
-
-    telemetry = probe_telemetry(probe)
-    console.print(versions("openai", "opentelemetry-sdk", "opentelemetry-instrumentation-openai"))
-    console.print(f"llmmeter writes per call: {telemetry.summary()}")
-
-    names = ["bare", "llmmeter", "OpenTelemetry floor", EVERY_POINT_FLOOR]
-    if importlib.util.find_spec("opentelemetry.instrumentation.openai") is not None:
-        names.append("OpenLLMetry")
-    variants = measure_interleaved(MODULE, names, telemetry, rounds=ROUNDS, calls=CALLS)
     console.print(
-        variants_table(
-            f"openai SDK chat.completions.create, MockTransport: median of {ROUNDS} rounds x {CALLS} calls",
-            variants,
+        versions(
+            "openai",
+            "opentelemetry-sdk",
+            "opentelemetry-instrumentation-openai-v2",
+            "opentelemetry-util-genai",
+            "opentelemetry-instrumentation-openai",
         )
     )
-    added = {variant.name: variant.cpu_us - variants[0].cpu_us for variant in variants}
-    ratios = targets_table("Targets (issue 10): added CPU per call")
-    target_row(
-        ratios,
-        "llmmeter / OpenTelemetry floor",
-        added["llmmeter"] / added["OpenTelemetry floor"],
-        FLOOR_TARGET,
-    )
-    target_row(
-        ratios,
-        "llmmeter / floor with every point synchronous",
-        added["llmmeter"] / added[EVERY_POINT_FLOOR],
-        FLOOR_TARGET,
-    )
-    if "OpenLLMetry" in added:
-        target_row(
-            ratios, "llmmeter / OpenLLMetry", added["llmmeter"] / added["OpenLLMetry"], OPENLLMETRY_TARGET
-        )
-    else:
-        ratios.caption = "opentelemetry-instrumentation-openai not installed: not measured"
-    console.print(ratios)
+    cases = [arg for arg in sys.argv[1:] if arg in CASES] or list(CASES)
+    for case in cases:
+        measure_case(console, case)
+    if "--no-extras" in sys.argv:
+        return
 
     tracer_provider, meter_provider = providers()
     chunks = per_chunk(tracer_provider, meter_provider)
     bare_growth, _ = memory_growth(lambda tracer, meter: chat_call(plain()))
     growth, second_half = memory_growth(
-        lambda tracer, meter: chat_call(
-            sdk_client(metered(httpx2.MockTransport(chat_handler), tracer, meter))
-        )
+        lambda tracer, meter: chat_call(metered_client("chat", tracer, meter))
     )
     stream_peak = stream_memory_peak(tracer_provider, meter_provider)
     half = MEMORY_CALLS - MEMORY_CALLS // 2
@@ -376,7 +452,7 @@ def main() -> None:
         other, "peak memory reading a 100,000-chunk metered stream", 0, None, f"{stream_peak / 1024:.1f} KiB"
     )
     console.print(other)
-    gemini_report(console, telemetry, tracer_provider, meter_provider)
+    gemini_report(console, probe("chat"), tracer_provider, meter_provider)
     tracer_provider.shutdown()
     meter_provider.shutdown()
 
@@ -388,7 +464,7 @@ def gemini_report(
     console.print(versions("google-genai", *(f"opentelemetry-instrumentation-{p}" for p in GEMINI_PEERS)))
     for mode in _gemini.MODES:
         names = [f"{mode} {variant}" for variant in ("bare", "llmmeter", *_gemini.installed_peers())]
-        variants = measure_interleaved(MODULE, names, telemetry, rounds=ROUNDS, calls=CALLS)
+        variants = measure_interleaved(MODULE, names, ("gemini", telemetry), rounds=ROUNDS, calls=CALLS)
         chunks = f" ({_gemini.STREAM_CHUNKS} chunks)" if mode != "gemini" else ""
         title = f"google-genai {mode}{chunks}, MockTransport: median of {ROUNDS} rounds x {CALLS} calls"
         console.print(variants_table(title, variants))

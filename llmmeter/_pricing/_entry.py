@@ -83,6 +83,10 @@ class PriceEntry:
     ) -> Cost:
         tier = normalize_tier(service_tier)
         schedule = self.schedules.get(tier)
+        if charges is None and schedule is not None:
+            cost = self._text_cost(usage, schedule, tier)
+            if cost is not None:
+                return cost
         bill = Bill(self.model, charges)
         if schedule is None:
             bill.estimate(f"{self.model} has no {tier} price; priced at the standard rates")
@@ -97,3 +101,47 @@ class PriceEntry:
                 total, bill.components, "estimated", self.model, self.source, tier, reason=bill.reason
             )
         return Cost(total, bill.components, "ok", self.model, self.source, tier)
+
+    def _text_cost(self, usage: Usage, schedule: RateSchedule, tier: str) -> Cost | None:
+        """The cost of a text-only usage (input, cache reads, output with its reasoning) at rates that
+        all exist, as :class:`Bill` computes it, without its machinery: most calls. None for any
+        other usage, which :class:`Bill` prices."""
+        if (
+            usage.cache_write_tokens
+            or usage.cache_write_1h_tokens
+            or usage.input_audio_tokens
+            or usage.input_image_tokens
+            or usage.cache_read_audio_tokens
+            or usage.cache_read_image_tokens
+            or usage.output_audio_tokens
+            or usage.output_image_tokens
+            or usage.training_tokens
+            or usage.seconds
+            or usage.characters
+            or usage.images
+        ):
+            return None
+        input_tokens = usage.input_tokens
+        cached = usage.cache_read_tokens
+        if cached > input_tokens:
+            return None  # inconsistent usage: Bill says so
+        rates = schedule.for_input(input_tokens)
+        input_rate, cache_rate, output_rate = rates.input, rates.cache_read, rates.output
+        if (
+            input_rate is None
+            or output_rate is None
+            or (cached and cache_rate is None)
+            or rates.output_reasoning is not None
+            or rates.request is not None
+        ):
+            return None
+        components: dict[str, Decimal] = {}
+        if input_tokens > cached:
+            components["input"] = (input_tokens - cached) * input_rate
+        if cached and cache_rate is not None:
+            components["cache_read"] = cached * cache_rate
+        if usage.output_tokens:
+            components["output"] = usage.output_tokens * output_rate
+        if not components:
+            return None
+        return Cost(sum(components.values(), ZERO), components, "ok", self.model, self.source, tier)

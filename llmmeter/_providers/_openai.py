@@ -59,6 +59,10 @@ _MEANINGFUL_CHUNK = re.compile(r'"(?:usage|finish_reason|error)"\s*:\s*[^n\s]')
 _MEANINGFUL_BYTES = re.compile(rb'"(?:usage|finish_reason|error)"\s*:\s*[^n\s]')
 
 
+def _nonempty_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 # --- Chat Completions and legacy Completions -----------------------------------------------------
 
 
@@ -163,16 +167,17 @@ class ChatAdapter:
             request.tool_definitions = _messages.tool_definitions(body.get("tools"))
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
-        result = ResponseInfo(
-            model=get_str(body, "model"),
-            response_id=get_str(body, "id"),
-            service_tier=get_str(body, "service_tier"),
-        )
         if not is_object(body):
-            return result
-        if is_object(body.get("usage")):
-            result.usage = from_openai_chat(body["usage"])
-            result.reported_cost = from_openai_usage(body["usage"])
+            return ResponseInfo()
+        result = ResponseInfo(
+            model=_nonempty_str(body.get("model")),
+            response_id=_nonempty_str(body.get("id")),
+            service_tier=_nonempty_str(body.get("service_tier")),
+        )
+        usage = body.get("usage")
+        if is_object(usage):
+            result.usage = from_openai_chat(usage)
+            result.reported_cost = from_openai_usage(usage)
         choices = body.get("choices")
         if isinstance(choices, list):
             result.finish_reasons = [

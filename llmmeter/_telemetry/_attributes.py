@@ -22,8 +22,10 @@ from llmmeter._telemetry._semconv import conventions
 from llmmeter._usage import Usage
 
 __all__ = [
+    "MetricSet",
     "cost_attributes",
     "metric_attributes",
+    "metric_set",
     "request_attributes",
     "request_content",
     "response_attributes",
@@ -234,6 +236,57 @@ def response_attributes(
     if content and settings.content_on_spans:
         attributes.update(response_content(response, structured=False))
     return attributes
+
+
+class MetricSet:
+    """One metric attribute set, with the attribute sets recorded under it, built once and shared
+    by every call that has it (never change one)."""
+
+    __slots__ = ("attributes", "input_tokens", "key", "output_tokens")
+
+    def __init__(self, attributes: dict[str, Any]) -> None:
+        self.attributes = attributes
+        self.key = tuple(attributes.items())
+        """The attributes as a tuple: the key of the pre-aggregated sums."""
+        self.input_tokens = {**attributes, n.TOKEN_TYPE: n.TOKEN_TYPE_INPUT}
+        """The set of ``gen_ai.client.token.usage``'s input point."""
+        self.output_tokens = {**attributes, n.TOKEN_TYPE: n.TOKEN_TYPE_OUTPUT}
+        """The set of ``gen_ai.client.token.usage``'s output point."""
+
+
+_MAX_METRIC_SETS = 4096
+"""Past this many distinct sets the cache starts again (metric attributes are bounded by design;
+this only bounds what a misuse would cost)."""
+_metric_sets: dict[tuple[Any, ...], MetricSet] = {}
+
+
+def metric_set(record: CallRecord, request: RequestInfo, user_attributes: Mapping[str, Any]) -> MetricSet:
+    """The call's metric attribute set (see :func:`metric_attributes`), from a cache of the sets
+    seen before: a call builds no attribute set that an earlier call built."""
+    allowed = settings.metric_attributes
+    user: tuple[tuple[str, type, Any], ...] = ()
+    if allowed and user_attributes:
+        # The type too: 1, 1.0 and True are equal keys but different attribute values.
+        user = tuple((key, type(value), value) for key, value in user_attributes.items() if key in allowed)
+    cache_key = (
+        record.operation,
+        record.provider,
+        record.request_model,
+        record.response_model,
+        request.server_address,
+        request.server_port,
+        record.error_type,
+        user,
+    )
+    try:
+        found = _metric_sets.get(cache_key)
+    except TypeError:  # an unhashable user attribute value (a list): not cached
+        return MetricSet(metric_attributes(record, request, user_attributes))
+    if found is None:
+        if len(_metric_sets) >= _MAX_METRIC_SETS:
+            _metric_sets.clear()
+        found = _metric_sets[cache_key] = MetricSet(metric_attributes(record, request, user_attributes))
+    return found
 
 
 def metric_attributes(

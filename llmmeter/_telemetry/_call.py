@@ -46,7 +46,7 @@ from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._attributes import (
     cost_attributes,
-    metric_attributes,
+    metric_set,
     refusal_attributes,
     request_attributes,
     response_attributes,
@@ -389,8 +389,9 @@ class Call:
 
     def _record_metrics(self, record: CallRecord) -> None:
         instruments = self._telemetry.instruments
-        attributes = metric_attributes(record, self.request, self._user_attributes)
-        key = tuple(attributes.items())
+        metrics = metric_set(record, self.request, self._user_attributes)
+        attributes = metrics.attributes
+        key = metrics.key
         context = self.context
         instruments.duration.record(record.duration_s, attributes, context)
         if record.time_to_first_chunk_s is not None:
@@ -401,7 +402,7 @@ class Call:
         valid_usage = usage if usage is not None and usage.invalid is None else None
         instruments.totals.add(key, cost.status, total, valid_usage)
         if valid_usage is not None:
-            instruments.record_tokens(valid_usage, attributes, key, context)
+            instruments.record_tokens(valid_usage, metrics, context)
         latest = instruments.latest
         if latest is not None:
             if usage is None:

@@ -28,6 +28,7 @@ from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
 from llmmeter._locks import new_lock
 from llmmeter._telemetry import _names as n
+from llmmeter._telemetry._attributes import MetricSet
 from llmmeter._telemetry._semconv import Conventions, conventions
 from llmmeter._usage import Usage
 
@@ -72,6 +73,13 @@ class Totals:
         self._sums = {}
 
 
+_INPUT = n.TOKEN_TYPE_INPUT
+_OUTPUT = n.TOKEN_TYPE_OUTPUT
+_CACHE_READ = n.TOKEN_TYPE_CACHE_READ
+_CACHE_WRITE = n.TOKEN_TYPE_CACHE_WRITE
+_REASONING = n.TOKEN_TYPE_REASONING
+
+
 class _Sums:
     """What the calls of one metric attribute set added up to."""
 
@@ -110,15 +118,16 @@ class CallTotals:
                 sums.cost = cost if sums.cost is None else sums.cost + cost
             if usage is not None:
                 tokens = sums.tokens
-                for token_type, count in (
-                    (n.TOKEN_TYPE_INPUT, usage.input_tokens),
-                    (n.TOKEN_TYPE_OUTPUT, usage.output_tokens),
-                    (n.TOKEN_TYPE_CACHE_READ, usage.cache_read_tokens),
-                    (n.TOKEN_TYPE_CACHE_WRITE, usage.cache_write_total),
-                    (n.TOKEN_TYPE_REASONING, usage.reasoning_tokens),
-                ):
-                    if count:
-                        tokens[token_type] = tokens.get(token_type, 0) + count
+                if count := usage.input_tokens:
+                    tokens[_INPUT] = tokens.get(_INPUT, 0) + count
+                if count := usage.output_tokens:
+                    tokens[_OUTPUT] = tokens.get(_OUTPUT, 0) + count
+                if count := usage.cache_read_tokens:
+                    tokens[_CACHE_READ] = tokens.get(_CACHE_READ, 0) + count
+                if count := usage.cache_write_tokens + usage.cache_write_1h_tokens:
+                    tokens[_CACHE_WRITE] = tokens.get(_CACHE_WRITE, 0) + count
+                if count := usage.reasoning_tokens:
+                    tokens[_REASONING] = tokens.get(_REASONING, 0) + count
 
     def _items(self) -> list[tuple[dict[str, Any], _Sums]]:
         with self._lock:
@@ -380,18 +389,14 @@ class Instruments:
         _budget_gauges(meter)
         return instruments
 
-    def record_tokens(
-        self, usage: Usage, attributes: Mapping[str, Any], key: AttributeKey, context: Context
-    ) -> None:
+    def record_tokens(self, usage: Usage, metrics: MetricSet, context: Context) -> None:
         """Record a call's tokens on the conventions' histograms (``llmmeter.tokens`` is counted by
-        :meth:`CallTotals.add`). ``key`` is ``attributes`` as a tuple."""
+        :meth:`CallTotals.add`), under the call's metric attribute set."""
         token_usage = self.token_usage
         if token_usage is not None:
-            token_usage.record(usage.input_tokens, {**attributes, n.TOKEN_TYPE: n.TOKEN_TYPE_INPUT}, context)
-            token_usage.record(
-                usage.output_tokens, {**attributes, n.TOKEN_TYPE: n.TOKEN_TYPE_OUTPUT}, context
-            )
+            token_usage.record(usage.input_tokens, metrics.input_tokens, context)
+            token_usage.record(usage.output_tokens, metrics.output_tokens, context)
         else:
             latest = self.latest
             if latest is not None:
-                latest.record_tokens(usage, attributes, key, context)
+                latest.record_tokens(usage, metrics.attributes, metrics.key, context)

@@ -67,15 +67,17 @@ def logger_provider(log_exporter: InMemoryLogRecordExporter) -> Iterator[LoggerP
 
 @pytest.fixture(autouse=True)
 def _clean_settings() -> Iterator[None]:
-    """Every test starts from the default options and pricing table."""
+    """Every test starts from the default options and pricing table, with no named budget reported."""
     saved = {f.name: getattr(settings, f.name) for f in fields(Settings)}
     yield
     for name, value in saved.items():
         setattr(settings, name, value)
     from llmmeter import _config
+    from llmmeter._budgets import _status
     from llmmeter._pricing import set_table
     from llmmeter._providers._routing import forget_routes
 
     set_table(None)
     forget_routes()
     _config._layers = _config._PricingLayers()
+    _status._known.clear()

@@ -35,7 +35,6 @@ __all__ = [
     "Spend",
     "attributes",
     "budget",
-    "check_budgets",
     "enclosing_budgets",
     "track",
 ]
@@ -287,16 +286,6 @@ class budget(_Block):
 def enclosing_budgets() -> list[BudgetSpend]:
     """The budgets enclosing the current context, outermost first."""
     return [spend for spend in _active_spends.get() if type(spend) is BudgetSpend]
-
-
-def check_budgets() -> None:
-    """Raise :class:`BudgetExceeded` if an enclosing budget is reached (a request of no known cost).
-
-    Capture points that can describe the request call :func:`llmmeter._budgets.reserve` instead.
-    """
-    from llmmeter._budgets._reserve import check
-
-    check()
 
 
 class attributes:

@@ -17,7 +17,7 @@ settles the reservation: the actual cost replaces the worst-case one; a call tha
 cancelled, with no cost, releases it. Async capture points then ``await call.reservation.settled()``
 where they can, so an async call has settled when its awaitable or stream ends.
 
-A capture point that cannot describe the request calls ``llmmeter._tracking.check_budgets()``,
+A capture point that cannot describe the request calls :func:`check` (:func:`acheck` in async code),
 which refuses only when a budget's limit is already reached.
 """
 

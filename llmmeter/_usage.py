@@ -157,7 +157,7 @@ def _count(source: Any, key: str, *path: str) -> int:
     """The count at ``key`` (then ``path``) in ``source``, or 0 when it is absent or of another type."""
     value = source.get(key) if type(source) is dict else _get(source, key)
     if path:
-        for key in path:  # noqa: B020 - the last key names the count
+        for key in path:  # the last key names the count
             value = value.get(key) if type(value) is dict else _get(value, key)
     if type(value) is int and 0 <= value <= _INT64_MAX:
         return value

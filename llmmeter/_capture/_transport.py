@@ -44,7 +44,7 @@ from llmmeter._capture._refusal import (
 from llmmeter._capture._streams import async_stream_class, sync_stream_class
 from llmmeter._guard import internal_error
 from llmmeter._providers._base import loads_or_none
-from llmmeter._providers._decoding import make_decoder
+from llmmeter._providers._decoding import IDENTITY, make_decoder
 from llmmeter._providers._routing import Route
 from llmmeter._telemetry._call import Call, Telemetry
 
@@ -191,9 +191,7 @@ def _watch(call: Call, found: Route, response: Any, *, async_body: bool, stream:
         header = response.headers.get
         if getattr(response, "is_stream_consumed", False):
             # Built from in-memory content (a mock, a cache): read, and decoded, before we saw it.
-            meter = body_meter(call, found, stream, header, make_decoder(None))
-            meter.chunk(response.content)
-            meter.end("complete")
+            body_meter(call, found, stream, header, IDENTITY).whole(response.content)
             return
         library = library_of(response)
         decoder = make_decoder(response.headers.get("content-encoding"), _decoded_by(library))

@@ -27,6 +27,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks._common import EVERY_POINT_FLOOR
+
 ROOT = Path(__file__).resolve().parent.parent
 CALLS = 200
 WARMUP = 300
@@ -42,7 +44,7 @@ FLOOR = "OpenTelemetry floor"
 def variants(module: Any) -> list[str]:
     """The variants a bench module measures, those of peers not installed left out."""
     if module.__name__.endswith("bench_transport"):
-        return ["bare", "llmmeter", FLOOR, *module.peers()]
+        return ["bare", "llmmeter", FLOOR, EVERY_POINT_FLOOR, *module.peers()]
     names = ["bare", "llmmeter", FLOOR]
     if importlib.util.find_spec("opentelemetry.instrumentation.langchain") is not None:
         names.append("OpenLLMetry")

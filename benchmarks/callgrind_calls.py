@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -115,7 +116,7 @@ def main() -> None:
     only = None
     if "--only" in args:
         at = args.index("--only")
-        only = args[at + 1].split(",")
+        only = re.split(r",(?! )", args[at + 1])  # a name may hold ", "
         del args[at : at + 2]
     for suite in args or list(SUITES):
         report(suite, only)

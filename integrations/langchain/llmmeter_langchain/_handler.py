@@ -25,7 +25,6 @@ from llmmeter._integration import (
     Call,
     Cost,
     Ending,
-    RequestInfo,
     Step,
     enclosing_call,
     internal_error,
@@ -51,6 +50,17 @@ def _prompt_size(contents: Any) -> int:
     for content in contents:
         text = content if isinstance(content, str) else str(content)
         size += len(text.encode("utf-8", "surrogatepass")) + _TOKENS_PER_MESSAGE
+    return size
+
+
+def _chat_size(messages: list[list[BaseMessage]]) -> int:
+    """:func:`_prompt_size` of chat conversations' messages."""
+    size = 0
+    for conversation in messages:
+        for message in conversation:
+            content = message.content
+            text = content if isinstance(content, str) else str(content)
+            size += len(text.encode("utf-8", "surrogatepass")) + _TOKENS_PER_MESSAGE
     return size
 
 
@@ -138,8 +148,9 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
             content = None
             if settings.capture_content:
                 content = _parse.chat_content([m for conversation in messages for m in conversation])
-            size = _prompt_size(message.content for conversation in messages for message in conversation)
-            self._start_model(n.OP_CHAT, run_id, parent_run_id, tags, metadata, kwargs, content, size)
+            self._start_model(
+                n.OP_CHAT, run_id, parent_run_id, tags, metadata, kwargs, content, _chat_size(messages)
+            )
         except BudgetExceeded:
             raise
         except Exception as exc:
@@ -364,12 +375,10 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         if not runs.claim(run_id):
             return
         try:
-            request = RequestInfo(provider=n.ERROR_TYPE_OTHER, operation=operation)
             metadata = metadata or {}
-            params = kwargs.get("invocation_params") or {}
             run_attributes = _parse.run_attributes(run_id, tags, metadata)
-            system, messages = content if content is not None else (None, None)
-            _parse.fill_request(request, metadata, params, run_attributes, messages, system)
+            invocation_params = kwargs.get("invocation_params") or {}
+            request = _parse.model_request(operation, metadata, invocation_params, run_attributes, content)
             # The HTTP call made for this run, in this context, becomes its child. The runs that
             # one generate() starts at once (a batch) share this context: the first encloses
             # every HTTP call of the batch, and the others are counted as it is.
@@ -405,7 +414,7 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
             info.usage = None  # nothing was consumed
             call.finish(info, cost=_FREE, attributes={**(attributes or {}), n.LANGCHAIN_CACHE_HIT: True})
         else:
-            info = _parse.finished_response(response, call.request, capture_content)
+            info = _parse.model_response(response, call.request.provider, capture_content)
             call.finish(info, attributes=attributes)
 
     def _fail_model(self, run: Run, error: BaseException, partial_result: Any) -> None:
@@ -413,7 +422,7 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         assert call is not None
         ending, error_type = _ending(error)
         result = partial_result if isinstance(partial_result, LLMResult) else None
-        info = _parse.failed_response(result, call.request, settings.capture_content)
+        info = _parse.failed_response(result, call.request.provider, settings.capture_content)
         attributes: dict[str, AttributeValue] | None = {n.REQUEST_STREAM: True} if run.streamed else None
         call.finish(info, ending=ending, exception=error if error_type else None, attributes=attributes)
 

@@ -146,14 +146,33 @@ def run_attributes(
     if tags:
         attributes[_TAGS] = [tag for tag in tags if isinstance(tag, str)]
     if metadata:
-        for key, value in metadata.items():
-            if (
-                isinstance(key, str)
-                and not key.startswith(_RESERVED_METADATA)
-                and isinstance(value, _SCALARS)
-            ):
+        for key in _user_keys(metadata):
+            value = metadata[key]
+            if isinstance(value, _SCALARS):
                 attributes[_METADATA_PREFIX + key] = value
     return attributes
+
+
+_USER_KEYS: dict[tuple[Any, ...], tuple[str, ...]] = {}
+"""Metadata keys, as LangChain passes them (the same few sets on every run) -> those written."""
+_USER_KEYS_MAX = 256
+
+
+def _user_keys(metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    """The keys of ``metadata`` that may be written: strings, not LangChain's own (``ls_``, ``lc_``)."""
+    keys = tuple(metadata)
+    if type(metadata) is not dict:  # a custom mapping's keys may not hash
+        return _writable(keys)
+    written = _USER_KEYS.get(keys)
+    if written is None:
+        if len(_USER_KEYS) >= _USER_KEYS_MAX:
+            _USER_KEYS.clear()
+        written = _USER_KEYS[keys] = _writable(keys)
+    return written
+
+
+def _writable(keys: tuple[Any, ...]) -> tuple[str, ...]:
+    return tuple(key for key in keys if isinstance(key, str) and not key.startswith(_RESERVED_METADATA))
 
 
 def model_request(
@@ -304,31 +323,35 @@ def model_response(result: LLMResult, provider: str, capture_content: bool) -> R
     llm_output = output if type(output) is dict or isinstance(output, Mapping) else _EMPTY
     response_metadata: list[Mapping[str, Any]] = []
     generation_info: list[Mapping[str, Any]] = []
+    reasons: list[str | None] = []
+    finish_reasons: list[str] = []
     usage_metadata = None
     for generation in generations:
         message = getattr(generation, "message", None)
         metadata = getattr(message, "response_metadata", None)
-        response_metadata.append(
-            metadata if type(metadata) is dict or isinstance(metadata, Mapping) else _EMPTY
-        )
-        generation_info.append(generation.generation_info or _EMPTY)
+        if type(metadata) is not dict and not isinstance(metadata, Mapping):
+            metadata = _EMPTY
+        details = generation.generation_info or _EMPTY
+        response_metadata.append(metadata)
+        generation_info.append(details)
+        reason = _first_of((details, metadata), _REASON_KEYS)
+        reasons.append(reason)
+        if reason is not None:
+            finish_reasons.append(reason)
         if usage_metadata is None:
             # The first message usage in the run: every choice of one call may repeat the same usage.
             usage = getattr(message, "usage_metadata", None)
             if type(usage) is dict or isinstance(usage, Mapping):
                 usage_metadata = usage
     sources = (*response_metadata, llm_output, *generation_info)
-    reasons = [
-        _first_of((i, r), _REASON_KEYS) for r, i in zip(response_metadata, generation_info, strict=True)
-    ]
     info = ResponseInfo(
         model=_first_of(sources, _MODEL_KEYS),
-        response_id=_first_of((*response_metadata, llm_output), _ID_KEYS),
-        finish_reasons=[reason for reason in reasons if reason is not None],
+        response_id=_first((*response_metadata, llm_output), "id"),
+        finish_reasons=finish_reasons,
         usage=_usage(usage_metadata, llm_output, generation_info, provider),
         reported_cost=_reported_cost((llm_output, *response_metadata)),
     )
-    info.service_tier = _first_of(sources, _TIER_KEYS) or _tier_from_details(usage_metadata)
+    info.service_tier = _first(sources, "service_tier") or _tier_from_details(usage_metadata)
     if capture_content:
         info.output_messages = _output_messages(generations, reasons)
     return info
@@ -337,9 +360,7 @@ def model_response(result: LLMResult, provider: str, capture_content: bool) -> R
 _EMPTY: Mapping[str, Any] = {}
 """What a missing metadata mapping reads as (never written to)."""
 _MODEL_KEYS = ("model_name", "model")
-_ID_KEYS = ("id",)
 _REASON_KEYS = ("finish_reason", "stop_reason")
-_TIER_KEYS = ("service_tier",)
 
 
 def _usage(
@@ -414,4 +435,13 @@ def _first_of(sources: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str 
             value = source.get(key)
             if isinstance(value, str) and value:
                 return value
+    return None
+
+
+def _first(sources: Sequence[Mapping[str, Any]], key: str) -> str | None:
+    """:func:`_first_of` with one key."""
+    for source in sources:
+        value = source.get(key)
+        if isinstance(value, str) and value:
+            return value
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -26,6 +26,7 @@ from llmmeter._integration import (
     Cost,
     Ending,
     Step,
+    enclosing_budgets,
     enclosing_call,
     internal_error,
     reserve_call_unless_it_blocks,
@@ -149,7 +150,7 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
             if settings.capture_content:
                 content = _parse.chat_content([m for conversation in messages for m in conversation])
             self._start_model(
-                n.OP_CHAT, run_id, parent_run_id, tags, metadata, kwargs, content, _chat_size(messages)
+                n.OP_CHAT, run_id, parent_run_id, tags, metadata, kwargs, content, messages, _chat_size
             )
         except BudgetExceeded:
             raise
@@ -170,9 +171,16 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         """Open the span of a text completion call (a legacy LLM)."""
         try:
             content = _parse.prompt_content(prompts) if settings.capture_content else None
-            size = _prompt_size(prompts)
             self._start_model(
-                n.OP_TEXT_COMPLETION, run_id, parent_run_id, tags, metadata, kwargs, content, size
+                n.OP_TEXT_COMPLETION,
+                run_id,
+                parent_run_id,
+                tags,
+                metadata,
+                kwargs,
+                content,
+                prompts,
+                _prompt_size,
             )
         except BudgetExceeded:
             raise
@@ -369,7 +377,8 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
         content: _parse.Prompt | None,
-        prompt_size: int,
+        prompt: Any,
+        size_of: Callable[[Any], int],
     ) -> None:
         runs = self._runs
         if not runs.claim(run_id):
@@ -389,10 +398,13 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
                     lead = None
             else:
                 lead = None
+            budgets = enclosing_budgets()
+            prompt_size = size_of(prompt) if budgets else 0  # only budgets read it
             parent = runs.parent(parent_run_id)
             call = Call(self._telemetry, request, capture=n.CAPTURE_LANGCHAIN, parent=parent)
-            # Reserved for a model whose HTTP call is not metered; a metered one takes it over.
-            reserve_call_unless_it_blocks(call, prompt_size)
+            if budgets:
+                # Reserved for a model whose HTTP call is not metered; a metered one takes it over.
+                reserve_call_unless_it_blocks(call, prompt_size)
             if lead is None:
                 _ENCLOSING.set(call)
             else:

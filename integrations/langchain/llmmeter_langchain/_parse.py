@@ -318,7 +318,8 @@ def failed_response(result: LLMResult | None, provider: str, capture_content: bo
 
 def model_response(result: LLMResult, provider: str, capture_content: bool) -> ResponseInfo:
     """What a finished (or failed, with its partial result) model run reported."""
-    generations = [g for gs in result.generations for g in gs]
+    batches = result.generations
+    generations = batches[0] if len(batches) == 1 else [g for gs in batches for g in gs]
     output = result.llm_output
     llm_output = output if type(output) is dict or isinstance(output, Mapping) else _EMPTY
     response_metadata: list[Mapping[str, Any]] = []

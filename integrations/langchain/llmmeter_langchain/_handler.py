@@ -118,6 +118,9 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
     ) -> None:
         self._telemetry = telemetry_for(tracer_provider, meter_provider, logger_provider)
         self._runs = Runs(self, self._end_orphan)
+        self._streaming: UUID | None = None
+        """The run whose first chunk was noted last (LangChain passes the same run_id object for
+        each chunk of a run)."""
         # LangChain logs and swallows handler errors; the project's own tests must see them.
         self._strict = os.environ.get("LLMMETER_STRICT") == "1"
 
@@ -198,11 +201,14 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Note that the run streams, and when its first chunk came."""
+        if run_id is self._streaming:
+            return  # a later chunk of the run whose first one was noted last: nothing to note
         run = self._runs.get(run_id)
         if run is not None and not run.streamed and run.call is not None:
             run.streamed = True
             run.call.request.stream = True
             run.call.first_chunk()
+            self._streaming = run_id
 
     def on_llm_end(
         self,

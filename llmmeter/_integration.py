@@ -24,6 +24,7 @@ from llmmeter._telemetry import _names as names
 from llmmeter._telemetry._call import Call, Telemetry, telemetry_for
 from llmmeter._telemetry._record import Ending
 from llmmeter._telemetry._step import Step
+from llmmeter._tracking import enclosing_budgets
 from llmmeter._usage import Usage, from_anthropic, from_langchain, from_openai_chat, from_openai_responses
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Step",
     "Telemetry",
     "Usage",
+    "enclosing_budgets",
     "enclosing_call",
     "from_anthropic",
     "from_langchain",

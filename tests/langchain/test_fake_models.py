@@ -264,6 +264,29 @@ def test_every_choice_repeating_the_usage_is_counted_once(callbacks):
     assert [c.cost.total for c in calls] == [MINI]
 
 
+def test_several_choices_are_read_in_order(callbacks, span_exporter):
+    """With n choices: each one's finish reason in order; model, id and usage from the first that has them."""
+    bare = ChatGeneration(message=AIMessage(content="a"), generation_info={"finish_reason": "stop"})
+    second = ChatGeneration(
+        message=AIMessage(
+            content="b",
+            usage_metadata=usage(100, 20),
+            response_metadata={"model_name": "gpt-4o-mini", "id": "chatcmpl-9", "finish_reason": "length"},
+        )
+    )
+    third = ChatGeneration(message=AIMessage(content="c", usage_metadata=usage(999, 999)))
+    result = ChatResult(generations=[bare, second, third], llm_output={"id": "from-llm-output"})
+
+    with record_calls() as calls:
+        ReportingChatModel(result=result).invoke("hi", config=callbacks)
+
+    assert [c.cost.total for c in calls] == [MINI]
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop", "length")
+    assert span.attributes["gen_ai.response.model"] == "gpt-4o-mini"
+    assert span.attributes["gen_ai.response.id"] == "chatcmpl-9"
+
+
 def test_legacy_llm_is_a_text_completion(callbacks, span_exporter):
     """A legacy text LLM run is a text_completion span, priced from llm_output["token_usage"]."""
     result = LLMResult(

@@ -91,6 +91,20 @@ def test_tags_and_scalar_metadata_become_attributes(chat_model, handler, span_ex
     }
 
 
+def test_metadata_values_are_read_on_every_run(chat_model, handler, span_exporter):
+    """Runs with the same metadata keys each write their own values, and only their scalar ones."""
+    for value in ("acme", ["not", "scalar"], 7):
+        chat_model.invoke("hi", config={"callbacks": [handler], "metadata": {"tenant": value, "ls_x": 1}})
+
+    written = [
+        span.attributes.get("langchain.metadata.tenant") for span in span_exporter.get_finished_spans()
+    ]
+    assert written == ["acme", None, 7]
+    assert all(
+        "langchain.metadata.ls_x" not in span.attributes for span in span_exporter.get_finished_spans()
+    )
+
+
 def test_runs_nest_under_the_callers_current_span(chat_model, handler, tracer_provider, span_exporter):
     """A root run's span is a child of the span current where the run starts (e.g. a web request)."""
     with tracer_provider.get_tracer("app").start_as_current_span("POST /ask"):

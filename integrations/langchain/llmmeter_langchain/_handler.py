@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -25,8 +25,8 @@ from llmmeter._integration import (
     Call,
     Cost,
     Ending,
-    RequestInfo,
     Step,
+    enclosing_budgets,
     enclosing_call,
     internal_error,
     reserve_call_unless_it_blocks,
@@ -51,6 +51,17 @@ def _prompt_size(contents: Any) -> int:
     for content in contents:
         text = content if isinstance(content, str) else str(content)
         size += len(text.encode("utf-8", "surrogatepass")) + _TOKENS_PER_MESSAGE
+    return size
+
+
+def _chat_size(messages: list[list[BaseMessage]]) -> int:
+    """:func:`_prompt_size` of chat conversations' messages."""
+    size = 0
+    for conversation in messages:
+        for message in conversation:
+            content = message.content
+            text = content if isinstance(content, str) else str(content)
+            size += len(text.encode("utf-8", "surrogatepass")) + _TOKENS_PER_MESSAGE
     return size
 
 
@@ -107,6 +118,9 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
     ) -> None:
         self._telemetry = telemetry_for(tracer_provider, meter_provider, logger_provider)
         self._runs = Runs(self, self._end_orphan)
+        self._streaming: UUID | None = None
+        """The run whose first chunk was noted last (LangChain passes the same run_id object for
+        each chunk of a run)."""
         # LangChain logs and swallows handler errors; the project's own tests must see them.
         self._strict = os.environ.get("LLMMETER_STRICT") == "1"
 
@@ -138,8 +152,9 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
             content = None
             if settings.capture_content:
                 content = _parse.chat_content([m for conversation in messages for m in conversation])
-            size = _prompt_size(message.content for conversation in messages for message in conversation)
-            self._start_model(n.OP_CHAT, run_id, parent_run_id, tags, metadata, kwargs, content, size)
+            self._start_model(
+                n.OP_CHAT, run_id, parent_run_id, tags, metadata, kwargs, content, messages, _chat_size
+            )
         except BudgetExceeded:
             raise
         except Exception as exc:
@@ -159,9 +174,16 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         """Open the span of a text completion call (a legacy LLM)."""
         try:
             content = _parse.prompt_content(prompts) if settings.capture_content else None
-            size = _prompt_size(prompts)
             self._start_model(
-                n.OP_TEXT_COMPLETION, run_id, parent_run_id, tags, metadata, kwargs, content, size
+                n.OP_TEXT_COMPLETION,
+                run_id,
+                parent_run_id,
+                tags,
+                metadata,
+                kwargs,
+                content,
+                prompts,
+                _prompt_size,
             )
         except BudgetExceeded:
             raise
@@ -179,11 +201,14 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Note that the run streams, and when its first chunk came."""
+        if run_id is self._streaming:
+            return  # a later chunk of the run whose first one was noted last: nothing to note
         run = self._runs.get(run_id)
         if run is not None and not run.streamed and run.call is not None:
             run.streamed = True
             run.call.request.stream = True
             run.call.first_chunk()
+            self._streaming = run_id
 
     def on_llm_end(
         self,
@@ -358,18 +383,17 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
         content: _parse.Prompt | None,
-        prompt_size: int,
+        prompt: Any,
+        size_of: Callable[[Any], int],
     ) -> None:
         runs = self._runs
         if not runs.claim(run_id):
             return
         try:
-            request = RequestInfo(provider=n.ERROR_TYPE_OTHER, operation=operation)
             metadata = metadata or {}
-            params = kwargs.get("invocation_params") or {}
             run_attributes = _parse.run_attributes(run_id, tags, metadata)
-            system, messages = content if content is not None else (None, None)
-            _parse.fill_request(request, metadata, params, run_attributes, messages, system)
+            invocation_params = kwargs.get("invocation_params") or {}
+            request = _parse.model_request(operation, metadata, invocation_params, run_attributes, content)
             # The HTTP call made for this run, in this context, becomes its child. The runs that
             # one generate() starts at once (a batch) share this context: the first encloses
             # every HTTP call of the batch, and the others are counted as it is.
@@ -380,10 +404,13 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
                     lead = None
             else:
                 lead = None
+            budgets = enclosing_budgets()
+            prompt_size = size_of(prompt) if budgets else 0  # only budgets read it
             parent = runs.parent(parent_run_id)
             call = Call(self._telemetry, request, capture=n.CAPTURE_LANGCHAIN, parent=parent)
-            # Reserved for a model whose HTTP call is not metered; a metered one takes it over.
-            reserve_call_unless_it_blocks(call, prompt_size)
+            if budgets:
+                # Reserved for a model whose HTTP call is not metered; a metered one takes it over.
+                reserve_call_unless_it_blocks(call, prompt_size)
             if lead is None:
                 _ENCLOSING.set(call)
             else:
@@ -405,7 +432,7 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
             info.usage = None  # nothing was consumed
             call.finish(info, cost=_FREE, attributes={**(attributes or {}), n.LANGCHAIN_CACHE_HIT: True})
         else:
-            info = _parse.finished_response(response, call.request, capture_content)
+            info = _parse.model_response(response, call.request.provider, capture_content)
             call.finish(info, attributes=attributes)
 
     def _fail_model(self, run: Run, error: BaseException, partial_result: Any) -> None:
@@ -413,7 +440,7 @@ class LLMMeterCallbackHandler(BaseCallbackHandler):
         assert call is not None
         ending, error_type = _ending(error)
         result = partial_result if isinstance(partial_result, LLMResult) else None
-        info = _parse.failed_response(result, call.request, settings.capture_content)
+        info = _parse.failed_response(result, call.request.provider, settings.capture_content)
         attributes: dict[str, AttributeValue] | None = {n.REQUEST_STREAM: True} if run.streamed else None
         call.finish(info, ending=ending, exception=error if error_type else None, attributes=attributes)
 

@@ -38,9 +38,8 @@ from llmmeter._integration import names as n
 __all__ = [
     "chat_content",
     "failed_response",
-    "fill_request",
-    "finished_response",
     "is_cache_hit",
+    "model_request",
     "model_response",
     "prompt_content",
     "provider_name",
@@ -90,6 +89,13 @@ _PARAMS: dict[str, str] = {
     "presence_penalty": n.REQUEST_PRESENCE_PENALTY,
     "seed": n.REQUEST_SEED,
 }
+_PARAM_KEYS = frozenset(_PARAMS)
+_TEMPERATURE = n.REQUEST_TEMPERATURE
+_MAX_TOKENS = n.REQUEST_MAX_TOKENS
+_RUN_ID = n.LANGCHAIN_RUN_ID
+_TAGS = n.LANGCHAIN_TAGS
+_METADATA_PREFIX = n.LANGCHAIN_METADATA_PREFIX
+_TIERED_PROVIDERS = (n.PROVIDER_OPENAI, n.PROVIDER_AZURE_OPENAI)
 _MODEL_PARAMS = ("model", "model_name", "model_id", "deployment_name", "azure_deployment")
 _TIERS = ("priority", "flex")
 _SCALARS = (str, bool, int, float)
@@ -124,6 +130,10 @@ def run_name(serialized: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) ->
     return "unknown"
 
 
+Prompt = tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]
+"""Captured prompt content: the conventions' system instructions and input messages."""
+
+
 def run_attributes(
     run_id: UUID, tags: Sequence[str] | None, metadata: Mapping[str, Any] | None
 ) -> dict[str, AttributeValue]:
@@ -132,64 +142,92 @@ def run_attributes(
     Only scalar metadata values are kept (bounded attributes); LangChain's own ``ls_*`` and
     ``lc_*`` keys are left out, their content being on gen_ai.* attributes already.
     """
-    attributes: dict[str, AttributeValue] = {n.LANGCHAIN_RUN_ID: str(run_id)}
+    attributes: dict[str, AttributeValue] = {_RUN_ID: str(run_id)}
     if tags:
-        attributes[n.LANGCHAIN_TAGS] = [tag for tag in tags if isinstance(tag, str)]
+        attributes[_TAGS] = [tag for tag in tags if isinstance(tag, str)]
     if metadata:
-        for key, value in metadata.items():
-            if (
-                isinstance(value, _SCALARS)
-                and isinstance(key, str)
-                and not key.startswith(_RESERVED_METADATA)
-            ):
-                attributes[n.LANGCHAIN_METADATA_PREFIX + key] = value
+        for key in _user_keys(metadata):
+            value = metadata[key]
+            if isinstance(value, _SCALARS):
+                attributes[_METADATA_PREFIX + key] = value
     return attributes
 
 
-def fill_request(
-    request: RequestInfo,
+_USER_KEYS: dict[tuple[Any, ...], tuple[str, ...]] = {}
+"""Metadata keys, as LangChain passes them (the same few sets on every run) -> those written."""
+_USER_KEYS_MAX = 256
+
+
+def _user_keys(metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    """The keys of ``metadata`` that may be written: strings, not LangChain's own (``ls_``, ``lc_``)."""
+    keys = tuple(metadata)
+    if type(metadata) is not dict:  # a custom mapping's keys may not hash
+        return _writable(keys)
+    written = _USER_KEYS.get(keys)
+    if written is None:
+        if len(_USER_KEYS) >= _USER_KEYS_MAX:
+            _USER_KEYS.clear()
+        written = _USER_KEYS[keys] = _writable(keys)
+    return written
+
+
+def _writable(keys: tuple[Any, ...]) -> tuple[str, ...]:
+    return tuple(key for key in keys if isinstance(key, str) and not key.startswith(_RESERVED_METADATA))
+
+
+def model_request(
+    operation: str,
     metadata: Mapping[str, Any],
     invocation_params: Mapping[str, Any],
     attributes: dict[str, AttributeValue],
-    input_messages: Any = None,
-    system_instructions: Any = None,
-) -> None:
-    """Fill the request of a model run from its metadata (``ls_*`` keys) and invocation params.
+    content: Prompt | None = None,
+) -> RequestInfo:
+    """The request of a model run, from its metadata (``ls_*`` keys) and invocation params.
 
-    Runs before the run's span is made, since the model names the span; ``request.stream`` is
-    only ever set, never cleared.
+    Made before the run's span, since the model names the span. The request parameters
+    (``gen_ai.request.*``) are added to ``attributes`` (the run's), which become its params.
     """
     params = attributes
-    for key, value in invocation_params.items():
-        attribute = _PARAMS.get(key)
-        if attribute is not None and type(value) in _NUMBERS and attribute not in params:
-            params[attribute] = value
-    _fallback(params, n.REQUEST_TEMPERATURE, metadata.get("ls_temperature"))
-    _fallback(params, n.REQUEST_MAX_TOKENS, metadata.get("ls_max_tokens"))
+    if not _PARAM_KEYS.isdisjoint(invocation_params.keys()):
+        for key, value in invocation_params.items():
+            attribute = _PARAMS.get(key)
+            if attribute is not None and type(value) in _NUMBERS and attribute not in params:
+                params[attribute] = value
+    temperature: Any = metadata.get("ls_temperature")
+    if type(temperature) in _NUMBERS and _TEMPERATURE not in params:
+        params[_TEMPERATURE] = temperature
+    max_tokens: Any = metadata.get("ls_max_tokens")
+    if type(max_tokens) in _NUMBERS and _MAX_TOKENS not in params:
+        params[_MAX_TOKENS] = max_tokens
     stop = invocation_params.get("stop") or metadata.get("ls_stop")
     if isinstance(stop, list) and stop and all(isinstance(s, str) for s in stop):
         params[n.REQUEST_STOP_SEQUENCES] = list(stop)
     choices = invocation_params.get("n")
     if type(choices) is int and choices != 1:
         params[n.REQUEST_CHOICE_COUNT] = choices
-    service_tier = _str(invocation_params, "service_tier")
+    service_tier = invocation_params.get("service_tier")
+    if not isinstance(service_tier, str) or not service_tier:
+        service_tier = None
     provider = provider_name(metadata, invocation_params)
-    if service_tier and provider in (n.PROVIDER_OPENAI, n.PROVIDER_AZURE_OPENAI):
+    if service_tier and provider in _TIERED_PROVIDERS:
         params[n.OPENAI_REQUEST_SERVICE_TIER] = service_tier
-    request.provider = provider
-    request.model = _str(metadata, "ls_model_name") or _first_str(invocation_params, _MODEL_PARAMS)
-    if invocation_params.get("stream") is True or invocation_params.get("streaming") is True:
-        request.stream = True
-    request.service_tier = service_tier
-    request.params = params
-    request.input_messages = input_messages
-    request.system_instructions = system_instructions
-    if input_messages is not None:  # content is captured: the tools bound to the model too
-        request.tool_definitions = m.tool_definitions(invocation_params.get("tools"))
+    model = metadata.get("ls_model_name")
+    if not isinstance(model, str) or not model:
+        model = _first_of((invocation_params,), _MODEL_PARAMS)
+    system, messages = content if content is not None else (None, None)
+    return RequestInfo(
+        provider=provider,
+        operation=operation,
+        model=model,
+        stream=invocation_params.get("stream") is True or invocation_params.get("streaming") is True,
+        service_tier=service_tier,
+        params=params,
+        input_messages=messages,
+        system_instructions=system,
+        # When content is captured, the tools bound to the model too.
+        tool_definitions=None if messages is None else m.tool_definitions(invocation_params.get("tools")),
+    )
 
-
-Prompt = tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]
-"""Captured prompt content: the conventions' system instructions and input messages."""
 
 _ROLES = {"human": n.ROLE_USER, "ai": n.ROLE_ASSISTANT, "tool": n.ROLE_TOOL, "function": n.ROLE_TOOL}
 
@@ -269,42 +307,61 @@ def is_cache_hit(result: LLMResult) -> bool:
     return False
 
 
-def failed_response(result: LLMResult | None, request: RequestInfo, capture_content: bool) -> ResponseInfo:
+def failed_response(result: LLMResult | None, provider: str, capture_content: bool) -> ResponseInfo:
     """What a failed model run reported before failing (a stream's chunks so far): never complete."""
     if result is None or not result.generations:
         return ResponseInfo(complete=False)
-    info = model_response(result, request.provider, capture_content)
+    info = model_response(result, provider, capture_content)
     info.complete = False
     return info
 
 
-def finished_response(result: LLMResult, request: RequestInfo, capture_content: bool) -> ResponseInfo:
-    """What a finished model run reported."""
-    return model_response(result, request.provider, capture_content)
-
-
 def model_response(result: LLMResult, provider: str, capture_content: bool) -> ResponseInfo:
     """What a finished (or failed, with its partial result) model run reported."""
-    info = ResponseInfo()
-    generations = [g for gs in result.generations for g in gs]
-    llm_output = result.llm_output if isinstance(result.llm_output, Mapping) else {}
-    response_metadata = [_response_metadata(g) for g in generations]
-    generation_info = [g.generation_info or {} for g in generations]
+    batches = result.generations
+    generations = batches[0] if len(batches) == 1 else [g for gs in batches for g in gs]
+    output = result.llm_output
+    llm_output = output if type(output) is dict or isinstance(output, Mapping) else _EMPTY
+    response_metadata: list[Mapping[str, Any]] = []
+    generation_info: list[Mapping[str, Any]] = []
+    reasons: list[str | None] = []
+    finish_reasons: list[str] = []
+    usage_metadata = None
+    for generation in generations:
+        message = getattr(generation, "message", None)
+        metadata = getattr(message, "response_metadata", None)
+        if type(metadata) is not dict and not isinstance(metadata, Mapping):
+            metadata = _EMPTY
+        details = generation.generation_info or _EMPTY
+        response_metadata.append(metadata)
+        generation_info.append(details)
+        reason = _first_of((details, metadata), _REASON_KEYS)
+        reasons.append(reason)
+        if reason is not None:
+            finish_reasons.append(reason)
+        if usage_metadata is None:
+            # The first message usage in the run: every choice of one call may repeat the same usage.
+            usage = getattr(message, "usage_metadata", None)
+            if type(usage) is dict or isinstance(usage, Mapping):
+                usage_metadata = usage
     sources = (*response_metadata, llm_output, *generation_info)
-    info.model = _first_of(sources, ("model_name", "model"))
-    info.response_id = _first_of((*response_metadata, llm_output), ("id",))
-    info.finish_reasons = _finish_reasons(response_metadata, generation_info)
-    usage_metadata = _usage_metadata(generations)
-    info.usage = _usage(usage_metadata, llm_output, generation_info, provider)
-    info.reported_cost = _reported_cost((llm_output, *response_metadata))
-    info.service_tier = _first_of(sources, ("service_tier",)) or _tier_from_details(usage_metadata)
+    info = ResponseInfo(
+        model=_first_of(sources, _MODEL_KEYS),
+        response_id=_first((*response_metadata, llm_output), "id"),
+        finish_reasons=finish_reasons,
+        usage=_usage(usage_metadata, llm_output, generation_info, provider),
+        reported_cost=_reported_cost((llm_output, *response_metadata)),
+    )
+    info.service_tier = _first(sources, "service_tier") or _tier_from_details(usage_metadata)
     if capture_content:
-        reasons = [
-            _first_of((i, r), ("finish_reason", "stop_reason"))
-            for r, i in zip(response_metadata, generation_info, strict=True)
-        ]
         info.output_messages = _output_messages(generations, reasons)
     return info
+
+
+_EMPTY: Mapping[str, Any] = {}
+"""What a missing metadata mapping reads as (never written to)."""
+_MODEL_KEYS = ("model_name", "model")
+_REASON_KEYS = ("finish_reason", "stop_reason")
 
 
 def _usage(
@@ -333,7 +390,7 @@ def _reported_cost(sources: Sequence[Mapping[str, Any]]) -> ReportedCost | None:
     """The cost a gateway stated in the raw usage a model kept (ChatOpenAI's ``token_usage``)."""
     for source in sources:
         raw = source.get("token_usage")
-        if isinstance(raw, Mapping):
+        if type(raw) is dict or isinstance(raw, Mapping):
             return from_openai_usage(raw)
     return None
 
@@ -357,31 +414,6 @@ def _raw_usage(raw: Any, provider: str) -> Usage | None:
     return from_langchain(raw)
 
 
-def _usage_metadata(generations: Sequence[Any]) -> Mapping[str, Any] | None:
-    """The first message usage in the run: every choice of one call may repeat the same usage."""
-    for generation in generations:
-        usage = getattr(getattr(generation, "message", None), "usage_metadata", None)
-        if isinstance(usage, Mapping):
-            return usage
-    return None
-
-
-def _response_metadata(generation: Any) -> Mapping[str, Any]:
-    metadata = getattr(getattr(generation, "message", None), "response_metadata", None)
-    return metadata if isinstance(metadata, Mapping) else {}
-
-
-def _finish_reasons(
-    response_metadata: Sequence[Mapping[str, Any]], generation_info: Sequence[Mapping[str, Any]]
-) -> list[str]:
-    reasons = []
-    for metadata, info in zip(response_metadata, generation_info, strict=True):
-        reason = _first_of((info, metadata), ("finish_reason", "stop_reason"))
-        if reason is not None:
-            reasons.append(reason)
-    return reasons
-
-
 def _tier_from_details(usage_metadata: Mapping[str, Any] | None) -> str | None:
     """The service tier named by tier-prefixed detail keys (``priority_cache_read``, ``flex``)."""
     if usage_metadata is None:
@@ -397,27 +429,20 @@ def _tier_from_details(usage_metadata: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def _fallback(params: dict[str, AttributeValue], attribute: str, value: Any) -> None:
-    if type(value) in _NUMBERS and attribute not in params:
-        params[attribute] = value
-
-
-def _str(source: Mapping[str, Any], key: str) -> str | None:
-    value = source.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def _first_str(source: Mapping[str, Any], keys: Sequence[str]) -> str | None:
-    for key in keys:
-        value = _str(source, key)
-        if value is not None:
-            return value
+def _first_of(sources: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str | None:
+    """The first non-empty string under one of ``keys`` in the first source that has one."""
+    for source in sources:
+        for key in keys:
+            value = source.get(key)
+            if isinstance(value, str) and value:
+                return value
     return None
 
 
-def _first_of(sources: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str | None:
+def _first(sources: Sequence[Mapping[str, Any]], key: str) -> str | None:
+    """:func:`_first_of` with one key."""
     for source in sources:
-        value = _first_str(source, keys)
-        if value is not None:
+        value = source.get(key)
+        if isinstance(value, str) and value:
             return value
     return None

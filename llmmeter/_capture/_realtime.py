@@ -261,7 +261,7 @@ def _meter_sync(connection: Any, session: Session) -> None:
         session.credentials = _credentials(connection)
         events = _Events(session)
         recv, send, close = connection.recv, connection.send, connection.close
-        unread = protocol.unread  # most events: skipped here, without a call of ours
+        deltas = protocol.DELTA_HEADS  # most events: skipped here, without a call of ours
 
         def metered_recv(*args: Any, **kwargs: Any) -> Any:
             try:
@@ -269,7 +269,7 @@ def _meter_sync(connection: Any, session: Session) -> None:
             except ConnectionClosed as exc:
                 events.closed(exc)
                 raise
-            if type(message) is not str or unread(message) is None:
+            if type(message) is not str or not message.startswith(deltas):
                 events.received(message)
             return message
 
@@ -299,7 +299,7 @@ def _meter_async(connection: Any, session: Session) -> None:
         session.credentials = _credentials(connection)
         events = _Events(session)
         recv, send, close = connection.recv, connection.send, connection.close
-        unread = protocol.unread
+        deltas = protocol.DELTA_HEADS
 
         async def metered_recv(*args: Any, **kwargs: Any) -> Any:
             try:
@@ -307,7 +307,7 @@ def _meter_async(connection: Any, session: Session) -> None:
             except ConnectionClosed as exc:
                 events.closed(exc)
                 raise
-            if type(message) is not str or unread(message) is None:
+            if type(message) is not str or not message.startswith(deltas):
                 events.received(message)
             return message
 

@@ -9,8 +9,6 @@ string search; the few that matter are parsed whole.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -22,6 +20,7 @@ from llmmeter._telemetry import _names as n
 from llmmeter._usage import from_openai_realtime
 
 __all__ = [
+    "DELTA_HEADS",
     "RESPONSE_CREATE",
     "SERVER_EVENTS",
     "Target",
@@ -29,7 +28,6 @@ __all__ = [
     "parse_event",
     "response_info",
     "target",
-    "unread",
 ]
 
 SESSION_CREATED = "session.created"
@@ -46,14 +44,22 @@ SERVER_EVENTS = frozenset({SESSION_CREATED, SESSION_UPDATED, RESPONSE_CREATED, R
 _HEAD = 192
 """How far into a message its top-level ``type`` is looked for (OpenAI sends it first)."""
 
-_READ_TYPES = "|".join(map(re.escape, sorted(SERVER_EVENTS)))
-unread: Callable[[str], re.Match[str] | None] = re.compile(
-    rf'\{{"type":"(?!(?:{_READ_TYPES})")[^"\\]{{0,{_HEAD - 10}}}"'
-).match
-"""Matches a text event in OpenAI's own form (the type first, unescaped, within ``_HEAD``) whose
-type metering does not read: exactly the events :func:`event_type`'s first test rules out, told by
-one regex match and no call of ours, since nearly every event of a session is one. No match says
-nothing: the event goes through :func:`event_type`."""
+DELTA_HEADS = tuple(
+    f'{{"type":"{kind}"'
+    for kind in (
+        "response.output_audio.delta",
+        "response.output_audio_transcript.delta",
+        "response.output_text.delta",
+        "response.function_call_arguments.delta",
+        "conversation.item.input_audio_transcription.delta",
+        "response.audio.delta",  # the beta interface's names
+        "response.audio_transcript.delta",
+        "response.text.delta",
+    )
+)
+"""How the delta events (nearly every event of a session) start in OpenAI's own form: a message
+that starts with one of these is an event metering does not read, told by one ``startswith``
+without a call of ours. Any other message goes through :func:`event_type`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from benchmarks._common import EVERY_POINT_FLOOR
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLS = 200
@@ -42,7 +45,7 @@ FLOOR = "OpenTelemetry floor"
 def variants(module: Any) -> list[str]:
     """The variants a bench module measures, those of peers not installed left out."""
     if module.__name__.endswith("bench_transport"):
-        return ["bare", "llmmeter", FLOOR, *module.peers()]
+        return ["bare", "llmmeter", FLOOR, EVERY_POINT_FLOOR, *module.peers()]
     names = ["bare", "llmmeter", FLOOR]
     if importlib.util.find_spec("opentelemetry.instrumentation.langchain") is not None:
         names.append("OpenLLMetry")
@@ -113,7 +116,7 @@ def main() -> None:
     only = None
     if "--only" in args:
         at = args.index("--only")
-        only = args[at + 1].split(",")
+        only = re.split(r",(?! )", args[at + 1])  # a name may hold ", "
         del args[at : at + 2]
     for suite in args or list(SUITES):
         report(suite, only)

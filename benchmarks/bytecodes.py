@@ -1,0 +1,144 @@
+"""Python bytecodes per call of each variant, by part: where a metered call's work goes, exactly.
+
+    .venv/bin/python -m benchmarks.bytecodes [SUITE ...] [--only VARIANT,...] [--top N]
+
+SUITE is one of ``benchmarks.callgrind_calls``'s (``transport:chat``, ``transport:stream``,
+``langchain:explicit``, ``langchain:plain``; default ``transport:chat``). Each variant, built by its
+bench module's ``setup`` in a fresh interpreter, makes WARMUP calls, then CALLS calls under a
+``sys.settrace`` hook counting every bytecode executed (``f_trace_opcodes``), in every thread. The
+count does not move with the machine's load: it is the same from run to run. It does not see what
+C code does (orjson, Decimal, dict building inside C functions, the interpreter's own overhead per
+call): ``benchmarks.callgrind_calls`` counts that, as instructions.
+
+Printed per variant: bytecodes per call, what it adds to ``bare``, and where they run (llmmeter by
+part, the OpenTelemetry API and SDK, everything else); then, with ``--top N``, llmmeter's N
+costliest functions.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import json
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from benchmarks.callgrind_calls import SUITES, variants
+
+ROOT = Path(__file__).resolve().parent.parent
+CALLS = 20
+WARMUP = 300
+
+PARTS = (
+    ("llmmeter: capture", ("/llmmeter/_capture/", "/llmmeter_langchain/")),
+    ("llmmeter: parse", ("/llmmeter/_providers/", "/llmmeter/_usage.py", "/llmmeter/_reported.py")),
+    ("llmmeter: price", ("/llmmeter/_pricing/",)),
+    ("llmmeter: record", ("/llmmeter/_telemetry/",)),
+    ("llmmeter: budgets, tracking", ("/llmmeter/_budgets/", "/llmmeter/_tracking.py", "/llmmeter/_context")),
+    ("llmmeter: other", ("/llmmeter/",)),
+    ("OpenTelemetry SDK", ("/opentelemetry/sdk/",)),
+    ("OpenTelemetry API", ("/opentelemetry/",)),
+    ("benchmark", (str(ROOT / "benchmarks") + "/",)),
+)
+REST = "client, libraries, Python"
+
+
+def part_of(filename: str) -> str:
+    """The part of the call a code file belongs to."""
+    if "site-packages/llmmeter" not in filename:  # an installed copy is not the code measured
+        for part, markers in PARTS:
+            if any(marker in filename for marker in markers):
+                return part
+    return REST
+
+
+def worker(suite: str, name: str) -> None:
+    """Count the bytecodes of CALLS calls of one variant; print them as JSON by code location."""
+    module_name, case = SUITES[suite]
+    module = importlib.import_module(module_name)
+    call, tracer_provider = module.setup(name, (case, module.probe(case)))
+    for _ in range(WARMUP):
+        call()
+    tracer_provider.force_flush()
+    counts: collections.Counter[tuple[str, str, int]] = collections.Counter()
+
+    def trace(frame: FrameType, event: str, arg: Any) -> Any:
+        frame.f_trace_opcodes = True
+        code = frame.f_code
+        key = (code.co_filename, code.co_name, code.co_firstlineno)
+
+        def opcode(frame: FrameType, event: str, arg: Any) -> Any:
+            if event == "opcode":
+                counts[key] += 1
+            return opcode
+
+        return opcode
+
+    threading.settrace(trace)
+    sys.settrace(trace)
+    for _ in range(CALLS):
+        call()
+    tracer_provider.force_flush()
+    sys.settrace(None)
+    threading.settrace(None)  # type: ignore[arg-type]
+    print(json.dumps([[*key, count] for key, count in counts.items()]))
+
+
+def count(suite: str, name: str) -> collections.Counter[tuple[str, str, int]]:
+    """Bytecodes per call of a variant, by (file, function, first line)."""
+    command = [sys.executable, "-m", "benchmarks.bytecodes", "--worker", suite, name]
+    done = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+    found: collections.Counter[tuple[str, str, int]] = collections.Counter()
+    for filename, function, line, total in json.loads(done.stdout.splitlines()[-1]):
+        found[(filename, function, line)] = total / CALLS
+    return found
+
+
+def report(suite: str, only: list[str] | None, top: int) -> None:
+    module = importlib.import_module(SUITES[suite][0])
+    print(f"\n{suite}: bytecodes per call ({CALLS} calls after {WARMUP} warm-up)")
+    totals: dict[str, float] = {}
+    for name in only or variants(module):
+        counts = count(suite, name)
+        by_part: collections.Counter[str] = collections.Counter()
+        for (filename, _, _), total in counts.items():
+            by_part[part_of(filename)] += total
+        totals[name] = sum(by_part.values())
+        added = f" (added {totals[name] - totals['bare']:+,.0f})" if "bare" in totals else ""
+        print(f"  {name:24s} {totals[name]:10,.0f}{added}")
+        for part, total in sorted(by_part.items(), key=lambda item: -item[1]):
+            if part != REST:
+                print(f"      {part:32s} {total:8,.0f}")
+        if name == "llmmeter" and top:
+            ours = [(total, key) for key, total in counts.items() if part_of(key[0]).startswith("llmmeter")]
+            for total, (filename, function, line) in sorted(ours, reverse=True)[:top]:
+                where = filename.split("/llmmeter/")[-1] if "/llmmeter/" in filename else filename
+                print(f"        {total:6,.0f}  {where}:{line} {function}")
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--worker"]:
+        worker(sys.argv[2], sys.argv[3])
+        return
+    args = sys.argv[1:]
+    only = None
+    top = 0
+    if "--only" in args:
+        at = args.index("--only")
+        only = re.split(r",(?! )", args[at + 1])  # a name may hold ", "
+        del args[at : at + 2]
+    if "--top" in args:
+        at = args.index("--top")
+        top = int(args[at + 1])
+        del args[at : at + 2]
+    for suite in args or ["transport:chat"]:
+        report(suite, only, top)
+
+
+if __name__ == "__main__":
+    main()

@@ -152,7 +152,9 @@ def _instructions(variant: str, mix: str) -> int:
         root = str(Path(bench.__file__).resolve().parent.parent)  # the tree counted, run by path
         path = os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))
         env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": path}
-        subprocess.run(command, check=True, capture_output=True, env=env)
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
+        if done.returncode:
+            raise RuntimeError(f"the {variant} worker failed:\n{done.stderr[-3000:]}")
         for line in Path(f"{out}.2").read_text().splitlines():
             if line.startswith("totals:"):
                 return int(line.split()[1])

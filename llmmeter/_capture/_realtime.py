@@ -261,6 +261,7 @@ def _meter_sync(connection: Any, session: Session) -> None:
         session.credentials = _credentials(connection)
         events = _Events(session)
         recv, send, close = connection.recv, connection.send, connection.close
+        deltas = protocol.DELTA_HEADS  # most events: skipped here, without a call of ours
 
         def metered_recv(*args: Any, **kwargs: Any) -> Any:
             try:
@@ -268,7 +269,8 @@ def _meter_sync(connection: Any, session: Session) -> None:
             except ConnectionClosed as exc:
                 events.closed(exc)
                 raise
-            events.received(message)
+            if type(message) is not str or not message.startswith(deltas):
+                events.received(message)
             return message
 
         def metered_send(message: Any, *args: Any, **kwargs: Any) -> Any:
@@ -297,6 +299,7 @@ def _meter_async(connection: Any, session: Session) -> None:
         session.credentials = _credentials(connection)
         events = _Events(session)
         recv, send, close = connection.recv, connection.send, connection.close
+        deltas = protocol.DELTA_HEADS
 
         async def metered_recv(*args: Any, **kwargs: Any) -> Any:
             try:
@@ -304,7 +307,8 @@ def _meter_async(connection: Any, session: Session) -> None:
             except ConnectionClosed as exc:
                 events.closed(exc)
                 raise
-            events.received(message)
+            if type(message) is not str or not message.startswith(deltas):
+                events.received(message)
             return message
 
         async def metered_send(message: Any, *args: Any, **kwargs: Any) -> Any:

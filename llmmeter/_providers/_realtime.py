@@ -20,6 +20,7 @@ from llmmeter._telemetry import _names as n
 from llmmeter._usage import from_openai_realtime
 
 __all__ = [
+    "DELTA_HEADS",
     "RESPONSE_CREATE",
     "SERVER_EVENTS",
     "Target",
@@ -42,6 +43,23 @@ SERVER_EVENTS = frozenset({SESSION_CREATED, SESSION_UPDATED, RESPONSE_CREATED, R
 
 _HEAD = 192
 """How far into a message its top-level ``type`` is looked for (OpenAI sends it first)."""
+
+DELTA_HEADS = tuple(
+    f'{{"type":"{kind}"'
+    for kind in (
+        "response.output_audio.delta",
+        "response.output_audio_transcript.delta",
+        "response.output_text.delta",
+        "response.function_call_arguments.delta",
+        "conversation.item.input_audio_transcription.delta",
+        "response.audio.delta",  # the beta interface's names
+        "response.audio_transcript.delta",
+        "response.text.delta",
+    )
+)
+"""How the delta events (nearly every event of a session) start in OpenAI's own form: a message
+that starts with one of these is an event metering does not read, told by one ``startswith``
+without a call of ours. Any other message goes through :func:`event_type`."""
 
 
 @dataclass(frozen=True, slots=True)

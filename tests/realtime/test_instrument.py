@@ -13,7 +13,7 @@ from websockets.asyncio.client import ClientConnection as AsyncClientConnection
 from websockets.sync.client import ClientConnection, connect
 
 import llmmeter
-from llmmeter._providers._realtime import event_type, target
+from llmmeter._providers._realtime import DELTA_HEADS, SERVER_EVENTS, event_type, target
 from llmmeter.testing import record_calls
 from tests.export.conftest import ROOT, clean_env
 from tests.realtime.server import RealtimeServer, Turn
@@ -109,6 +109,22 @@ def test_event_type_is_read_from_the_start_without_parsing() -> None:
     assert event_type('{"name":"type","type":"response.done"}') is None
     assert event_type("not json") == ""
     assert event_type(b"\x00\x01binary") == ""
+
+
+def test_the_deltas_skipped_unread_are_events_metering_would_not_read() -> None:
+    """A message the receive path skips by its start is one event_type tells apart and metering
+    does not read, with or without more after its type; the events it reads are never skipped."""
+    for head in DELTA_HEADS:
+        for message in (head + "}", head + ',"delta":"AAAA"}', head + ',"type":"response.done"}'):
+            assert message.startswith(DELTA_HEADS)
+            kind = event_type(message)
+            assert kind is not None
+            assert kind not in SERVER_EVENTS
+            assert kind == head[9:-1]
+    for kind in SERVER_EVENTS:
+        assert not f'{{"type":"{kind}","response":{{}}}}'.startswith(DELTA_HEADS)
+    assert not '{"type":"response.output_audio.delta.x"}'.startswith(DELTA_HEADS)
+    assert not '{"type":"response.output_audio.d\\u0065lta"}'.startswith(DELTA_HEADS)
 
 
 def test_realtime_urls_are_recognised_by_path_with_the_model_from_the_query() -> None:

@@ -107,13 +107,15 @@ async def _meter(
     except BaseException as exc:
         if call is not None:
             call.finish(ending="error", exception=exc, error_type=_status_error(exc))
-            await settled(call)
+            if call.reservation is not None:
+                await settled(call)
         raise
     finally:
         leave(tokens)
     if call is not None:
         _watch(call, found, response, stream, _decompresses(session, options))
-        await settled(call)
+        if call.reservation is not None:  # what settled() looks at first: no coroutine without one
+            await settled(call)
     return response
 
 

@@ -139,7 +139,8 @@ class MeteredContent(StreamReader):
     def set_exception(self, exc: BaseException, *args: Any) -> None:
         # What aiohttp does when the response is released or closed: no more of the body is read.
         self._inner.set_exception(exc, *args)
-        self._end("closed_early")
+        if not self._meter.done:
+            self._end("closed_early")
 
     def is_eof(self) -> bool:
         return self._inner.is_eof()

@@ -153,16 +153,17 @@ def _as_count(value: Any, key: str = "count") -> int:
     return int(value)
 
 
-def _count(source: Any, *path: str) -> int:
-    """The count at ``path`` in ``source``, or 0 when it is absent or of another type."""
-    value = source
-    for key in path:
-        value = value.get(key) if type(value) is dict else _get(value, key)
+def _count(source: Any, key: str, *path: str) -> int:
+    """The count at ``key`` (then ``path``) in ``source``, or 0 when it is absent or of another type."""
+    value = source.get(key) if type(source) is dict else _get(source, key)
+    if path:
+        for key in path:  # the last key names the count
+            value = value.get(key) if type(value) is dict else _get(value, key)
     if type(value) is int and 0 <= value <= _INT64_MAX:
         return value
     if value is None:
         return 0
-    return _as_count(value, path[-1])
+    return _as_count(value, key)
 
 
 @_checked

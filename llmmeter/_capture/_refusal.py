@@ -41,20 +41,24 @@ __all__ = [
     "settled",
 ]
 
-RequestSize = tuple[int, int | None]
-"""What a budget reserves for: the request body's size in bytes and the output limit it states."""
+RequestSize = tuple[int, int | None] | None
+"""What a budget reserves for: the request body's size in bytes and the output limit it states;
+None when no budget encloses the call (nothing is reserved nor checked)."""
 
 UNKNOWN_SIZE: RequestSize = (0, None)
 
 
 def request_size(content: bytes | None, body: Any) -> RequestSize:
-    """The size of a request body (its bytes) and the output limit its decoded form states.
+    """The size of a request body (its bytes) and the output limit its decoded form states; None,
+    measuring nothing, when no budget encloses the context.
 
-    A body given decoded (aiohttp's ``json=``) is measured as JSON, only when a budget will use it.
+    A body given decoded (aiohttp's ``json=``) is measured as JSON.
     """
+    if not enclosing_budgets():
+        return None
     if not is_object(body):
         return (len(content) if content else 0, None)
-    if content is None and enclosing_budgets():
+    if content is None:
         try:
             content = orjson.dumps(body)
         except TypeError:  # not JSON-serialisable as given: the client fails on it too
@@ -65,6 +69,8 @@ def request_size(content: bytes | None, body: Any) -> RequestSize:
 def reserve_or_refuse(provider: str, call: Call | None, size: RequestSize) -> None:
     """Reserve ``call``'s worst case in every enclosing budget, or raise the refusal as the client of
     ``provider`` passes it through (sync code)."""
+    if size is None:
+        return
     try:
         if call is None:
             check()
@@ -76,6 +82,8 @@ def reserve_or_refuse(provider: str, call: Call | None, size: RequestSize) -> No
 
 async def areserve_or_refuse(provider: str, call: Call | None, size: RequestSize) -> None:
     """:func:`reserve_or_refuse` in async code: a store on the network is reached without blocking."""
+    if size is None:
+        return
     try:
         if call is None:
             await acheck()

@@ -164,7 +164,7 @@ def is_object(value: Any) -> TypeGuard[Mapping[str, Any]]:
 
 def get_str(body: Any, key: str) -> str | None:
     """``body[key]`` when ``body`` is a mapping and the value is a non-empty string."""
-    if is_object(body):
+    if type(body) is dict or isinstance(body, Mapping):  # is_object(), inlined: read on every call
         value = body.get(key)
         if isinstance(value, str) and value:
             return value

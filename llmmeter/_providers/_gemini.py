@@ -208,21 +208,16 @@ def _read_response(result: ResponseInfo, body: Any, capture_content: bool) -> No
     candidates = body.get("candidates")
     if isinstance(candidates, list):
         if not result.finish_reasons:
-            result.finish_reasons = _finish_reasons(candidates)
+            reasons = result.finish_reasons
+            for candidate in candidates:  # the reasons of those that state one, in order
+                if type(candidate) is dict:
+                    reason = candidate.get("finishReason")
+                else:
+                    reason = get_str(candidate, "finishReason")
+                if isinstance(reason, str) and reason:
+                    reasons.append(reason)
         if capture_content:
             result.output_messages = gemini_output(candidates)
-
-
-def _finish_reasons(candidates: list[Any]) -> list[str]:
-    """The candidates' finish reasons, in order (those that state one)."""
-    reasons = []
-    for candidate in candidates:
-        reason = (
-            candidate.get("finishReason") if type(candidate) is dict else get_str(candidate, "finishReason")
-        )
-        if isinstance(reason, str) and reason:
-            reasons.append(reason)
-    return reasons
 
 
 _Kept = tuple[int, str | bytes]
@@ -317,7 +312,7 @@ class GenerateContentAdapter:
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         config = body.get("generationConfig", body.get("generation_config"))
-        if is_object(config):
+        if config is not None and is_object(config):
             copy_params(config, _PARAMS, request.params)
         if capture_content:
             request.system_instructions, request.input_messages = gemini_input(body)

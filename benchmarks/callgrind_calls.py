@@ -28,6 +28,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks._common import EVERY_POINT_FLOOR
+
 ROOT = Path(__file__).resolve().parent.parent
 CALLS = 200
 WARMUP = 300
@@ -57,7 +59,7 @@ def variants(suite: str) -> list[str]:
     if case is None:
         return list(module.variant_names())
     if module.__name__.endswith("bench_transport"):
-        return ["bare", "llmmeter", FLOOR, *module.peers()]
+        return ["bare", "llmmeter", FLOOR, EVERY_POINT_FLOOR, *module.peers()]
     names = ["bare", "llmmeter", FLOOR]
     if importlib.util.find_spec("opentelemetry.instrumentation.langchain") is not None:
         names.append("OpenLLMetry")

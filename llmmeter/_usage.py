@@ -155,7 +155,12 @@ def _as_count(value: Any, key: str = "count") -> int:
 
 def _count(source: Any, key: str, *path: str) -> int:
     """The count at ``key`` (then ``path``) in ``source``, or 0 when it is absent or of another type."""
-    value = source.get(key) if type(source) is dict else _get(source, key)
+    if type(source) is dict:
+        value = source.get(key)
+    elif source is None:
+        return 0
+    else:
+        value = _get(source, key)
     if path:
         for key in path:  # the last key names the count
             value = value.get(key) if type(value) is dict else _get(value, key)
@@ -175,8 +180,12 @@ def from_openai_chat(usage: Any) -> Usage:
     includes reasoning and audio tokens, except where ``total_tokens`` shows the reasoning was
     counted beside it (xAI), and is then added to it.
     """
-    prompt = _get(usage, "prompt_tokens_details")
-    completion = _get(usage, "completion_tokens_details")
+    if type(usage) is dict:
+        prompt = usage.get("prompt_tokens_details")
+        completion = usage.get("completion_tokens_details")
+    else:
+        prompt = _get(usage, "prompt_tokens_details")
+        completion = _get(usage, "completion_tokens_details")
     input_tokens = _count(usage, "prompt_tokens")
     output_tokens = _count(usage, "completion_tokens")
     reasoning = _count(completion, "reasoning_tokens")

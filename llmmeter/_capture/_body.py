@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from llmmeter._guard import internal_error
-from llmmeter._providers._base import Adapter, RequestInfo, ResponseInfo, StreamState
+from llmmeter._providers._base import Adapter, RequestInfo, ResponseInfo, StreamState, loads_or_none
 from llmmeter._providers._decoding import Decoder
 from llmmeter._providers._framing import Framing, StreamParser
-from llmmeter._providers._large import BodyWindow
+from llmmeter._providers._large import LARGE_BODY_BYTES, BodyWindow
 from llmmeter._settings import settings
 from llmmeter._telemetry._call import Call
 from llmmeter._telemetry._record import Ending
@@ -106,6 +106,22 @@ class BodyMeter:
         except Exception as exc:
             self._decoder = None
             internal_error("parsing a response body", exc)
+
+    def whole(self, data: bytes) -> None:
+        """Take the whole body at once, as the client read and decoded it before llmmeter saw it
+        (a response built in memory: a mock, a cache), and end it."""
+        if self._chunks is None or self.done or len(data) > LARGE_BODY_BYTES:
+            self.chunk(data)  # a stream, an unread body, a large body: as if it came in one chunk
+            self.end("complete")
+            return
+        self.done = True
+        try:
+            body = loads_or_none(data)
+            result = self._adapter.parse_response(self._call.request, body, settings.capture_content)
+        except Exception as exc:
+            internal_error("reading a finished response body", exc)
+            result = ResponseInfo(complete=False)
+        self._call.finish(result)
 
     def end(self, ending: Ending, exception: BaseException | None = None) -> None:
         """The body is over: exhausted (``complete``), closed early, abandoned or failed."""

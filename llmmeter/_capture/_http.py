@@ -158,7 +158,8 @@ def body_meter(
     an unreadable request). A stream the caller never finishes is ended at exit. A cost a gateway
     states in a header is handed to the call (see ``_reported``).
     """
-    framing = stream_framing(found.adapter, stream, header("content-type") or "")
+    content_type = header("content-type") if stream is None else None  # read only when it decides
+    framing = stream_framing(found.adapter, stream, content_type)
     call.reported = from_headers(header, settings.reported_cost_header, framing is not None)
     meter = BodyMeter(call, found.adapter, decoder, framing)
     if framing is not None:

@@ -44,7 +44,7 @@ from llmmeter._capture._refusal import (
 from llmmeter._capture._streams import async_stream_class, sync_stream_class
 from llmmeter._guard import internal_error
 from llmmeter._providers._base import loads_or_none
-from llmmeter._providers._decoding import make_decoder
+from llmmeter._providers._decoding import IDENTITY, make_decoder
 from llmmeter._providers._routing import Route
 from llmmeter._telemetry._call import Call, Telemetry
 
@@ -88,10 +88,11 @@ def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -
     httpx instrumentation's span, a log record) nests under it.
     """
     url = request.url
-    found = endpoint(request.method, url.host, url.path, url.port)
+    host, port = url.host, url.port
+    found = endpoint(request.method, host, url.path, port)
     if found is None:
         return send(request)
-    call, request, stream, size = _start(found, request, telemetry)
+    call, request, stream, size = _start(found, request, telemetry, host, port or default_port(url.scheme))
     reserve_or_refuse(found.provider, call, size)
     tokens = enter(call)
     try:
@@ -110,10 +111,11 @@ def meter_sync(request: Any, send: Callable[[Any], Any], telemetry: Telemetry) -
 async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telemetry: Telemetry) -> Any:
     """Async twin of :func:`meter_sync`; a cancelled request is recorded as cancelled."""
     url = request.url
-    found = endpoint(request.method, url.host, url.path, url.port)
+    host, port = url.host, url.port
+    found = endpoint(request.method, host, url.path, port)
     if found is None:
         return await send(request)
-    call, request, stream, size = _start(found, request, telemetry)
+    call, request, stream, size = _start(found, request, telemetry, host, port or default_port(url.scheme))
     await areserve_or_refuse(found.provider, call, size)
     tokens = enter(call)
     try:
@@ -136,13 +138,12 @@ async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telem
 
 
 def _start(
-    found: Route, request: Any, telemetry: Telemetry
+    found: Route, request: Any, telemetry: Telemetry, host: str, port: int
 ) -> tuple[Call | None, Any, bool | None, RequestSize]:
-    """Open the call for ``request``; returns it, the request to send (rewritten only when asked),
-    whether the request asked for a streamed response (None when its body could not be read) and
-    what a budget reserves for it."""
+    """Open the call for ``request`` to ``host`` and ``port``; returns it, the request to send
+    (rewritten only when asked), whether the request asked for a streamed response (None when its
+    body could not be read) and what a budget reserves for it."""
     try:
-        url = request.url
         content = _json_content(request)
         body: Any = None if content is None else loads_or_none(content)
         if content is None and getattr(found.adapter, "reads_forms", False):
@@ -150,8 +151,8 @@ def _start(
         call, stream = open_call(
             found,
             telemetry,
-            host=url.host,
-            port=url.port or default_port(url.scheme),
+            host=host,
+            port=port,
             body=body,
             credentials=partial(credential_values, request.headers.get_list),
         )
@@ -191,9 +192,7 @@ def _watch(call: Call, found: Route, response: Any, *, async_body: bool, stream:
         header = response.headers.get
         if getattr(response, "is_stream_consumed", False):
             # Built from in-memory content (a mock, a cache): read, and decoded, before we saw it.
-            meter = body_meter(call, found, stream, header, make_decoder(None))
-            meter.chunk(response.content)
-            meter.end("complete")
+            body_meter(call, found, stream, header, IDENTITY).whole(response.content)
             return
         library = library_of(response)
         decoder = make_decoder(response.headers.get("content-encoding"), _decoded_by(library))

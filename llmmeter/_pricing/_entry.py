@@ -59,6 +59,12 @@ class PriceEntry:
     ) -> Cost:
         """What ``usage`` costs at this entry's prices; see ``_bill`` for the rules. ``size`` is a
         video's resolution or an image's size, ``quality`` an image's (``standard``, ``hd``, ``high``)."""
+        tier = normalize_tier(service_tier)
+        schedule = self.schedules.get(tier)
+        if schedule is not None:
+            cost = self._text_cost(usage, schedule, tier)
+            if cost is not None:
+                return cost
         return self._bill(usage, service_tier, size, quality, None)
 
     def explain(

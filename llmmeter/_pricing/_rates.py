@@ -80,6 +80,9 @@ def normalize_tier(service_tier: str | None) -> str:
     """
     if service_tier is None:
         return STANDARD
+    found = _TIER_NAMES.get(service_tier)  # as reported, most often
+    if found is not None:
+        return found
     name = service_tier.strip().lower()
     return _TIER_NAMES.get(name, name)
 

@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Container
 from typing import Any, Protocol
 
-__all__ = ["Decoder", "make_decoder"]
+__all__ = ["IDENTITY", "Decoder", "make_decoder"]
 
 
 class Decoder(Protocol):
@@ -25,11 +25,17 @@ class Decoder(Protocol):
 
 
 class _Identity:
+    __slots__ = ()
+
     def decode(self, data: bytes) -> bytes:
         return data
 
     def flush(self) -> bytes:
         return b""
+
+
+IDENTITY: Decoder = _Identity()
+"""The decoder of a body that is not encoded (it keeps no state: one serves every body)."""
 
 
 class _Zlib:
@@ -96,7 +102,7 @@ class _Chain:
 
 def _one(encoding: str) -> Decoder | None:
     if encoding in ("", "identity"):
-        return _Identity()
+        return IDENTITY
     if encoding in ("gzip", "x-gzip"):
         return _Zlib(zlib.MAX_WBITS | 16)
     if encoding == "deflate":
@@ -126,7 +132,7 @@ def make_decoder(
     are, and so does this decoder, so the body is read exactly as the caller reads it.
     """
     if not content_encoding:
-        return _Identity()
+        return IDENTITY
     names = [part.strip().lower() for part in content_encoding.split(",") if part.strip()]
     if client_decodes is not None:
         names = [name for name in names if name in client_decodes]

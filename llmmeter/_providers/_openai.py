@@ -59,10 +59,6 @@ _MEANINGFUL_CHUNK = re.compile(r'"(?:usage|finish_reason|error)"\s*:\s*[^n\s]')
 _MEANINGFUL_BYTES = re.compile(rb'"(?:usage|finish_reason|error)"\s*:\s*[^n\s]')
 
 
-def _nonempty_str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 # --- Chat Completions and legacy Completions -----------------------------------------------------
 
 
@@ -169,13 +165,15 @@ class ChatAdapter:
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         if not is_object(body):
             return ResponseInfo()
-        result = ResponseInfo(
-            model=_nonempty_str(body.get("model")),
-            response_id=_nonempty_str(body.get("id")),
-            service_tier=_nonempty_str(body.get("service_tier")),
-        )
+        result = ResponseInfo()
+        if isinstance(value := body.get("model"), str) and value:  # read directly: every call has them
+            result.model = value
+        if isinstance(value := body.get("id"), str) and value:
+            result.response_id = value
+        if isinstance(value := body.get("service_tier"), str) and value:
+            result.service_tier = value
         usage = body.get("usage")
-        if is_object(usage):
+        if type(usage) is dict or is_object(usage):
             result.usage = from_openai_chat(usage)
             result.reported_cost = from_openai_usage(usage)
         choices = body.get("choices")

@@ -137,8 +137,11 @@ def _redact_failed(redact: Any, exc: Exception) -> None:
         )
 
 
-def cost_attributes(cost: Cost) -> dict[str, Any]:
-    attributes: dict[str, Any] = {n.COST_STATUS: cost.status}
+def cost_attributes(cost: Cost, attributes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The attributes stating ``cost``, added to ``attributes`` (returned) or to a new dict."""
+    if attributes is None:
+        attributes = {}
+    attributes[n.COST_STATUS] = cost.status
     if cost.total is not None:
         attributes[n.COST_AMOUNT] = float(cost.total)
         attributes[n.COST_CURRENCY] = cost.currency
@@ -156,11 +159,12 @@ def cost_attributes(cost: Cost) -> dict[str, Any]:
     return attributes
 
 
-def usage_attributes(usage: Usage) -> dict[str, Any]:
-    attributes: dict[str, Any] = {
-        n.USAGE_INPUT_TOKENS: usage.input_tokens,
-        n.USAGE_OUTPUT_TOKENS: usage.output_tokens,
-    }
+def usage_attributes(usage: Usage, attributes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The attributes stating ``usage``'s counts, added to ``attributes`` (returned) or to a new dict."""
+    if attributes is None:
+        attributes = {}
+    attributes[n.USAGE_INPUT_TOKENS] = usage.input_tokens
+    attributes[n.USAGE_OUTPUT_TOKENS] = usage.output_tokens
     if usage.cache_read_tokens:
         attributes[n.USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
     if usage.cache_write_total:

@@ -348,14 +348,14 @@ class Call:
             attributes = response_attributes(record, response, self.request.provider)
             if not record.counted:
                 attributes[n.COUNTED_BY] = n.COUNTED_BY_HTTP
-            elif self._cost_on_sdk_span(record.cost):
+            elif self._sdk_span is not None and self._cost_on_sdk_span(record.cost):
                 attributes[n.COUNTED_BY] = n.COUNTED_BY_PARENT
             else:
-                attributes.update(cost_attributes(record.cost))
+                cost_attributes(record.cost, attributes)
                 usage = record.usage
                 if usage is not None:
                     if usage.invalid is None:
-                        attributes.update(usage_attributes(usage))
+                        usage_attributes(usage, attributes)
                     else:
                         attributes[n.USAGE_INVALID] = usage.invalid
             if extra:

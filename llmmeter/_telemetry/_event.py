@@ -45,10 +45,10 @@ def inference_event(
     usage = record.usage
     if usage is not None:
         if usage.invalid is None:
-            attributes.update(usage_attributes(usage))
+            usage_attributes(usage, attributes)
         else:
             attributes[n.USAGE_INVALID] = usage.invalid
-    attributes.update(cost_attributes(record.cost))
+    cost_attributes(record.cost, attributes)
     if extra:
         attributes.update(extra)
     if settings.content_on_events:

@@ -36,7 +36,7 @@ def test_direct_read_equals_the_general_reader_on_mutated_wire_usage(usage):
 
 
 @settings(max_examples=300, deadline=None)
-@given(counts=st.fixed_dictionaries({key: COUNTS for key in KEYS}), audio=COUNTS, snake=st.booleans())
+@given(counts=st.fixed_dictionaries(dict.fromkeys(KEYS, COUNTS)), audio=COUNTS, snake=st.booleans())
 def test_direct_read_equals_the_general_reader_on_any_counts(counts, audio, snake):
     """Counts of every type and range (negative, fractional, beyond int64, bools) read alike."""
     usage: dict[str, Any] = {**counts, "promptTokensDetails": [{"modality": "AUDIO", "tokenCount": audio}]}

@@ -50,7 +50,7 @@ from llmmeter._capture._refusal import (
 )
 from llmmeter._guard import internal_error
 from llmmeter._providers._base import loads_or_none
-from llmmeter._providers._decoding import Decoder, make_decoder
+from llmmeter._providers._decoding import IDENTITY, Decoder, make_decoder
 from llmmeter._providers._routing import Route
 from llmmeter._telemetry._call import Call, Telemetry
 
@@ -227,7 +227,7 @@ def _watch(
             meter.chunk(read)
             meter.end("complete")
             return
-        response.content = MeteredContent(response.content, meter)
+        response.content = MeteredContent(response.content, meter, plain=decoder is IDENTITY)
     except Exception as exc:
         internal_error("watching a response", exc)
         call.finish(ending="error", error_type="llmmeter_internal")

@@ -13,8 +13,9 @@ running at a time, the order rotating each round):
 * ``bare``: a plain client;
 * ``llmmeter``: ``llmmeter.instrument()`` on;
 * ``OpenTelemetry floor``: a plain client, each call wrapped in exactly the spans, span attributes
-  and synchronous metric points llmmeter writes for it, written directly through the SDK (read from
-  one llmmeter call at start-up, see ``benchmarks._common.probe_telemetry``);
+  and synchronous metric points llmmeter writes for it, written directly through the SDK, the span
+  current while the request is signed and sent (read from one llmmeter call at start-up, see
+  ``benchmarks._common.probe_telemetry`` and ``floor_call``);
 * ``OpenTelemetry botocore``: ``opentelemetry-instrumentation-botocore``'s ``BotocoreInstrumentor``
   (its Bedrock extension writes GenAI attributes and metrics; no cost);
 * ``OpenLLMetry bedrock``: ``opentelemetry-instrumentation-bedrock``'s ``BedrockInstrumentor``.

@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Literal
 
 import httpx2
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import Asynchronous, Counter, Histogram, UpDownCounter, _Gauge
@@ -326,6 +327,23 @@ class FloorWriter:
             record(value, attributes, context)
         for span in reversed(spans):
             span.end()
+
+
+def floor_call(create: Callable[[], object], floor: FloorWriter) -> Callable[[], object]:
+    """``create`` (a bare call) inside the floor's telemetry, its span current while the request is
+    sent, as llmmeter's is: every bench's floor variant is this."""
+
+    def call() -> object:
+        spans = floor.start()
+        token = otel_context.attach(trace.set_span_in_context(floor.carrier(spans)))
+        try:
+            result = create()
+        finally:
+            otel_context.detach(token)
+        floor.finish(spans)
+        return result
+
+    return call
 
 
 def _create(meter: Any, shape: InstrumentShape) -> Callable[..., None]:

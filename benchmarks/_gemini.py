@@ -3,7 +3,10 @@ on an in-process ``httpx2.MockTransport``, bare, metered by llmmeter, and under 
 
 Variants are named ``"{mode} {variant}"``: mode ``gemini`` (non-streamed) or ``gemini stream``
 (STREAM_CHUNKS chunks, each repeating the usage so far, as the API sends them); variant ``bare``,
-``llmmeter`` (the SDK's httpx2 client on ``llmmeter.MeteredTransport``), ``OTel google-genai`` (the
+``llmmeter`` (the SDK's httpx2 client on ``llmmeter.MeteredTransport``), ``OpenTelemetry floor`` (a
+bare call wrapped in exactly the spans, span attributes and synchronous points llmmeter writes for
+it, written through the SDK, the span current while the request is sent: see :func:`probe` and
+``_common.floor_call``), ``OTel google-genai`` (the
 official ``opentelemetry-instrumentation-google-genai``) or ``OpenLLMetry``
 (``opentelemetry-instrumentation-google-generativeai``, which instruments google-genai). The peers
 patch the SDK for the whole process; each variant runs in a worker of its own (see
@@ -24,10 +27,12 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 import llmmeter
+from benchmarks._common import FloorWriter, Telemetry, floor_call, probe_telemetry
 
 MODES = ("gemini", "gemini stream")
 STREAM_CHUNKS = 20
 MODEL = "gemini-2.5-flash"
+FLOOR = "OpenTelemetry floor"
 PEERS = {
     "OTel google-genai": "opentelemetry.instrumentation.google_genai",
     "OpenLLMetry": "opentelemetry.instrumentation.google_generativeai",
@@ -95,13 +100,31 @@ def installed_peers() -> list[str]:
     return [name for name, module in PEERS.items() if importlib.util.find_spec(module) is not None]
 
 
-def setup(name: str, tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Callable[[], object]:
-    """The call of the variant ``name`` (``"{mode} {variant}"``), built in its worker process."""
+def probe(mode: str) -> Telemetry:
+    """What llmmeter writes for one ``mode`` call (the floor writes the same)."""
+
+    def one_call(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
+        return setup(f"{mode} llmmeter", None, tracer_provider, meter_provider)()
+
+    return probe_telemetry(one_call)
+
+
+def setup(
+    name: str, telemetry: Telemetry | None, tracer_provider: TracerProvider, meter_provider: MeterProvider
+) -> Callable[[], object]:
+    """The call of the variant ``name`` (``"{mode} {variant}"``), built in its worker process;
+    ``telemetry`` is what the floor writes (see :func:`probe`)."""
     mode = "gemini stream" if name.startswith("gemini stream ") else "gemini"
     variant = name.removeprefix(mode + " ")
     inner = httpx2.MockTransport(handler)
     if variant == "bare":
         return call_of(mode, client(inner))
+    if variant == FLOOR:
+        if telemetry is None:
+            raise ValueError("the floor needs the telemetry llmmeter writes")
+        return floor_call(
+            call_of(mode, client(inner)), FloorWriter(telemetry, tracer_provider, meter_provider)
+        )
     if variant == "llmmeter":
         metered = llmmeter.MeteredTransport(
             inner, tracer_provider=tracer_provider, meter_provider=meter_provider

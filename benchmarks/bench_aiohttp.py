@@ -39,8 +39,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from rich.console import Console
@@ -50,6 +48,7 @@ from benchmarks._common import (
     CHAT_BODY,
     FloorWriter,
     Telemetry,
+    floor_call,
     measure_interleaved,
     probe_telemetry,
     providers,
@@ -141,22 +140,6 @@ class Client:
         self.loop.close()
 
 
-def floor_call(client: Client, floor: FloorWriter) -> Callable[[], object]:
-    """A bare request inside the floor's telemetry, its span current while the request is sent."""
-
-    def call() -> object:
-        spans = floor.start()
-        token = otel_context.attach(trace.set_span_in_context(floor.carrier(spans)))
-        try:
-            result = client.call()
-        finally:
-            otel_context.detach(token)
-        floor.finish(spans)
-        return result
-
-    return call
-
-
 def setup(name: str, telemetry: Telemetry) -> tuple[Callable[[], object], TracerProvider]:
     """The named variant's call, built in its worker process with providers of its own."""
     tracer_provider, meter_provider = providers()
@@ -175,11 +158,25 @@ def setup(name: str, telemetry: Telemetry) -> tuple[Callable[[], object], Tracer
         raise ValueError(f"no variant {name!r}")
     client = Client()
     if name == "OpenTelemetry floor":
-        return floor_call(client, FloorWriter(telemetry, tracer_provider, meter_provider)), tracer_provider
+        floor = FloorWriter(telemetry, tracer_provider, meter_provider)
+        return floor_call(client.call, floor), tracer_provider
     return client.call, tracer_provider
 
 
-def probe(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
+def probe() -> Telemetry:
+    """What llmmeter writes for one request (the floor writes the same)."""
+    return probe_telemetry(_probe_call)
+
+
+def variant_names() -> list[str]:
+    """The variants measured: bare, llmmeter, the floor and OpenTelemetry's aiohttp-client if installed."""
+    names = ["bare", "llmmeter", "OpenTelemetry floor"]
+    if importlib.util.find_spec("opentelemetry.instrumentation.aiohttp_client") is not None:
+        names.append(OTEL_AIOHTTP)
+    return names
+
+
+def _probe_call(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
     """One warmed-up llmmeter request with the given providers, for :func:`probe_telemetry`."""
     client = Client()
     try:
@@ -229,13 +226,10 @@ def per_event() -> tuple[float, float]:
 def main() -> None:
     console = Console(width=130)
     get_table().price_usage("gpt-4o-2024-08-06", llmmeter.Usage(input_tokens=1))
-    telemetry = probe_telemetry(probe)
+    telemetry = probe()
     console.print(versions("aiohttp", "opentelemetry-sdk", "opentelemetry-instrumentation-aiohttp-client"))
     console.print(f"llmmeter writes per request: {telemetry.summary()}")
-    names = ["bare", "llmmeter", "OpenTelemetry floor"]
-    if importlib.util.find_spec("opentelemetry.instrumentation.aiohttp_client") is not None:
-        names.append(OTEL_AIOHTTP)
-    variants = measure_interleaved(MODULE, names, telemetry, rounds=ROUNDS, calls=CALLS)
+    variants = measure_interleaved(MODULE, variant_names(), telemetry, rounds=ROUNDS, calls=CALLS)
     bare_event, metered_event = per_event()
     console.print(
         variants_table(

@@ -13,8 +13,9 @@ running at a time, the order rotating each round):
 * ``bare``: a plain client;
 * ``llmmeter``: ``llmmeter.instrument()`` on;
 * ``OpenTelemetry floor``: a plain client, each call wrapped in exactly the spans, span attributes
-  and synchronous metric points llmmeter writes for it, written directly through the SDK (read from
-  one llmmeter call at start-up, see ``benchmarks._common.probe_telemetry``);
+  and synchronous metric points llmmeter writes for it, written directly through the SDK, the span
+  current while the request is signed and sent (read from one llmmeter call at start-up, see
+  ``benchmarks._common.probe_telemetry`` and ``floor_call``);
 * ``OpenTelemetry botocore``: ``opentelemetry-instrumentation-botocore``'s ``BotocoreInstrumentor``
   (its Bedrock extension writes GenAI attributes and metrics; no cost);
 * ``OpenLLMetry bedrock``: ``opentelemetry-instrumentation-bedrock``'s ``BedrockInstrumentor``.
@@ -35,8 +36,6 @@ from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from rich.console import Console
@@ -45,6 +44,7 @@ import llmmeter
 from benchmarks._common import (
     FloorWriter,
     Telemetry,
+    floor_call,
     measure_interleaved,
     probe_telemetry,
     providers,
@@ -97,23 +97,6 @@ def converse_call(bedrock: Any) -> Callable[[], object]:
     return lambda: bedrock.converse(modelId=MODEL, messages=MESSAGES, inferenceConfig={"maxTokens": 100})
 
 
-def floor_call(bedrock: Any, floor: FloorWriter) -> Callable[[], object]:
-    """A bare call inside the floor's telemetry, its span current while the request is sent."""
-    converse = converse_call(bedrock)
-
-    def call() -> object:
-        spans = floor.start()
-        token = otel_context.attach(trace.set_span_in_context(floor.carrier(spans)))
-        try:
-            result = converse()
-        finally:
-            otel_context.detach(token)
-        floor.finish(spans)
-        return result
-
-    return call
-
-
 def setup(name: str, telemetry: Telemetry) -> tuple[Callable[[], object], TracerProvider]:
     """The named variant's call, built in its worker process with providers of its own."""
     tracer_provider, meter_provider = providers()
@@ -125,7 +108,8 @@ def setup(name: str, telemetry: Telemetry) -> tuple[Callable[[], object], Tracer
             tracer_provider=tracer_provider, meter_provider=meter_provider, integrations=False
         )
     elif name == "OpenTelemetry floor":
-        return floor_call(client(), FloorWriter(telemetry, tracer_provider, meter_provider)), tracer_provider
+        floor = FloorWriter(telemetry, tracer_provider, meter_provider)
+        return floor_call(converse_call(client()), floor), tracer_provider
     elif name == "OpenTelemetry botocore":
         from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 
@@ -139,11 +123,10 @@ def setup(name: str, telemetry: Telemetry) -> tuple[Callable[[], object], Tracer
     return converse_call(client()), tracer_provider
 
 
-def main() -> None:
-    console = Console(width=130)
-    get_table().price_usage(MODEL, llmmeter.Usage(input_tokens=1), provider="aws.bedrock")
+def probe() -> Telemetry:
+    """What llmmeter writes for one converse call (the floor writes the same)."""
 
-    def probe(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
+    def one_call(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
         llmmeter.instrument(
             tracer_provider=tracer_provider, meter_provider=meter_provider, integrations=False
         )
@@ -152,7 +135,24 @@ def main() -> None:
         finally:
             llmmeter.uninstrument()
 
-    telemetry = probe_telemetry(probe)
+    return probe_telemetry(one_call)
+
+
+def variant_names() -> list[str]:
+    """The variants measured: bare, llmmeter, the floor and the peers installed."""
+    names = ["bare", "llmmeter", "OpenTelemetry floor"]
+    if importlib.util.find_spec("opentelemetry.instrumentation.botocore") is not None:
+        names.append("OpenTelemetry botocore")
+    if importlib.util.find_spec("opentelemetry.instrumentation.bedrock") is not None:
+        names.append("OpenLLMetry bedrock")
+    return names
+
+
+def main() -> None:
+    console = Console(width=130)
+    get_table().price_usage(MODEL, llmmeter.Usage(input_tokens=1), provider="aws.bedrock")
+
+    telemetry = probe()
     console.print(
         versions(
             "boto3",
@@ -163,12 +163,7 @@ def main() -> None:
         )
     )
     console.print(f"llmmeter writes per call: {telemetry.summary()}")
-    names = ["bare", "llmmeter", "OpenTelemetry floor"]
-    if importlib.util.find_spec("opentelemetry.instrumentation.botocore") is not None:
-        names.append("OpenTelemetry botocore")
-    if importlib.util.find_spec("opentelemetry.instrumentation.bedrock") is not None:
-        names.append("OpenLLMetry bedrock")
-    variants = measure_interleaved(MODULE, names, telemetry, rounds=ROUNDS, calls=CALLS)
+    variants = measure_interleaved(MODULE, variant_names(), telemetry, rounds=ROUNDS, calls=CALLS)
     console.print(
         variants_table(
             f"boto3 bedrock-runtime converse, answered in process: median of {ROUNDS} rounds x {CALLS} calls",

@@ -51,8 +51,6 @@ from typing import Any, cast
 
 import httpx2
 import openai
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -67,6 +65,7 @@ from benchmarks._common import (
     FloorWriter,
     Telemetry,
     chat_handler,
+    floor_call,
     measure_interleaved,
     probe_telemetry,
     providers,
@@ -153,22 +152,6 @@ def case_call(case: str, client: openai.OpenAI) -> Callable[[], object]:
     return CALLS_BY_CASE[case](client)
 
 
-def floor_call(create: Callable[[], object], floor: FloorWriter) -> Callable[[], object]:
-    """A bare call inside the floor's telemetry, its span current while the request is sent."""
-
-    def call() -> object:
-        spans = floor.start()
-        token = otel_context.attach(trace.set_span_in_context(floor.carrier(spans)))
-        try:
-            result = create()
-        finally:
-            otel_context.detach(token)
-        floor.finish(spans)
-        return result
-
-    return call
-
-
 def peer_call(
     name: str, case: str, tracer_provider: TracerProvider, meter_provider: MeterProvider
 ) -> Callable[[], object]:
@@ -215,14 +198,17 @@ def setup(name: str, data: tuple[str, Telemetry]) -> tuple[Callable[[], object],
     elif name in (OPENAI_V2, "OpenLLMetry"):
         call = peer_call(name, case, tracer_provider, meter_provider)
     elif name.startswith("gemini "):
-        call = _gemini.setup(name, tracer_provider, meter_provider)
+        call = _gemini.setup(name, telemetry, tracer_provider, meter_provider)
     else:
         raise ValueError(f"no variant {name!r}")
     return call, tracer_provider
 
 
 def probe(case: str) -> Telemetry:
-    """What llmmeter writes for one ``case`` call (the floor writes the same)."""
+    """What llmmeter writes for one ``case`` call (the floor writes the same); ``case`` may also be
+    one of the Gemini modes (``_gemini.MODES``)."""
+    if case in _gemini.MODES:
+        return _gemini.probe(case)
 
     def one_call(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
         return case_call(case, metered_client(case, tracer_provider, meter_provider))()
@@ -457,28 +443,33 @@ def main() -> None:
         other, "peak memory reading a 100,000-chunk metered stream", 0, None, f"{stream_peak / 1024:.1f} KiB"
     )
     console.print(other)
-    gemini_report(console, probe("chat"), tracer_provider, meter_provider)
+    gemini_report(console, tracer_provider, meter_provider)
     tracer_provider.shutdown()
     meter_provider.shutdown()
 
 
-def gemini_report(
-    console: Console, telemetry: Telemetry, tracer_provider: TracerProvider, meter_provider: MeterProvider
-) -> None:
-    """The Gemini rows: google-genai non-streamed and streamed, bare, llmmeter and the installed peers."""
+def gemini_report(console: Console, tracer_provider: TracerProvider, meter_provider: MeterProvider) -> None:
+    """The Gemini rows: google-genai non-streamed and streamed, bare, llmmeter, the OpenTelemetry floor
+    and the installed peers, held to the openai rows' targets."""
     console.print(versions("google-genai", *(f"opentelemetry-instrumentation-{p}" for p in GEMINI_PEERS)))
     for mode in _gemini.MODES:
-        names = [f"{mode} {variant}" for variant in ("bare", "llmmeter", *_gemini.installed_peers())]
-        variants = measure_interleaved(MODULE, names, ("gemini", telemetry), rounds=ROUNDS, calls=CALLS)
+        telemetry = probe(mode)
+        console.print(f"llmmeter writes per {mode} call: {telemetry.summary()}")
+        peers = _gemini.installed_peers()
+        names = [f"{mode} {variant}" for variant in ("bare", "llmmeter", _gemini.FLOOR, *peers)]
+        variants = measure_interleaved(MODULE, names, (mode, telemetry), rounds=ROUNDS, calls=CALLS)
         chunks = f" ({_gemini.STREAM_CHUNKS} chunks)" if mode != "gemini" else ""
         title = f"google-genai {mode}{chunks}, MockTransport: median of {ROUNDS} rounds x {CALLS} calls"
         console.print(variants_table(title, variants))
         added = {
             variant.name.removeprefix(mode + " "): variant.cpu_us - variants[0].cpu_us for variant in variants
         }
-        ratios = targets_table(f"{mode}: llmmeter's added CPU per call against each peer's")
-        for peer in _gemini.installed_peers():
-            target_row(ratios, f"llmmeter / {peer}", added["llmmeter"] / added[peer], None)
+        ratios = targets_table(f"{mode}: llmmeter's added CPU per call against the floor's and each peer's")
+        ours = added["llmmeter"]
+        target_row(ratios, "llmmeter / OpenTelemetry floor", ours / added[_gemini.FLOOR], FLOOR_TARGET)
+        for peer in peers:
+            target = OPENAI_V2_TARGET if peer == "OTel google-genai" else None
+            target_row(ratios, f"llmmeter / {peer}", ours / added[peer], target)
         console.print(ratios)
     per_chunk = _gemini.per_chunk(tracer_provider, meter_provider)
     chunk_table = targets_table(f"Gemini SSE (raw httpx2 client, {_gemini.LONG_STREAM_CHUNKS:,} chunks)")
@@ -495,12 +486,8 @@ def gemini_report(
 def gemini_main() -> None:
     """Only the Gemini rows (``python -m benchmarks.bench_transport gemini``)."""
     console = Console(width=130)
-
-    def probe(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> object:
-        return _gemini.setup("gemini llmmeter", tracer_provider, meter_provider)()
-
     tracer_provider, meter_provider = providers()
-    gemini_report(console, probe_telemetry(probe), tracer_provider, meter_provider)
+    gemini_report(console, tracer_provider, meter_provider)
     tracer_provider.shutdown()
     meter_provider.shutdown()
 

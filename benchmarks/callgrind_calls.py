@@ -2,12 +2,14 @@
 
     .venv/bin/python -m benchmarks.callgrind_calls [SUITE ...] [--only VARIANT,...]
 
-SUITE is ``transport:chat``, ``transport:stream``, ``langchain:explicit`` or ``langchain:plain``
-(default: all four). Each variant of the suite (as the bench module builds it, see its ``setup``)
-runs in a fresh interpreter under ``valgrind --tool=callgrind --dump-before=os_getppid``: after its
-warm-up it calls ``os.getppid()``, makes CALLS calls and flushes its spans, then calls it again, so
-callgrind's second dump holds exactly the instructions of those calls (every thread's: the
-BatchSpanProcessor's export too), start-up and warm-up left out. Printed: instructions per call,
+SUITE is ``transport:chat``, ``transport:stream``, ``langchain:explicit``, ``langchain:plain``,
+``gemini:chat``, ``gemini:stream`` (google-genai, bench_transport's Gemini rows), ``bedrock:converse``
+(bench_bedrock) or ``aiohttp:chat`` (bench_aiohttp); default: all. Each variant of the suite (as
+the bench module builds it, see its ``setup``) runs in a fresh interpreter under
+``valgrind --tool=callgrind --dump-before=os_getppid``: after its warm-up it calls ``os.getppid()``,
+makes CALLS calls and flushes its spans, then calls it again, so callgrind's second dump holds
+exactly the instructions of those calls (every thread's: the BatchSpanProcessor's export too),
+start-up and warm-up left out. Printed: instructions per call,
 what each variant adds to ``bare``, and llmmeter's added instructions against the floor's and the
 peers'.
 
@@ -26,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from benchmarks._common import EVERY_POINT_FLOOR
 
@@ -38,12 +39,26 @@ SUITES = {
     "transport:stream": ("benchmarks.bench_transport", "stream"),
     "langchain:explicit": ("benchmarks.bench_langchain", "explicit"),
     "langchain:plain": ("benchmarks.bench_langchain", "plain"),
+    "gemini:chat": ("benchmarks.bench_transport", "gemini"),
+    "gemini:stream": ("benchmarks.bench_transport", "gemini stream"),
+    "bedrock:converse": ("benchmarks.bench_bedrock", None),
+    "aiohttp:chat": ("benchmarks.bench_aiohttp", None),
 }
+"""suite -> (bench module, case): ``setup(variant, (case, probe(case)))``, or ``setup(variant,
+probe())`` for a module of one case (None)."""
 FLOOR = "OpenTelemetry floor"
 
 
-def variants(module: Any) -> list[str]:
-    """The variants a bench module measures, those of peers not installed left out."""
+def variants(suite: str) -> list[str]:
+    """The variants a suite measures, those of peers not installed left out."""
+    module_name, case = SUITES[suite]
+    module = importlib.import_module(module_name)
+    if suite.startswith("gemini:"):
+        from benchmarks import _gemini
+
+        return ["bare", "llmmeter", FLOOR, *_gemini.installed_peers()]
+    if case is None:
+        return list(module.variant_names())
     if module.__name__.endswith("bench_transport"):
         return ["bare", "llmmeter", FLOOR, EVERY_POINT_FLOOR, *module.peers()]
     names = ["bare", "llmmeter", FLOOR]
@@ -56,7 +71,12 @@ def worker(suite: str, name: str) -> None:
     """Build the variant, warm it up, make CALLS calls and flush between two dumps."""
     module_name, case = SUITES[suite]
     module = importlib.import_module(module_name)
-    call, tracer_provider = module.setup(name, (case, module.probe(case)))
+    if case is None:
+        call, tracer_provider = module.setup(name, module.probe())
+    else:
+        if suite.startswith("gemini:"):
+            name = f"{case} {name}"  # the Gemini rows' variants are named by mode
+        call, tracer_provider = module.setup(name, (case, module.probe(case)))
     for _ in range(WARMUP):
         call()
     tracer_provider.force_flush()
@@ -92,10 +112,9 @@ def per_call(suite: str, name: str) -> float:
 
 
 def report(suite: str, only: list[str] | None) -> None:
-    module = importlib.import_module(SUITES[suite][0])
     print(f"\n{suite}: instructions per call (callgrind, {CALLS} calls after {WARMUP} warm-up)", flush=True)
     counts = {}
-    for name in only or variants(module):
+    for name in only or variants(suite):
         counts[name] = per_call(suite, name)
         print(f"  {name:24s} {counts[name]:12,.0f}", flush=True)
     if "bare" not in counts:

@@ -292,6 +292,19 @@ def from_bedrock(usage: Any) -> Usage:
     ``cacheWriteInputTokens``: they are added here to give the total input. ``cacheDetails`` splits
     the writes by time to live (``5m``, ``1h``); the 1-hour part is kept apart.
     """
+    if type(usage) is dict and "cacheDetails" not in usage:  # as decoded from the wire: read directly
+        get = usage.get
+        uncached, output = get("inputTokens", 0), get("outputTokens", 0)
+        cache_read, cache_write = get("cacheReadInputTokens", 0), get("cacheWriteInputTokens", 0)
+        if type(uncached) is type(output) is type(cache_read) is type(cache_write) is int and not (
+            (uncached | output | cache_read | cache_write) >> 63  # none negative, none beyond int64
+        ):
+            return Usage(
+                input_tokens=uncached + cache_read + cache_write,
+                output_tokens=output,
+                cache_read_tokens=cache_read,
+                cache_write_tokens=cache_write,
+            )
     cache_read = _count(usage, "cacheReadInputTokens")
     cache_write = _count(usage, "cacheWriteInputTokens")
     write_1h = 0

@@ -50,7 +50,7 @@ from llmmeter._capture._refusal import (
 )
 from llmmeter._guard import internal_error
 from llmmeter._providers._base import loads_or_none
-from llmmeter._providers._decoding import Decoder, make_decoder
+from llmmeter._providers._decoding import IDENTITY, Decoder, make_decoder
 from llmmeter._providers._routing import Route
 from llmmeter._telemetry._call import Call, Telemetry
 
@@ -107,13 +107,15 @@ async def _meter(
     except BaseException as exc:
         if call is not None:
             call.finish(ending="error", exception=exc, error_type=_status_error(exc))
-            await settled(call)
+            if call.reservation is not None:
+                await settled(call)
         raise
     finally:
         leave(tokens)
     if call is not None:
         _watch(call, found, response, stream, _decompresses(session, options))
-        await settled(call)
+        if call.reservation is not None:  # what settled() looks at first: no coroutine without one
+            await settled(call)
     return response
 
 
@@ -225,7 +227,7 @@ def _watch(
             meter.chunk(read)
             meter.end("complete")
             return
-        response.content = MeteredContent(response.content, meter)
+        response.content = MeteredContent(response.content, meter, plain=decoder is IDENTITY)
     except Exception as exc:
         internal_error("watching a response", exc)
         call.finish(ending="error", error_type="llmmeter_internal")

@@ -35,11 +35,15 @@ _EVENT_ENDS = (b"\n\n", b"\r\n\r\n")
 class MeteredContent(StreamReader):
     """Reads through to ``inner``, showing ``meter`` every byte the caller gets."""
 
-    __slots__ = ("_held", "_inner", "_meter", "_reread", "_shown")
+    __slots__ = ("_held", "_inner", "_meter", "_plain", "_reread", "_shown")
 
-    def __init__(self, inner: StreamReader, meter: BodyMeter) -> None:  # no super().__init__: see module
+    def __init__(self, inner: StreamReader, meter: BodyMeter, plain: bool = False) -> None:
+        """``plain``: what the caller reads is the body itself (nothing left to decode), so a body
+        read whole in one go is handed to the meter as such (see :meth:`read`)."""
+        # No super().__init__: see the module's docstring.
         self._inner = inner
         self._meter = meter
+        self._plain = plain
         self._reread = 0  # bytes pushed back with unread_data(), already shown to the meter
         self._held = b""  # a line read alone, shown with the rest of its event (see _saw)
         self._shown = False
@@ -67,6 +71,11 @@ class MeteredContent(StreamReader):
         except BaseException as exc:
             self._failed(exc)
             raise
+        if n < 0 and self._plain and data and not (self._shown or self._reread) and self._inner.at_eof():
+            # The whole body in one read (response.read(), .json(), .text()): parsed at once.
+            self._shown = True
+            self._meter.whole(data)
+            return data
         self._saw(data)
         return data
 
@@ -139,7 +148,8 @@ class MeteredContent(StreamReader):
     def set_exception(self, exc: BaseException, *args: Any) -> None:
         # What aiohttp does when the response is released or closed: no more of the body is read.
         self._inner.set_exception(exc, *args)
-        self._end("closed_early")
+        if not self._meter.done:
+            self._end("closed_early")
 
     def is_eof(self) -> bool:
         return self._inner.is_eof()

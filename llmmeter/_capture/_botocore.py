@@ -54,6 +54,8 @@ _CONVERSE_STREAM = "ConverseStream"
 _INVOKE = "InvokeModel"
 _INVOKE_STREAM = "InvokeModelWithResponseStream"
 _OPERATIONS = frozenset({_CONVERSE, _CONVERSE_STREAM, _INVOKE, _INVOKE_STREAM})
+_INVOKE_OPERATIONS = frozenset({_INVOKE, _INVOKE_STREAM})
+_STREAM_OPERATIONS = frozenset({_CONVERSE_STREAM, _INVOKE_STREAM})
 _INTERNAL = "llmmeter_internal"
 
 
@@ -83,33 +85,33 @@ class _RequestPatch(Patch):
                 or client._service_model.service_name != _SERVICE
             ):
                 return original(operation_model, request_dict, request_context)
-            return _meter(
-                client,
-                operation,
-                request_dict,
-                request_context,
-                partial(original, operation_model, request_dict, request_context),
-                telemetry,
-            )
+            return _meter(client, operation_model, request_dict, request_context, original, telemetry)
 
         return _make_request
 
 
 def _meter(
-    client: Any, operation: str, request: Any, context: Any, send: Callable[[], Any], telemetry: Telemetry
+    client: Any,
+    operation_model: Any,
+    request: Any,
+    context: Any,
+    send: Callable[[Any, Any, Any], Any],
+    telemetry: Telemetry,
 ) -> Any:
     """Send one Bedrock Runtime request, metered; what the caller gets back or raised is unchanged.
 
-    ``send()`` returns botocore's ``(http_response, parsed)``; botocore turns an error status into
-    the caller's ``ClientError`` after it.
+    ``send(operation_model, request, context)`` is botocore's ``_make_request``: it returns
+    ``(http_response, parsed)``, and botocore turns an error status into the caller's ``ClientError``
+    after it.
     """
+    operation = operation_model.name
     call, body, size = _start(client, operation, request, telemetry)
     reserve_or_refuse(n.PROVIDER_AWS_BEDROCK, call, size)
     if call is None:
-        return send()
+        return send(operation_model, request, context)
     attached = otel_context.attach(call.context)
     try:
-        http, parsed = answer = send()
+        http, parsed = answer = send(operation_model, request, context)
     except BaseException as exc:
         call.finish(ending="error", error_type=_error_code(exc), exception=exc)
         raise
@@ -147,12 +149,14 @@ def _response_error(parsed: Any, request_context: Any, status: int) -> str:
 
 
 @lru_cache(maxsize=64)
-def _address(url: str) -> tuple[str | None, int | None, str]:
-    """Host, port and the model id a request URL names (``/model/{modelId}/converse``)."""
+def _address(url: str) -> tuple[str | None, int | None, str | None, str | None]:
+    """Host, port, the model id a request URL names (``/model/{modelId}/converse``) and the name
+    the call is priced by (see ``bedrock_pricing_name``)."""
     parts = urlsplit(url)
     segments = parts.path.split("/")
     model = unquote(segments[-2]) if len(segments) >= 3 and segments[-3] == "model" else ""
-    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), model
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.hostname, port, model or None, bedrock_pricing_name(model) if model else None
 
 
 def _start(
@@ -161,25 +165,26 @@ def _start(
     """Open the call; returns it (None after an llmmeter error), the request body, decoded, and what
     a budget reserves for it."""
     try:
-        host, port, model = _address(request["url"])
+        host, port, model, billed_model = _address(request["url"])
         info = RequestInfo(
             provider=n.PROVIDER_AWS_BEDROCK,
             operation=n.OP_CHAT,
-            model=model or None,
-            billed_model=bedrock_pricing_name(model) if model else None,
+            model=model,
+            billed_model=billed_model,
             server_address=host,
             server_port=port,
         )
         content = request.get("body")
+        if type(content) is str:
+            content = content.encode()
         body = _json_body(content)
-        adapter: Adapter = INVOKE if operation in (_INVOKE, _INVOKE_STREAM) else CONVERSE
-        if is_object(body):
+        if body is not None and is_object(body):
+            adapter: Adapter = INVOKE if operation in _INVOKE_OPERATIONS else CONVERSE
             adapter.parse_request(info, body, settings.capture_content)
-        info.stream = operation in (_CONVERSE_STREAM, _INVOKE_STREAM)
+        info.stream = operation in _STREAM_OPERATIONS
         call = Call(telemetry, info, capture=n.CAPTURE_BOTOCORE)
         call.credentials = partial(_credentials, client)
-        raw = content.encode() if isinstance(content, str) else content
-        size = request_size(bytes(raw) if isinstance(raw, bytes | bytearray) else None, body)
+        size = request_size(bytes(content) if isinstance(content, bytes | bytearray) else None, body)
         return call, body, size
     except Exception as exc:
         internal_error("starting a Bedrock call", exc)

@@ -60,6 +60,8 @@ _DEFAULT_TIER = "default"
 
 def _tier(value: Any) -> str | None:
     """A Bedrock service tier (``{"type": "flex"}`` or ``"flex"``); None for the default tier."""
+    if value is None:
+        return None
     tier = get_str(value, "type") if is_object(value) else value
     if not isinstance(tier, str) or not tier or tier == _DEFAULT_TIER:
         return None
@@ -128,39 +130,46 @@ def _converse_input(body: Mapping[str, Any]) -> tuple[list[_messages.Part] | Non
 def _metadata(result: ResponseInfo, body: Mapping[str, Any]) -> None:
     """What a Converse response and a ConverseStream ``metadata`` event share."""
     usage = body.get("usage")
-    if is_object(usage):
+    if usage is not None and is_object(usage):
         result.usage = from_bedrock(usage)
     latency = body.get("metrics")
-    latency_ms = latency.get("latencyMs") if is_object(latency) else None
-    if type(latency_ms) is int and latency_ms >= 0:
-        result.attributes[n.BEDROCK_LATENCY_MS] = latency_ms
-    tier = _tier(body.get("serviceTier"))
+    if latency is not None and is_object(latency):
+        latency_ms = latency.get("latencyMs")
+        if type(latency_ms) is int and latency_ms >= 0:
+            result.attributes[n.BEDROCK_LATENCY_MS] = latency_ms
+    tier = body.get("serviceTier")
     if tier is not None:
-        result.service_tier = tier
-        result.attributes[n.BEDROCK_SERVICE_TIER] = tier
+        tier = _tier(tier)
+        if tier is not None:
+            result.service_tier = tier
+            result.attributes[n.BEDROCK_SERVICE_TIER] = tier
 
 
 class ConverseAdapter:
     """``Converse`` and ``ConverseStream``: the request's parameters and the response as decoded dicts."""
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
-        request.model = get_str(body, "modelId") or request.model
+        model = body.get("modelId")  # a URI parameter: in the body only when a client put it there
+        if isinstance(model, str) and model:
+            request.model = model
         config = body.get("inferenceConfig")
-        if is_object(config):
+        if config is not None and is_object(config):
             copy_params(config, _INFERENCE_PARAMS, request.params)
-        tier = _tier(body.get("serviceTier"))
+        tier = body.get("serviceTier")
         if tier is not None:
-            request.service_tier = tier
+            request.service_tier = _tier(tier) or request.service_tier
         if capture_content:
             request.system_instructions, request.input_messages = _converse_input(body)
 
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo()
-        if not is_object(body):
+        if type(body) is not dict and not is_object(body):
             return result
-        reason = get_str(body, "stopReason")
-        if reason is not None:
+        reason = body.get("stopReason")
+        if isinstance(reason, str) and reason:
             result.finish_reasons = [reason]
+        else:
+            reason = None
         _metadata(result, body)
         if capture_content:
             output = body.get("output")

@@ -78,9 +78,9 @@ def _count(usage: Any, camel: str, snake: str) -> int:
 
 
 @checked_usage
-def from_gemini(usage: Any) -> Usage:
-    """Convert a Gemini ``usageMetadata`` object (camelCase as on the wire, or snake_case as in
-    google-genai's types) into a :class:`Usage`; see the module docstring for what counts mean."""
+def _any_usage(usage: Any) -> Usage:
+    """:func:`from_gemini` for any form of ``usageMetadata``: camelCase or snake_case keys, a mapping
+    or an object, counts of any type (checked as ``_usage`` checks them)."""
     prompt = _count(usage, "promptTokenCount", "prompt_token_count")
     tool_prompt = _count(usage, "toolUsePromptTokenCount", "tool_use_prompt_token_count")
     cached = _count(usage, "cachedContentTokenCount", "cached_content_token_count")
@@ -101,6 +101,80 @@ def from_gemini(usage: Any) -> Usage:
     )
 
 
+_SNAKE_KEYS = frozenset(
+    {
+        "prompt_token_count",
+        "tool_use_prompt_token_count",
+        "cached_content_token_count",
+        "candidates_token_count",
+        "thoughts_token_count",
+        "prompt_tokens_details",
+        "cache_tokens_details",
+        "candidates_tokens_details",
+        "candidatesTokensDetails",
+    }
+)
+"""Keys that send a ``usageMetadata`` to the general reader: google-genai's snake_case names, and
+the output details (audio and image output, rare)."""
+_INT64_MAX = 2**63 - 1
+
+
+def _wire_audio(details: Any) -> int:
+    """The ``AUDIO`` tokens of a ``*TokensDetails`` value as the wire sends it (absent, or a list of
+    objects with positive integer counts); -1 for anything else (read by :func:`_modality_count`)."""
+    if details is None:
+        return 0
+    if type(details) is not list:
+        return -1
+    total = 0
+    for entry in details:
+        if type(entry) is not dict:
+            return -1
+        if entry.get("modality") == "AUDIO":
+            tokens = entry.get("tokenCount")
+            if type(tokens) is not int or not 0 < tokens <= _INT64_MAX:
+                return -1  # zero or absent, the general reader looks at token_count too; or invalid
+            total += tokens
+    return total
+
+
+def from_gemini(usage: Any) -> Usage:
+    """Convert a Gemini ``usageMetadata`` object (camelCase as on the wire, or snake_case as in
+    google-genai's types) into a :class:`Usage`; see the module docstring for what counts mean.
+
+    A decoded wire object (camelCase keys, integer counts within int64, input details of plain
+    objects) is read directly; anything else by :func:`_any_usage`, which gives the same result
+    for what both read.
+    """
+    if type(usage) is not dict or not usage.keys().isdisjoint(_SNAKE_KEYS):
+        return _any_usage(usage)
+    get = usage.get
+    prompt = get("promptTokenCount", 0)
+    tool_prompt = get("toolUsePromptTokenCount", 0)
+    cached = get("cachedContentTokenCount", 0)
+    candidates = get("candidatesTokenCount", 0)
+    thoughts = get("thoughtsTokenCount", 0)
+    if not (type(prompt) is type(tool_prompt) is type(cached) is type(candidates) is type(thoughts) is int):
+        return _any_usage(usage)
+    if (prompt | tool_prompt | cached | candidates | thoughts) >> 63:  # a negative count, or beyond int64
+        return _any_usage(usage)
+    input_audio = _wire_audio(get("promptTokensDetails"))
+    cache_audio = _wire_audio(get("cacheTokensDetails"))
+    if input_audio < 0 or cache_audio < 0:
+        return _any_usage(usage)
+    input_tokens = prompt + tool_prompt
+    if input_tokens > _INT64_MAX:
+        return Usage(invalid="input_tokens")
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=candidates + thoughts,
+        cache_read_tokens=cached,
+        reasoning_tokens=thoughts,
+        input_audio_tokens=input_audio,
+        cache_read_audio_tokens=cache_audio,
+    )
+
+
 def _error_type(error: Any) -> str:
     """A body's ``error`` object as an ``error.type``: its status (``RESOURCE_EXHAUSTED``), else code."""
     status = get_str(error, "status")
@@ -111,21 +185,37 @@ def _error_type(error: Any) -> str:
 
 
 def _read_response(result: ResponseInfo, body: Any, capture_content: bool) -> None:
-    """Fill ``result`` from one ``GenerateContentResponse`` (a whole answer, or a stream chunk)."""
-    if not is_object(body):
+    """Fill what ``result`` lacks from one ``GenerateContentResponse`` (a whole answer, or a stream
+    chunk). Chunks are read last to first: each field comes from the last chunk that has it."""
+    if type(body) is not dict and not is_object(body):
         return
-    result.model = get_str(body, "modelVersion") or result.model
-    result.response_id = get_str(body, "responseId") or result.response_id
-    usage = body.get("usageMetadata")
-    if is_object(usage):
-        result.usage = from_gemini(usage)
-    if body.get("error") is not None:
-        result.error_type = _error_type(body["error"])
+    if result.model is None:
+        model = body.get("modelVersion")
+        if isinstance(model, str) and model:
+            result.model = model
+    if result.response_id is None:
+        response_id = body.get("responseId")
+        if isinstance(response_id, str) and response_id:
+            result.response_id = response_id
+    if result.usage is None:
+        usage = body.get("usageMetadata")
+        if usage is not None and is_object(usage):
+            result.usage = from_gemini(usage)
+    if result.error_type is None:
+        error = body.get("error")
+        if error is not None:
+            result.error_type = _error_type(error)
     candidates = body.get("candidates")
     if isinstance(candidates, list):
-        reasons = [reason for c in candidates if (reason := get_str(c, "finishReason")) is not None]
-        if reasons:
-            result.finish_reasons = reasons
+        if not result.finish_reasons:
+            reasons = result.finish_reasons
+            for candidate in candidates:  # the reasons of those that state one, in order
+                if type(candidate) is dict:
+                    reason = candidate.get("finishReason")
+                else:
+                    reason = get_str(candidate, "finishReason")
+                if isinstance(reason, str) and reason:
+                    reasons.append(reason)
         if capture_content:
             result.output_messages = gemini_output(candidates)
 
@@ -139,8 +229,8 @@ class _GenerateStream:
 
     Every chunk may repeat the id, the model and the usage so far, so none is parsed as it arrives:
     three are kept as they came (an event's data, or the raw bytes of whole events) and parsed at
-    the end, in arrival order: the first, the last that carried usage and the last that reported
-    finish reasons. A stream is complete once a finish reason came.
+    the end: the first, the last that carried usage and the last that reported finish reasons, each
+    field read from the last of them that has it. A stream is complete once a finish reason came.
     """
 
     __slots__ = ("_capture", "_count", "_finishing", "_first", "_last_usage", "_text")
@@ -157,23 +247,27 @@ class _GenerateStream:
         """Keep a chunk of whole events unparsed (unless its text is captured)."""
         if self._capture:
             return False
-        self._keep(events, b'"usageMetadata"' in events, b'"finishReason"' in events)
+        self._count += 1
+        kept = (self._count, events)
+        if self._first is None:
+            self._first = kept
+        if b'"usageMetadata"' in events:
+            self._last_usage = kept
+        if b'"finishReason"' in events:
+            self._finishing = kept
         return True
 
     def record_event(self, event: str, data: str) -> None:
-        self._keep(data, '"usageMetadata"' in data, '"finishReason"' in data)
-        if self._capture:
-            self._collect_text(data)
-
-    def _keep(self, data: str | bytes, usage: bool, finish: bool) -> None:
         self._count += 1
         kept = (self._count, data)
         if self._first is None:
             self._first = kept
-        if usage:
+        if '"usageMetadata"' in data:
             self._last_usage = kept
-        if finish:
+        if '"finishReason"' in data:
             self._finishing = kept
+        if self._capture:
+            self._collect_text(data)
 
     def _collect_text(self, data: str) -> None:
         chunk = loads_or_none(data)
@@ -190,14 +284,18 @@ class _GenerateStream:
 
     def result(self) -> ResponseInfo:
         result = ResponseInfo(complete=False)
-        kept = {item[0]: item for item in (self._first, self._last_usage, self._finishing) if item}
-        for _, data in sorted(kept.values(), key=lambda item: item[0]):
+        kept = {item[0]: item[1] for item in (self._first, self._last_usage, self._finishing) if item}
+        events: list[str | bytes] = []
+        for number in sorted(kept):
+            data = kept[number]
             if isinstance(data, bytes):
-                parser = SSEParser(lambda event, text: _read_response(result, loads_or_none(text), False))
+                parser = SSEParser(lambda event, text: events.append(text))
                 parser.feed(data)
                 parser.close()
             else:
-                _read_response(result, loads_or_none(data), capture_content=False)
+                events.append(data)
+        for data in reversed(events):
+            _read_response(result, loads_or_none(data), capture_content=False)
         if result.finish_reasons:
             result.complete = True
         if self._capture and self._text:
@@ -214,7 +312,7 @@ class GenerateContentAdapter:
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         config = body.get("generationConfig", body.get("generation_config"))
-        if is_object(config):
+        if config is not None and is_object(config):
             copy_params(config, _PARAMS, request.params)
         if capture_content:
             request.system_instructions, request.input_messages = gemini_input(body)
@@ -222,7 +320,7 @@ class GenerateContentAdapter:
     def parse_response(self, request: RequestInfo, body: Any, capture_content: bool) -> ResponseInfo:
         result = ResponseInfo()
         if isinstance(body, list):  # :streamGenerateContent without alt=sse: a JSON array of chunks
-            for chunk in body:
+            for chunk in reversed(body):
                 _read_response(result, chunk, capture_content=False)
             return result
         _read_response(result, body, capture_content)

@@ -33,6 +33,8 @@ puts usage, cached and reasoning tokens:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -159,6 +161,30 @@ def test_groq_stream_takes_usage_from_x_groq(tracer_provider, meter_provider, sp
 DEEPSEEK = "https://api.deepseek.com"
 DS_CHAT_MISS, DS_CHAT_HIT, DS_CHAT_OUT = Decimal("0.27"), Decimal("0.07"), Decimal("1.10")
 DS_R1_MISS, DS_R1_HIT, DS_R1_OUT = Decimal("0.55"), Decimal("0.14"), Decimal("2.19")
+# Off-peak, 16:30-00:30 UTC, both models bill at these rates (the same page's discount window, as the
+# price database has it): a call is priced at the rates in force when it is made.
+DS_OFF_PEAK_MISS, DS_OFF_PEAK_HIT, DS_OFF_PEAK_OUT = Decimal("0.135"), Decimal("0.035"), Decimal("0.55")
+
+
+def off_peak(moment: datetime) -> bool:
+    """Whether DeepSeek's off-peak prices apply at ``moment``."""
+    minute = moment.hour * 60 + moment.minute
+    return not 30 <= minute < 16 * 60 + 30
+
+
+def deepseek_rates(
+    call: Callable[[], Any], peak: tuple[Decimal, Decimal, Decimal]
+) -> tuple[Any, tuple[Decimal, ...]]:
+    """Make ``call``; its record and the (miss, hit, output) rates in force while it was made (the
+    peak ones given, or off-peak), retried once if it straddled the change of window."""
+    for _ in range(2):
+        before = datetime.now(UTC)
+        record = call()
+        if off_peak(before) == off_peak(datetime.now(UTC)):
+            return record, (
+                (DS_OFF_PEAK_MISS, DS_OFF_PEAK_HIT, DS_OFF_PEAK_OUT) if off_peak(before) else peak
+            )
+    raise AssertionError("two calls straddled DeepSeek's change of price window")
 
 
 def test_deepseek_cache_hits_are_billed_at_the_hit_rate(tracer_provider, meter_provider, span_exporter):
@@ -171,10 +197,15 @@ def test_deepseek_cache_hits_are_billed_at_the_hit_rate(tracer_provider, meter_p
         "prompt_cache_miss_tokens": 176,
     }
 
-    record = chat(DEEPSEEK, "deepseek-chat", body("deepseek-chat", usage), (tracer_provider, meter_provider))
+    record, (miss, hit, out) = deepseek_rates(
+        lambda: chat(
+            DEEPSEEK, "deepseek-chat", body("deepseek-chat", usage), (tracer_provider, meter_provider)
+        ),
+        (DS_CHAT_MISS, DS_CHAT_HIT, DS_CHAT_OUT),
+    )
 
     assert record.usage == Usage(input_tokens=1200, output_tokens=300, cache_read_tokens=1024)
-    assert record.cost.total == (176 * DS_CHAT_MISS + 1024 * DS_CHAT_HIT + 300 * DS_CHAT_OUT) / M
+    assert record.cost.total == (176 * miss + 1024 * hit + 300 * out) / M
     (span,) = llm_spans(span_exporter.get_finished_spans())
     assert span.attributes["gen_ai.provider.name"] == "deepseek"
     assert span.attributes["gen_ai.usage.cache_read.input_tokens"] == 1024
@@ -199,17 +230,20 @@ def test_deepseek_reasoner_stream_counts_reasoning_once(tracer_provider, meter_p
         chunk(model, usage=usage),
     )
 
-    record = chat(
-        DEEPSEEK,
-        model,
-        reply,
-        (tracer_provider, meter_provider),
-        stream=True,
-        stream_options={"include_usage": True},
+    record, (miss, _, out) = deepseek_rates(
+        lambda: chat(
+            DEEPSEEK,
+            model,
+            reply,
+            (tracer_provider, meter_provider),
+            stream=True,
+            stream_options={"include_usage": True},
+        ),
+        (DS_R1_MISS, DS_R1_HIT, DS_R1_OUT),
     )
 
     assert record.usage == Usage(input_tokens=64, output_tokens=900, reasoning_tokens=700)
-    assert record.cost.total == (64 * DS_R1_MISS + 900 * DS_R1_OUT) / M
+    assert record.cost.total == (64 * miss + 900 * out) / M
 
 
 # --- Mistral ---------------------------------------------------------------------------------------

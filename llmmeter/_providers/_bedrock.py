@@ -143,6 +143,8 @@ def _metadata(result: ResponseInfo, body: Mapping[str, Any]) -> None:
 class ConverseAdapter:
     """``Converse`` and ``ConverseStream``: the request's parameters and the response as decoded dicts."""
 
+    content_keys = frozenset({"messages", "system", "toolConfig"})
+
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         request.model = get_str(body, "modelId") or request.model
         config = body.get("inferenceConfig")
@@ -257,6 +259,8 @@ def _is_anthropic_answer(body: Any) -> bool:
 
 class InvokeAdapter:
     """``InvokeModel`` and ``InvokeModelWithResponseStream``: the family's own request and response body."""
+
+    content_keys = frozenset({"messages", "system", "tools", "prompt", "inputText"})
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         model = request.model

@@ -3,7 +3,8 @@
     .venv/bin/python -m benchmarks.callgrind_calls [SUITE ...] [--only VARIANT,...]
 
 SUITE is ``transport:chat``, ``transport:stream``, ``langchain:explicit`` or ``langchain:plain``
-(default: all four). Each variant of the suite (as the bench module builds it, see its ``setup``)
+(default: these four), or ``transport:bigprompt`` (a 1 MiB prompt: bare and llmmeter only, 20 calls
+after 10). Each variant of the suite (as the bench module builds it, see its ``setup``)
 runs in a fresh interpreter under ``valgrind --tool=callgrind --dump-before=os_getppid``: after its
 warm-up it calls ``os.getppid()``, makes CALLS calls and flushes its spans, then calls it again, so
 callgrind's second dump holds exactly the instructions of those calls (every thread's: the
@@ -35,12 +36,20 @@ SUITES = {
     "transport:stream": ("benchmarks.bench_transport", "stream"),
     "langchain:explicit": ("benchmarks.bench_langchain", "explicit"),
     "langchain:plain": ("benchmarks.bench_langchain", "plain"),
+    "transport:bigprompt": ("benchmarks.bench_transport", "bigprompt"),
 }
+DEFAULT_SUITES = ("transport:chat", "transport:stream", "langchain:explicit", "langchain:plain")
+SUITE_CALLS = {"transport:bigprompt": (20, 10)}
+"""(calls, warm-up) of the suites whose calls take milliseconds, instead of (CALLS, WARMUP)."""
+ONLY_OURS = frozenset({"transport:bigprompt"})
+"""Suites measured bare and with llmmeter only."""
 FLOOR = "OpenTelemetry floor"
 
 
-def variants(module: Any) -> list[str]:
+def variants(suite: str, module: Any) -> list[str]:
     """The variants a bench module measures, those of peers not installed left out."""
+    if suite in ONLY_OURS:
+        return ["bare", "llmmeter"]
     if module.__name__.endswith("bench_transport"):
         return ["bare", "llmmeter", FLOOR, *module.peers()]
     names = ["bare", "llmmeter", FLOOR]
@@ -50,15 +59,16 @@ def variants(module: Any) -> list[str]:
 
 
 def worker(suite: str, name: str) -> None:
-    """Build the variant, warm it up, make CALLS calls and flush between two dumps."""
+    """Build the variant, warm it up, make its calls and flush between two dumps."""
     module_name, case = SUITES[suite]
     module = importlib.import_module(module_name)
     call, tracer_provider = module.setup(name, (case, module.probe(case)))
-    for _ in range(WARMUP):
+    calls, warmup = SUITE_CALLS.get(suite, (CALLS, WARMUP))
+    for _ in range(warmup):
         call()
     tracer_provider.force_flush()
     os.getppid()  # callgrind dumps what came before
-    for _ in range(CALLS):
+    for _ in range(calls):
         call()
     tracer_provider.force_flush()
     os.getppid()  # and here what the calls cost
@@ -84,15 +94,16 @@ def per_call(suite: str, name: str) -> float:
         subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
         for line in Path(f"{out}.2").read_text().splitlines():
             if line.startswith("totals:"):
-                return int(line.split()[1]) / CALLS
+                return int(line.split()[1]) / SUITE_CALLS.get(suite, (CALLS, WARMUP))[0]
     raise RuntimeError(f"no totals in callgrind's output for {suite} {name}")
 
 
 def report(suite: str, only: list[str] | None) -> None:
     module = importlib.import_module(SUITES[suite][0])
-    print(f"\n{suite}: instructions per call (callgrind, {CALLS} calls after {WARMUP} warm-up)", flush=True)
+    calls, warmup = SUITE_CALLS.get(suite, (CALLS, WARMUP))
+    print(f"\n{suite}: instructions per call (callgrind, {calls} calls after {warmup} warm-up)", flush=True)
     counts = {}
-    for name in only or variants(module):
+    for name in only or variants(suite, module):
         counts[name] = per_call(suite, name)
         print(f"  {name:24s} {counts[name]:12,.0f}", flush=True)
     if "bare" not in counts:
@@ -115,7 +126,7 @@ def main() -> None:
         at = args.index("--only")
         only = args[at + 1].split(",")
         del args[at : at + 2]
-    for suite in args or list(SUITES):
+    for suite in args or DEFAULT_SUITES:
         report(suite, only)
 
 

@@ -37,11 +37,17 @@ LARGE_REQUEST_BYTES = 64 << 10
 """Bodies from this size on are walked; smaller ones are decoded whole."""
 LONG_STRING_BYTES = 256
 """Strings (their JSON text, quotes included) of this size or more in content values are left out."""
-_FREE_STEPS = 64
+_FREE_STEPS = 16
 """Steps (a string, or an escaped quote inside one) the walk may take before it has left out any
-bytes; each :data:`_BYTES_PER_STEP` left out buy one more. A step costs about what orjson takes
-for 1 KiB, so the walk never costs more than a fraction of what it saves."""
-_BYTES_PER_STEP = 4096
+bytes, plus one per :data:`_BODY_BYTES_PER_FREE_STEP` of the body; then each
+:data:`_BYTES_PER_STEP` left out buy one more. A step costs about what orjson takes for 1 KiB of
+prose (6,000 instructions), so a walk that gives up has cost a small fraction of the full parse,
+and one that goes through costs at most about half of what it saves."""
+_BODY_BYTES_PER_FREE_STEP = 16 << 10
+_BYTES_PER_STEP = 2048
+_FREE_ESCAPES = 8
+"""Escaped quotes one string may hold past which it needs one per :data:`_BYTES_PER_STEP` of its
+length (a prompt of code or quoted JSON is not worth walking)."""
 _MAX_BACKSLASHES = 16
 """A longer run of backslashes before a quote is not looked into: the whole body is decoded."""
 _KEY_OPENERS = (b"{", b",")
@@ -84,7 +90,8 @@ def without_long_strings(content: bytes, keys: Set[bytes]) -> bytes | None:
     kept = 0  # content[kept:] is not yet in pieces
     pos = 0  # where the structure after the last string starts
     depth = steps = left_out = 0
-    limit = _FREE_STEPS
+    free = _FREE_STEPS + len(content) // _BODY_BYTES_PER_FREE_STEP
+    limit = free
     in_content = False
     while True:
         start = find(b'"', pos)
@@ -97,7 +104,7 @@ def without_long_strings(content: bytes, keys: Set[bytes]) -> bytes | None:
         if end < 0:
             return None
         if content[end - 1] == 0x5C:  # a backslash: the quote may be escaped
-            end, escapes = _string_end(content, start, end, limit - steps)
+            end, escapes = _string_end(content, start, end)
             if end < 0:
                 return None
             steps += escapes
@@ -108,7 +115,7 @@ def without_long_strings(content: bytes, keys: Set[bytes]) -> bytes | None:
             pieces.append(content[kept : start + 1])
             kept = end
             left_out += end - start - 1
-            limit = _FREE_STEPS + left_out // _BYTES_PER_STEP
+            limit = free + left_out // _BYTES_PER_STEP
         if steps > limit:
             return None
         pos = end + 1
@@ -135,10 +142,10 @@ def _shape(between: bytes) -> tuple[int, bool]:
     return shape
 
 
-def _string_end(content: bytes, start: int, end: int, allowance: int) -> tuple[int, int]:
+def _string_end(content: bytes, start: int, end: int) -> tuple[int, int]:
     """The closing quote of the string opened at ``start``, given the first quote after it at
-    ``end``, and the escaped quotes passed over; (-1, 0) when there is none or when it takes more
-    than ``allowance`` steps (and the bytes passed over) or looks unusual."""
+    ``end``, and the escaped quotes passed over; (-1, 0) when there is none, when the escaped
+    quotes are too many (see :data:`_FREE_ESCAPES`) or a run of backslashes is unusual."""
     escapes = 0
     while True:
         run = content[max(start + 1, end - _MAX_BACKSLASHES) : end]
@@ -148,7 +155,7 @@ def _string_end(content: bytes, start: int, end: int, allowance: int) -> tuple[i
         if not backslashes % 2:
             return end, escapes
         escapes += 1
-        if escapes > allowance + (end - start) // _BYTES_PER_STEP:
+        if escapes > _FREE_ESCAPES + (end - start) // _BYTES_PER_STEP:
             return -1, 0
         end = content.find(b'"', end + 1)
         if end < 0 or content[end - 1] != 0x5C:

@@ -3,6 +3,7 @@ the official OpenTelemetry instrumentation and OpenLLMetry, all measured in one 
 
     .venv/bin/python -m benchmarks.bench_transport [chat] [stream] [--no-extras]
     .venv/bin/python -m benchmarks.bench_transport gemini   # only the google-genai rows
+    .venv/bin/python -m benchmarks.bench_transport bigprompt   # only a 1 MiB prompt (see _bigprompt)
 
 Two cases, each measured on its own: ``client.chat.completions.create`` non-streamed (``chat``) and
 streamed with usage, read to its end (``stream``, SDK_STREAM_CHUNKS content chunks). The client
@@ -58,7 +59,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from rich.console import Console
 
 import llmmeter
-from benchmarks import _gemini
+from benchmarks import _bigprompt, _gemini
 from benchmarks._common import (
     EVERY_POINT_FLOOR,
     DropExporter,
@@ -143,8 +144,8 @@ def sdk_stream_handler(request: httpx2.Request) -> httpx2.Response:
     )
 
 
-HANDLERS = {"chat": chat_handler, "stream": sdk_stream_handler}
-CALLS_BY_CASE = {"chat": chat_call, "stream": stream_call}
+HANDLERS = {"chat": chat_handler, "stream": sdk_stream_handler, "bigprompt": chat_handler}
+CALLS_BY_CASE = {"chat": chat_call, "stream": stream_call, "bigprompt": _bigprompt.call}
 
 
 def case_call(case: str, client: openai.OpenAI) -> Callable[[], object]:
@@ -495,5 +496,7 @@ def gemini_main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:] == ["gemini"]:
         gemini_main()
+    elif sys.argv[1:] == ["bigprompt"]:
+        _bigprompt.report(Console(width=130), MODULE)
     else:
         main()

@@ -3,12 +3,12 @@
     .venv/bin/python -m benchmarks.bytecodes [SUITE ...] [--only VARIANT,...] [--top N]
 
 SUITE is one of ``benchmarks.callgrind_calls``'s (``transport:chat``, ``transport:stream``,
-``langchain:explicit``, ``langchain:plain``; default ``transport:chat``). Each variant, built by its
-bench module's ``setup`` in a fresh interpreter, makes WARMUP calls, then CALLS calls under a
-``sys.settrace`` hook counting every bytecode executed (``f_trace_opcodes``), in every thread. The
-count does not move with the machine's load: it is the same from run to run. It does not see what
-C code does (orjson, Decimal, dict building inside C functions, the interpreter's own overhead per
-call): ``benchmarks.callgrind_calls`` counts that, as instructions.
+``langchain:plain``, ``gemini:chat``, ``bedrock:converse``...; default ``transport:chat``). Each
+variant, built as its bench module builds it in a fresh interpreter, makes WARMUP calls, then CALLS
+calls under a ``sys.settrace`` hook counting every bytecode executed (``f_trace_opcodes``), in
+every thread. The count does not move with the machine's load: it is the same from run to run.
+It does not see what C code does (orjson, Decimal, dict building inside C functions, the
+interpreter's own overhead per call): ``benchmarks.callgrind_calls`` counts that, as instructions.
 
 Printed per variant: bytecodes per call, what it adds to ``bare``, and where they run (llmmeter by
 part, the OpenTelemetry API and SDK, everything else); then, with ``--top N``, llmmeter's N
@@ -18,7 +18,6 @@ costliest functions.
 from __future__ import annotations
 
 import collections
-import importlib
 import json
 import re
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from benchmarks.callgrind_calls import SUITES, variants
+from benchmarks.callgrind_calls import build, variants
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLS = 20
@@ -59,9 +58,7 @@ def part_of(filename: str) -> str:
 
 def worker(suite: str, name: str) -> None:
     """Count the bytecodes of CALLS calls of one variant; print them as JSON by code location."""
-    module_name, case = SUITES[suite]
-    module = importlib.import_module(module_name)
-    call, tracer_provider = module.setup(name, (case, module.probe(case)))
+    call, tracer_provider = build(suite, name)
     for _ in range(WARMUP):
         call()
     tracer_provider.force_flush()
@@ -100,10 +97,9 @@ def count(suite: str, name: str) -> collections.Counter[tuple[str, str, int]]:
 
 
 def report(suite: str, only: list[str] | None, top: int) -> None:
-    module = importlib.import_module(SUITES[suite][0])
     print(f"\n{suite}: bytecodes per call ({CALLS} calls after {WARMUP} warm-up)")
     totals: dict[str, float] = {}
-    for name in only or variants(module):
+    for name in only or variants(suite):
         counts = count(suite, name)
         by_part: collections.Counter[str] = collections.Counter()
         for (filename, _, _), total in counts.items():

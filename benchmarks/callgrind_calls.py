@@ -4,8 +4,9 @@
 
 SUITE is ``transport:chat``, ``transport:stream``, ``langchain:explicit``, ``langchain:plain``,
 ``gemini:chat``, ``gemini:stream`` (google-genai, bench_transport's Gemini rows), ``bedrock:converse``
-(bench_bedrock) or ``aiohttp:chat`` (bench_aiohttp); default: all. Each variant of the suite (as
-the bench module builds it, see its ``setup``) runs in a fresh interpreter under
+(bench_bedrock) or ``aiohttp:chat`` (bench_aiohttp); default: all of these; or
+``transport:bigprompt`` (a 1 MiB prompt: bare and llmmeter only, 20 calls after 10). Each variant
+of the suite (as the bench module builds it, see its ``setup``) runs in a fresh interpreter under
 ``valgrind --tool=callgrind --dump-before=os_getppid``: after its warm-up it calls ``os.getppid()``,
 makes CALLS calls and flushes its spans, then calls it again, so callgrind's second dump holds
 exactly the instructions of those calls (every thread's: the BatchSpanProcessor's export too),
@@ -27,7 +28,9 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from benchmarks._common import EVERY_POINT_FLOOR
 
@@ -43,14 +46,22 @@ SUITES = {
     "gemini:stream": ("benchmarks.bench_transport", "gemini stream"),
     "bedrock:converse": ("benchmarks.bench_bedrock", None),
     "aiohttp:chat": ("benchmarks.bench_aiohttp", None),
+    "transport:bigprompt": ("benchmarks.bench_transport", "bigprompt"),
 }
 """suite -> (bench module, case): ``setup(variant, (case, probe(case)))``, or ``setup(variant,
 probe())`` for a module of one case (None)."""
+DEFAULT_SUITES = tuple(suite for suite in SUITES if suite != "transport:bigprompt")
+SUITE_CALLS = {"transport:bigprompt": (20, 10)}
+"""(calls, warm-up) of the suites whose calls take milliseconds, instead of (CALLS, WARMUP)."""
+ONLY_OURS = frozenset({"transport:bigprompt"})
+"""Suites measured bare and with llmmeter only."""
 FLOOR = "OpenTelemetry floor"
 
 
 def variants(suite: str) -> list[str]:
     """The variants a suite measures, those of peers not installed left out."""
+    if suite in ONLY_OURS:
+        return ["bare", "llmmeter"]
     module_name, case = SUITES[suite]
     module = importlib.import_module(module_name)
     if suite.startswith("gemini:"):
@@ -67,21 +78,29 @@ def variants(suite: str) -> list[str]:
     return names
 
 
-def worker(suite: str, name: str) -> None:
-    """Build the variant, warm it up, make CALLS calls and flush between two dumps."""
+def build(suite: str, name: str) -> tuple[Callable[[], object], Any]:
+    """The call of a suite's variant, built as its bench module builds it, and its tracer provider."""
     module_name, case = SUITES[suite]
     module = importlib.import_module(module_name)
     if case is None:
-        call, tracer_provider = module.setup(name, module.probe())
+        data: Any = module.probe()
     else:
         if suite.startswith("gemini:"):
             name = f"{case} {name}"  # the Gemini rows' variants are named by mode
-        call, tracer_provider = module.setup(name, (case, module.probe(case)))
-    for _ in range(WARMUP):
+        data = (case, module.probe(case))
+    built: tuple[Callable[[], object], Any] = module.setup(name, data)
+    return built
+
+
+def worker(suite: str, name: str) -> None:
+    """Build the variant, warm it up, make its calls and flush between two dumps."""
+    call, tracer_provider = build(suite, name)
+    calls, warmup = SUITE_CALLS.get(suite, (CALLS, WARMUP))
+    for _ in range(warmup):
         call()
     tracer_provider.force_flush()
     os.getppid()  # callgrind dumps what came before
-    for _ in range(CALLS):
+    for _ in range(calls):
         call()
     tracer_provider.force_flush()
     os.getppid()  # and here what the calls cost
@@ -107,12 +126,13 @@ def per_call(suite: str, name: str) -> float:
         subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
         for line in Path(f"{out}.2").read_text().splitlines():
             if line.startswith("totals:"):
-                return int(line.split()[1]) / CALLS
+                return int(line.split()[1]) / SUITE_CALLS.get(suite, (CALLS, WARMUP))[0]
     raise RuntimeError(f"no totals in callgrind's output for {suite} {name}")
 
 
 def report(suite: str, only: list[str] | None) -> None:
-    print(f"\n{suite}: instructions per call (callgrind, {CALLS} calls after {WARMUP} warm-up)", flush=True)
+    calls, warmup = SUITE_CALLS.get(suite, (CALLS, WARMUP))
+    print(f"\n{suite}: instructions per call (callgrind, {calls} calls after {warmup} warm-up)", flush=True)
     counts = {}
     for name in only or variants(suite):
         counts[name] = per_call(suite, name)
@@ -137,7 +157,7 @@ def main() -> None:
         at = args.index("--only")
         only = re.split(r",(?! )", args[at + 1])  # a name may hold ", "
         del args[at : at + 2]
-    for suite in args or list(SUITES):
+    for suite in args or DEFAULT_SUITES:
         report(suite, only)
 
 

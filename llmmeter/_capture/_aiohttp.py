@@ -49,9 +49,10 @@ from llmmeter._capture._refusal import (
     settled,
 )
 from llmmeter._guard import internal_error
-from llmmeter._providers._base import loads_or_none
 from llmmeter._providers._decoding import IDENTITY, Decoder, make_decoder
+from llmmeter._providers._request_body import decode_request
 from llmmeter._providers._routing import Route
+from llmmeter._settings import settings
 from llmmeter._telemetry._call import Call, Telemetry
 
 __all__ = ["patches"]
@@ -135,7 +136,7 @@ def _start(
     """Open the call; ``options`` get the rewritten body when the stream should report its usage.
     Returns the call, whether a stream was asked for, and what a budget reserves for the request."""
     try:
-        body, content = _request_body(options)
+        body, content = _request_body(options, found.adapter)
         call, stream = open_call(
             found,
             telemetry,
@@ -156,8 +157,9 @@ def _start(
         return None, None, UNKNOWN_SIZE
 
 
-def _request_body(options: Mapping[str, Any]) -> tuple[Any, bytes | None]:
-    """The request's JSON body decoded, and its bytes when it was given as bytes or text."""
+def _request_body(options: Mapping[str, Any], adapter: object) -> tuple[Any, bytes | None]:
+    """The request's JSON body decoded as ``adapter`` reads it, and its bytes when it was given as
+    bytes or text."""
     body = options.get("json")
     if body is not None:
         return body, None
@@ -169,7 +171,7 @@ def _request_body(options: Mapping[str, Any]) -> tuple[Any, bytes | None]:
     content = bytes(data)
     if content[:1] not in (b"{", b" ", b"\n"):
         return None, None
-    return loads_or_none(content), content
+    return decode_request(content, adapter, settings.capture_content), content
 
 
 def _states_length(headers: Any) -> bool:

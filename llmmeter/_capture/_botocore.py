@@ -41,6 +41,7 @@ from llmmeter._pricing._names import bedrock_pricing_name
 from llmmeter._providers._base import Adapter, RequestInfo, ResponseInfo, is_object, loads_or_none
 from llmmeter._providers._bedrock import CONVERSE, INVOKE, InvokeStream, header_usage, speaks_anthropic
 from llmmeter._providers._large import BodyWindow
+from llmmeter._providers._request_body import decode_request
 from llmmeter._settings import settings
 from llmmeter._telemetry import _names as n
 from llmmeter._telemetry._call import Call, Telemetry
@@ -177,9 +178,9 @@ def _start(
         content = request.get("body")
         if type(content) is str:
             content = content.encode()
-        body = _json_body(content)
-        if body is not None and is_object(body):
-            adapter: Adapter = INVOKE if operation in _INVOKE_OPERATIONS else CONVERSE
+        adapter: Adapter = INVOKE if operation in _INVOKE_OPERATIONS else CONVERSE
+        body = _json_body(content, adapter)
+        if is_object(body):
             adapter.parse_request(info, body, settings.capture_content)
         info.stream = operation in _STREAM_OPERATIONS
         call = Call(telemetry, info, capture=n.CAPTURE_BOTOCORE)
@@ -191,10 +192,13 @@ def _start(
         return None, None, UNKNOWN_SIZE
 
 
-def _json_body(body: Any) -> Any:
-    """A request's JSON body, decoded; None when it is not bytes or text (a file is never read)."""
-    if isinstance(body, bytes | bytearray | str):
-        return loads_or_none(bytes(body) if isinstance(body, bytearray) else body)
+def _json_body(body: Any, adapter: Adapter) -> Any:
+    """A request's JSON body, decoded as ``adapter`` reads it; None when it is not bytes or text (a
+    file is never read)."""
+    if isinstance(body, bytes | bytearray):
+        return decode_request(bytes(body), adapter, settings.capture_content)
+    if isinstance(body, str):
+        return loads_or_none(body)
     return None
 
 

@@ -43,9 +43,10 @@ from llmmeter._capture._refusal import (
 )
 from llmmeter._capture._streams import async_stream_class, sync_stream_class
 from llmmeter._guard import internal_error
-from llmmeter._providers._base import loads_or_none
 from llmmeter._providers._decoding import IDENTITY, make_decoder
+from llmmeter._providers._request_body import decode_request
 from llmmeter._providers._routing import Route
+from llmmeter._settings import settings
 from llmmeter._telemetry._call import Call, Telemetry
 
 __all__ = ["library_of", "meter_async", "meter_sync", "patches"]
@@ -145,8 +146,10 @@ def _start(
     body could not be read) and what a budget reserves for it."""
     try:
         content = _json_content(request)
-        body: Any = None if content is None else loads_or_none(content)
-        if content is None and getattr(found.adapter, "reads_forms", False):
+        body: Any = None
+        if content is not None:
+            body = decode_request(content, found.adapter, settings.capture_content)
+        elif getattr(found.adapter, "reads_forms", False):
             body = form_fields(request)  # an upload: its text fields, never its files' bytes
         call, stream = open_call(
             found,

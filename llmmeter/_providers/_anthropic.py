@@ -118,6 +118,8 @@ class _MessagesStream:
 class MessagesAdapter:
     """``/v1/messages``."""
 
+    content_keys = frozenset({"messages", "system", "tools"})
+
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         request.model = get_str(body, "model") or request.model
         request.stream = body.get("stream") is True

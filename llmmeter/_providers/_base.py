@@ -128,6 +128,9 @@ class Adapter(Protocol):
     An adapter may also define ``stream_framing``: the parser class its streams are cut into events
     with (``_ndjson.NDJSONParser``, ``_eventstream.EventStreamParser``; SSE when it has none: see
     ``_framing``). Each event reaches :meth:`StreamState.record_event` as ``(name, text)``.
+    An adapter may also define ``content_keys``: a frozenset of the top-level request keys that
+    :meth:`parse_request` reads only when content is captured (the prompt's ``messages``). In a
+    large body their long strings may then be given to it emptied (see ``_request_body``).
     """
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:

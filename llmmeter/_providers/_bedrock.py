@@ -148,6 +148,8 @@ def _metadata(result: ResponseInfo, body: Mapping[str, Any]) -> None:
 class ConverseAdapter:
     """``Converse`` and ``ConverseStream``: the request's parameters and the response as decoded dicts."""
 
+    content_keys = frozenset({"messages", "system", "toolConfig"})
+
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         model = body.get("modelId")  # a URI parameter: in the body only when a client put it there
         if isinstance(model, str) and model:
@@ -266,6 +268,8 @@ def _is_anthropic_answer(body: Any) -> bool:
 
 class InvokeAdapter:
     """``InvokeModel`` and ``InvokeModelWithResponseStream``: the family's own request and response body."""
+
+    content_keys = frozenset({"messages", "system", "tools", "prompt", "inputText"})
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         model = request.model

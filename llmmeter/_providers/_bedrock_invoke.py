@@ -77,6 +77,8 @@ class _InvokeStream:
 class BedrockInvokeAdapter:
     """``/model/{id}/invoke`` and ``/model/{id}/invoke-with-response-stream``."""
 
+    content_keys = MESSAGES.content_keys
+
     stream_framing = EventStreamParser
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:

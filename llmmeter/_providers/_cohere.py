@@ -137,6 +137,8 @@ class _ChatStream:
 class ChatAdapter:
     """``/v2/chat``."""
 
+    content_keys = frozenset({"messages", "tools", "documents"})
+
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         request.model = get_str(body, "model") or request.model
         request.stream = body.get("stream") is True
@@ -163,6 +165,8 @@ class ChatAdapter:
 
 class EmbedAdapter(ChatAdapter):
     """``/v2/embed``: usage under ``meta``; there is no stream."""
+
+    content_keys = frozenset({"texts", "inputs", "images"})
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         request.model = get_str(body, "model") or request.model

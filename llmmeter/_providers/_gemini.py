@@ -310,6 +310,8 @@ class _GenerateStream:
 class GenerateContentAdapter:
     """``:generateContent`` and ``:streamGenerateContent`` (the model and the stream come from the URL)."""
 
+    content_keys = frozenset({"contents", "systemInstruction", "system_instruction", "tools"})
+
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         config = body.get("generationConfig", body.get("generation_config"))
         if config is not None and is_object(config):
@@ -353,6 +355,8 @@ def _summed_tokens(statistics: list[Any]) -> Usage:
 
 class EmbedContentAdapter:
     """``:embedContent``, ``:batchEmbedContents`` and Vertex's ``:predict`` for embedding models."""
+
+    content_keys = frozenset({"content", "requests", "instances"})
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         return None

@@ -124,6 +124,8 @@ class _ImageStream:
 class ImagesAdapter:
     """``/images/generations`` and ``/images/edits``."""
 
+    content_keys = frozenset({"prompt"})
+
     reads_forms = True
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:

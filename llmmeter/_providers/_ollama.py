@@ -101,6 +101,8 @@ class _OllamaStream:
 class OllamaAdapter:
     """``/api/chat`` (``chat=True``) and ``/api/generate``."""
 
+    content_keys = frozenset({"messages", "prompt", "system", "images", "tools"})
+
     stream_framing = NDJSONParser
 
     def __init__(self, *, chat: bool) -> None:
@@ -140,6 +142,8 @@ class OllamaAdapter:
 class OllamaEmbedAdapter:
     """``/api/embed`` (its answer carries ``prompt_eval_count``) and the legacy ``/api/embeddings``
     (whose answer carries no count)."""
+
+    content_keys = frozenset({"input", "prompt"})
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         request.model = get_str(body, "model") or request.model

@@ -151,6 +151,8 @@ class _ChatStream:
 class ChatAdapter:
     """``/chat/completions`` and ``/completions``."""
 
+    content_keys = frozenset({"messages", "prompt", "tools"})
+
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         _common_request(request, body)
         copy_params(body, _CHAT_PARAMS, request.params)
@@ -309,6 +311,8 @@ class _ResponsesStream:
 class ResponsesAdapter:
     """``/responses``."""
 
+    content_keys = frozenset({"input", "instructions"})  # not tools: the image tool's model is read
+
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         _common_request(request, body)
         copy_params(body, _RESPONSES_PARAMS, request.params)
@@ -339,6 +343,8 @@ def _requested_image_model(request: RequestInfo) -> str | None:
 
 class EmbeddingsAdapter(ChatAdapter):
     """``/embeddings``: usage has only ``prompt_tokens`` (or only ``total_tokens``); there is no stream."""
+
+    content_keys = frozenset({"input"})
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:
         request.model = get_str(body, "model") or request.model

@@ -42,6 +42,8 @@ class _NoStream:
 class VideosAdapter:
     """``/videos``, ``/videos/{id}/remix``, ``/videos/edits``, ``/videos/extensions``."""
 
+    content_keys = frozenset({"prompt"})
+
     reads_forms = True
 
     def parse_request(self, request: RequestInfo, body: Mapping[str, Any], capture_content: bool) -> None:

@@ -13,6 +13,7 @@ import pytest
 from opentelemetry import trace
 
 import llmmeter
+from llmmeter._providers._request_body import without_long_strings
 from llmmeter._settings import settings
 from llmmeter.testing import record_calls
 from tests import fakes
@@ -277,6 +278,27 @@ async def test_data_given_as_bytes_or_text_is_read(server):
                     await r.read()
     assert [(call.request_model, call.stream) for call in calls] == [("gpt-4o", False), ("gpt-4o", True)]
     assert [call.cost.total for call in calls] == [gpt4o(300, 40)] * 2
+
+
+async def test_a_large_data_body_is_read_for_its_parameters(server, span_exporter):
+    """A 900 KiB chat body passed as ``data=`` (its prompt left out when decoded; aiohttp warns from
+    1 MiB) is sent as given and recorded with its model, stream choice, parameters and cost."""
+    prompt = "lorem ipsum dolor sit amet\n" * 33_000
+    request = {**CHAT, "messages": [{"role": "user", "content": prompt}], "max_tokens": 77, "top_p": 0.5}
+    data = json.dumps(request).encode()
+    assert without_long_strings(data, {b"messages"}) is not None
+    async with aiohttp.ClientSession() as session:
+        with record_calls() as calls:
+            headers = {"content-type": "application/json"}
+            async with session.post(f"{server.url}/v1/chat/completions", data=data, headers=headers) as r:
+                await r.read()
+    assert [(call.request_model, call.stream, call.cost.total) for call in calls] == [
+        ("gpt-4o", False, gpt4o(300, 40))
+    ]
+    (span,) = llm_spans(span_exporter.get_finished_spans())
+    assert span.attributes["gen_ai.request.max_tokens"] == 77
+    assert span.attributes["gen_ai.request.top_p"] == 0.5
+    assert server.requests[-1][2] == data
 
 
 async def test_other_requests_pass_untouched_without_a_span(server, span_exporter):

@@ -97,7 +97,8 @@ async def _meter(
     if found is None or url is None:
         return await send(method, str_or_url, **options)
     call, stream, size = _start(found, session, url, options, telemetry)
-    await areserve_or_refuse(found.provider, call, size)
+    if size is not None:  # a budget encloses the call (no coroutine made for none)
+        await areserve_or_refuse(found.provider, call, size)
     tokens = enter(call)
     try:
         response = await send(method, str_or_url, **options)

@@ -117,7 +117,8 @@ async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telem
     if found is None:
         return await send(request)
     call, request, stream, size = _start(found, request, telemetry, host, port or default_port(url.scheme))
-    await areserve_or_refuse(found.provider, call, size)
+    if size is not None:  # a budget encloses the call (no coroutine made for none)
+        await areserve_or_refuse(found.provider, call, size)
     tokens = enter(call)
     try:
         response = await send(request)
@@ -134,7 +135,8 @@ async def meter_async(request: Any, send: Callable[[Any], Awaitable[Any]], telem
         leave(tokens)
     if call is not None:
         _watch(call, found, response, async_body=True, stream=stream)
-        await settled(call)
+        if call.reservation is not None:
+            await settled(call)
     return response
 
 

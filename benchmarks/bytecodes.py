@@ -23,6 +23,8 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -56,13 +58,14 @@ def part_of(filename: str) -> str:
     return REST
 
 
-def worker(suite: str, name: str) -> None:
-    """Count the bytecodes of CALLS calls of one variant; print them as JSON by code location."""
-    call, tracer_provider = build(suite, name)
-    for _ in range(WARMUP):
-        call()
-    tracer_provider.force_flush()
-    counts: collections.Counter[tuple[str, str, int]] = collections.Counter()
+Key = tuple[str, str, int]
+"""A code location: (file, function, first line)."""
+
+
+@contextmanager
+def counting_bytecodes() -> Iterator[collections.Counter[Key]]:
+    """Count every bytecode executed inside the block, in every thread, by code location."""
+    counts: collections.Counter[Key] = collections.Counter()
 
     def trace(frame: FrameType, event: str, arg: Any) -> Any:
         frame.f_trace_opcodes = True
@@ -78,19 +81,31 @@ def worker(suite: str, name: str) -> None:
 
     threading.settrace(trace)
     sys.settrace(trace)
-    for _ in range(CALLS):
+    try:
+        yield counts
+    finally:
+        sys.settrace(None)
+        threading.settrace(None)  # type: ignore[arg-type]
+
+
+def worker(suite: str, name: str) -> None:
+    """Count the bytecodes of CALLS calls of one variant; print them as JSON by code location."""
+    call, tracer_provider = build(suite, name)
+    for _ in range(WARMUP):
         call()
     tracer_provider.force_flush()
-    sys.settrace(None)
-    threading.settrace(None)  # type: ignore[arg-type]
+    with counting_bytecodes() as counts:
+        for _ in range(CALLS):
+            call()
+        tracer_provider.force_flush()
     print(json.dumps([[*key, count] for key, count in counts.items()]))
 
 
-def count(suite: str, name: str) -> collections.Counter[tuple[str, str, int]]:
+def count(suite: str, name: str) -> collections.Counter[Key]:
     """Bytecodes per call of a variant, by (file, function, first line)."""
     command = [sys.executable, "-m", "benchmarks.bytecodes", "--worker", suite, name]
     done = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
-    found: collections.Counter[tuple[str, str, int]] = collections.Counter()
+    found: collections.Counter[Key] = collections.Counter()
     for filename, function, line, total in json.loads(done.stdout.splitlines()[-1]):
         found[(filename, function, line)] = total / CALLS
     return found

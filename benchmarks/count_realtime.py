@@ -27,9 +27,7 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -37,8 +35,7 @@ from opentelemetry import metrics, trace
 import llmmeter
 from benchmarks import bench_realtime as bench
 from benchmarks._common import providers
-
-Key = tuple[str, str, int]
+from benchmarks.bytecodes import Key, counting_bytecodes
 
 
 def _parts(filename: str) -> str:
@@ -62,27 +59,8 @@ def _server(mix: str) -> tuple[Any, str]:
 
 
 def _traced_session(url: str) -> collections.Counter[Key]:
-    counts: collections.Counter[Key] = collections.Counter()
-
-    def tracer(frame: FrameType, event: str, arg: object) -> Any:
-        frame.f_trace_opcodes = True
-        code = frame.f_code
-        key = (code.co_filename, code.co_name, code.co_firstlineno)
-
-        def local(frame: FrameType, event: str, arg: object) -> Any:
-            if event == "opcode":
-                counts[key] += 1
-            return local
-
-        return local
-
-    threading.settrace(tracer)
-    sys.settrace(tracer)
-    try:
+    with counting_bytecodes() as counts:
         _, read = bench._session(url)
-    finally:
-        sys.settrace(None)
-        threading.settrace(None)
     assert read == bench.EVENTS, read
     return counts
 

@@ -38,7 +38,7 @@ from llmmeter._capture._refusal import UNKNOWN_SIZE, RequestSize, request_size, 
 from llmmeter._exit import end_at_exit
 from llmmeter._guard import internal_error
 from llmmeter._pricing._names import bedrock_pricing_name
-from llmmeter._providers._base import Adapter, RequestInfo, ResponseInfo, is_object, loads_or_none
+from llmmeter._providers._base import Adapter, RequestInfo, ResponseInfo, is_object
 from llmmeter._providers._bedrock import CONVERSE, INVOKE, InvokeStream, header_usage, speaks_anthropic
 from llmmeter._providers._large import BodyWindow
 from llmmeter._providers._request_body import decode_request
@@ -193,12 +193,10 @@ def _start(
 
 
 def _json_body(body: Any, adapter: Adapter) -> Any:
-    """A request's JSON body, decoded as ``adapter`` reads it; None when it is not bytes or text (a
-    file is never read)."""
+    """A request's JSON body (text already encoded), decoded as ``adapter`` reads it; None when it
+    is not bytes (a file is never read)."""
     if isinstance(body, bytes | bytearray):
         return decode_request(bytes(body), adapter, settings.capture_content)
-    if isinstance(body, str):
-        return loads_or_none(body)
     return None
 
 

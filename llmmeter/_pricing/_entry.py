@@ -65,7 +65,7 @@ class PriceEntry:
             cost = self._text_cost(usage, schedule, tier)
             if cost is not None:
                 return cost
-        return self._bill(usage, service_tier, size, quality, None)
+        return self._bill(usage, tier, schedule, size, quality, None)
 
     def explain(
         self,
@@ -76,23 +76,21 @@ class PriceEntry:
     ) -> tuple[Cost, list[Charge]]:
         """The cost of ``usage`` together with one ``Charge`` per priced part."""
         charges: list[Charge] = []
-        cost = self._bill(usage, service_tier, size, quality, charges)
+        tier = normalize_tier(service_tier)
+        cost = self._bill(usage, tier, self.schedules.get(tier), size, quality, charges)
         return cost, charges
 
     def _bill(
         self,
         usage: Usage,
-        service_tier: str | None,
+        tier: str,
+        schedule: RateSchedule | None,
         size: str | None,
         quality: str | None,
         charges: list[Charge] | None,
     ) -> Cost:
-        tier = normalize_tier(service_tier)
-        schedule = self.schedules.get(tier)
-        if charges is None and schedule is not None:
-            cost = self._text_cost(usage, schedule, tier)
-            if cost is not None:
-                return cost
+        """``usage`` billed by :class:`Bill` at the ``schedule`` of ``tier`` (normalised; None when
+        the entry has none: the standard rates, estimated)."""
         bill = Bill(self.model, charges)
         if schedule is None:
             bill.estimate(f"{self.model} has no {tier} price; priced at the standard rates")

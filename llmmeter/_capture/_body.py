@@ -7,7 +7,7 @@ from typing import Any
 
 from llmmeter._guard import internal_error
 from llmmeter._providers._base import Adapter, RequestInfo, ResponseInfo, StreamState, loads_or_none
-from llmmeter._providers._decoding import Decoder
+from llmmeter._providers._decoding import IDENTITY, Decoder
 from llmmeter._providers._framing import Framing, StreamParser
 from llmmeter._providers._large import LARGE_BODY_BYTES, BodyWindow
 from llmmeter._settings import settings
@@ -35,11 +35,11 @@ class BodyMeter:
         "_call",
         "_chunks",
         "_decoder",
+        "_feed",
         "_first",
         "_parser",
-        "_skips",
+        "_sink",
         "_state",
-        "_terminator",
         "_undecodable",
         "done",
     )
@@ -56,17 +56,21 @@ class BodyMeter:
         self._chunks: BodyWindow | None = None
         self._state: StreamState | None = None
         self._parser: StreamParser | None = None
-        self._skips: Callable[[bytes], bool] | None = None
-        self._terminator: bytes | tuple[bytes, ...] = b""
+        self._sink: Callable[[bytes], None] = _discard
+        """What takes the decoded chunks: the stream's parser, the body's window, or nothing."""
         if framing is not None:
-            self._state = adapter.new_stream(call.request, settings.capture_content)
-            self._parser = framing(self._state.record_event, getattr(self._state, "ignores", None))
-            terminator = self._parser.terminator
-            if terminator is not None:  # a framing whose chunks can be seen to hold whole events
-                self._skips = getattr(self._state, "skips", None)
-                self._terminator = terminator
+            state = self._state = adapter.new_stream(call.request, settings.capture_content)
+            self._parser = framing(
+                state.record_event, getattr(state, "ignores", None), getattr(state, "skips", None)
+            )
+            self._sink = self._parser.feed
         elif getattr(adapter, "reads_body", True):
             self._chunks = BodyWindow(whole=settings.capture_content)  # reported content is read whole
+            self._sink = self._chunks.add
+        self._feed: Callable[[bytes], None] | None = (
+            None if decoder is None else self._sink if decoder is IDENTITY else self._decode
+        )
+        """What each raw chunk goes to (None once nothing more is read)."""
 
     async def settled(self) -> None:
         """Wait until the call's budget reservation is settled on a remote store (async code)."""
@@ -80,32 +84,27 @@ class BodyMeter:
             self._first = False
             if self._parser is not None:  # time to first chunk is a streaming measure
                 self._call.first_chunk()
+        feed = self._feed
+        if feed is None or not data:
+            return
+        try:
+            feed(data)
+        except Exception as exc:
+            self._feed = self._decoder = None
+            internal_error("parsing a response body", exc)
+
+    def _decode(self, data: bytes) -> None:
+        """Decode an encoded chunk and pass it on."""
         decoder = self._decoder
-        if decoder is None or not data:
+        if decoder is None:
             return
         try:
             decoded = decoder.decode(data)
         except Exception:  # a corrupt encoding is bad input, not a bug: stop reading, keep what we have
-            self._decoder = None
+            self._feed = self._decoder = None
             self._undecodable = True
             return
-        try:
-            parser = self._parser
-            if parser is not None:
-                skips = self._skips
-                if (
-                    skips is not None
-                    and parser.between_events
-                    and decoded.endswith(self._terminator)
-                    and skips(decoded)
-                ):
-                    return
-                parser.feed(decoded)
-            elif self._chunks is not None:
-                self._chunks.add(decoded)
-        except Exception as exc:
-            self._decoder = None
-            internal_error("parsing a response body", exc)
+        self._sink(decoded)
 
     def whole(self, data: bytes) -> None:
         """Take the whole body at once, as the client read and decoded it before llmmeter saw it
@@ -164,3 +163,7 @@ class BodyMeter:
             chunks.add(tail)
         body: Any = chunks.value()
         return self._adapter.parse_response(request, body, settings.capture_content)
+
+
+def _discard(data: bytes) -> None:
+    """The sink of a body that is not kept (decoded all the same: a corrupt one is an error)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 from zlib import crc32
 
-from llmmeter._providers._sse import COLLECT_BYTES, EventFilter, EventSink
+from llmmeter._providers._sse import COLLECT_BYTES, ChunkFilter, EventFilter, EventSink
 
 __all__ = ["MAX_MESSAGE_BYTES", "EventStreamParser"]
 
@@ -49,10 +49,11 @@ class EventStreamParser:
 
     __slots__ = ("_broken", "_buffer", "_ignores", "_last_headers", "_last_name", "_need", "_pieces", "_sink")
 
-    terminator = None
-    """Messages have no terminating bytes: a chunk cannot be seen to be made of whole messages."""
-
-    def __init__(self, sink: EventSink, ignores: EventFilter | None = None) -> None:
+    def __init__(
+        self, sink: EventSink, ignores: EventFilter | None = None, skips: ChunkFilter | None = None
+    ) -> None:
+        """``skips`` is accepted (every framing takes one) and never asked: a chunk of binary
+        messages cannot be seen to hold whole ones without reading their preludes."""
         self._sink = sink
         self._ignores = ignores
         self._buffer = b""

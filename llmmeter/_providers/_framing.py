@@ -1,7 +1,8 @@
 """Stream framings: how a streamed response body is cut into events, and which one a response uses.
 
-A framing is an incremental parser class, made with a sink ``(name, data) -> None`` and an optional
-``ignores(name) -> bool``, that is fed the decoded body piece by piece:
+A framing is an incremental parser class, made with a sink ``(name, data) -> None``, an optional
+``ignores(name) -> bool`` and an optional ``skips(chunk) -> bool`` (asked, where the framing can
+tell, about chunks made of whole events), that is fed the decoded body piece by piece:
 
 * :class:`~llmmeter._providers._sse.SSEParser`, server-sent events (OpenAI, Anthropic, Gemini...);
 * :class:`~llmmeter._providers._ndjson.NDJSONParser`, one JSON value per line (Ollama);
@@ -17,22 +18,13 @@ from typing import Any, Protocol
 
 from llmmeter._providers._eventstream import EventStreamParser
 from llmmeter._providers._ndjson import NDJSONParser
-from llmmeter._providers._sse import EventFilter, EventSink, SSEParser
+from llmmeter._providers._sse import ChunkFilter, EventFilter, EventSink, SSEParser
 
 __all__ = ["Framing", "StreamParser", "framing_of_content_type", "stream_framing"]
 
 
 class StreamParser(Protocol):
     """One stream's parser."""
-
-    @property
-    def terminator(self) -> bytes | tuple[bytes, ...] | None:
-        """What a chunk made only of whole events ends with (one of, for a tuple); None when a
-        framing has no such bytes."""
-
-    @property
-    def between_events(self) -> bool:
-        """True when no partial event is waiting for more bytes."""
 
     def feed(self, chunk: bytes) -> None:
         """Parse the next piece of the decoded body."""
@@ -44,7 +36,9 @@ class StreamParser(Protocol):
 class Framing(Protocol):
     """A framing: makes one parser per stream."""
 
-    def __call__(self, sink: EventSink, ignores: EventFilter | None = None, /) -> StreamParser: ...
+    def __call__(
+        self, sink: EventSink, ignores: EventFilter | None = None, skips: ChunkFilter | None = None, /
+    ) -> StreamParser: ...
 
 
 _BY_CONTENT_TYPE: dict[str, Framing] = {

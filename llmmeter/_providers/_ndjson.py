@@ -7,7 +7,7 @@ collected as a list of its pieces and joined once, when it ends.
 
 from __future__ import annotations
 
-from llmmeter._providers._sse import COLLECT_BYTES, EventFilter, EventSink
+from llmmeter._providers._sse import COLLECT_BYTES, ChunkFilter, EventFilter, EventSink
 
 __all__ = ["NDJSONParser"]
 
@@ -16,15 +16,17 @@ class NDJSONParser:
     """Feed it bytes; it calls ``sink("", line)`` once per complete non-blank line.
 
     Lines have no names, so ``ignores`` is accepted (every framing takes one) and never asked.
+    ``skips(chunk)``, when given, is asked about each chunk that arrives between lines and ends
+    one: a chunk it returns True for is passed over unparsed.
     """
 
-    __slots__ = ("_buffer", "_pieces", "_sink")
+    __slots__ = ("_buffer", "_pieces", "_sink", "_skips")
 
-    terminator = b"\n"
-    """What a chunk made of whole lines ends with."""
-
-    def __init__(self, sink: EventSink, ignores: EventFilter | None = None) -> None:
+    def __init__(
+        self, sink: EventSink, ignores: EventFilter | None = None, skips: ChunkFilter | None = None
+    ) -> None:
         self._sink = sink
+        self._skips = skips
         self._buffer = b""
         self._pieces: list[bytes] | None = None
         """The pieces of a long unfinished line, when there is one."""
@@ -43,8 +45,13 @@ class NDJSONParser:
                 return
             self._pieces = None
             buffer = b"".join(pieces)
+        elif self._buffer:
+            buffer = self._buffer + chunk
         else:
-            buffer = self._buffer + chunk if self._buffer else chunk
+            skips = self._skips
+            if skips is not None and chunk.endswith(b"\n") and skips(chunk):
+                return  # whole lines, none of which matters
+            buffer = chunk
         start = 0
         find = buffer.find
         while (end := find(b"\n", start)) != -1:

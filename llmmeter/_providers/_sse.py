@@ -12,13 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["COLLECT_BYTES", "EventFilter", "EventSink", "SSEParser"]
+__all__ = ["COLLECT_BYTES", "ChunkFilter", "EventFilter", "EventSink", "SSEParser"]
+
+_EVENT_ENDS = (b"\n\n", b"\r\n\r\n")  # Gemini writes ``\r\n`` line endings
+"""What a chunk made of whole events ends with."""
 
 COLLECT_BYTES = 64 << 10
 """An unfinished event longer than this is collected piece by piece rather than re-copied per chunk."""
 
 EventSink = Callable[[str, str], None]
 EventFilter = Callable[[str], bool]
+ChunkFilter = Callable[[bytes], bool]
+"""Given a chunk made of whole events, True when none of them need be parsed (see ``StreamState.skips``)."""
 
 
 class SSEParser:
@@ -26,16 +31,18 @@ class SSEParser:
 
     ``ignores(event_name)``, when given, is asked first about each event that names itself on its
     first line: an event it returns True for is dropped undecoded (a base64 partial image).
+    ``skips(chunk)``, when given, is asked about each chunk that arrives between events and ends
+    one: a chunk it returns True for is passed over unparsed (a stream's content deltas).
     """
 
-    __slots__ = ("_buffer", "_dropping", "_ignores", "_pieces", "_sink")
+    __slots__ = ("_buffer", "_dropping", "_ignores", "_pieces", "_sink", "_skips")
 
-    terminator = (b"\n\n", b"\r\n\r\n")  # Gemini writes ``\r\n`` line endings
-    """What a chunk made of whole events ends with (newlines normalized)."""
-
-    def __init__(self, sink: EventSink, ignores: EventFilter | None = None) -> None:
+    def __init__(
+        self, sink: EventSink, ignores: EventFilter | None = None, skips: ChunkFilter | None = None
+    ) -> None:
         self._sink = sink
         self._ignores = ignores
+        self._skips = skips
         self._buffer = b""
         self._pieces: list[bytes] | None = None
         """The pieces of a large unfinished event (newlines already normalized), when there is one."""
@@ -52,7 +59,13 @@ class SSEParser:
         if self._pieces is not None:
             self._feed_large(chunk, self._pieces)
             return
-        buffer = self._buffer + chunk if self._buffer else chunk
+        if self._buffer:
+            buffer = self._buffer + chunk
+        else:
+            skips = self._skips
+            if skips is not None and chunk.endswith(_EVENT_ENDS) and skips(chunk):
+                return  # whole events, none of which matters
+            buffer = chunk
         if b"\r" in buffer:
             buffer = _normalize_newlines(buffer)
         start = 0

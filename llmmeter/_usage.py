@@ -18,6 +18,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from functools import reduce
+from operator import or_
 from typing import Any
 
 __all__ = [
@@ -103,6 +105,9 @@ class Usage:
 
 _FIELD_NAMES = tuple(f.name for f in fields(Usage) if f.name != "invalid")
 _INT64_MAX = 2**63 - 1
+_INT_ONLY = frozenset({int})
+_NO_DETAILS: dict[str, Any] = {}
+"""Read in place of a details object the provider left out (never written to)."""
 
 
 class _InvalidCount(Exception):
@@ -153,6 +158,12 @@ def _as_count(value: Any, key: str = "count") -> int:
     return int(value)
 
 
+def _are_counts(*values: Any) -> bool:
+    """Whether every value is a count as the wire usually sends it: an int (not a bool), none
+    negative, none beyond int64 (the converters' fast path; anything else takes the checked one)."""
+    return _INT_ONLY.issuperset(map(type, values)) and not reduce(or_, values) >> 63
+
+
 def _count(source: Any, key: str, *path: str) -> int:
     """The count at ``key`` (then ``path``) in ``source``, or 0 when it is absent or of another type."""
     if type(source) is dict:
@@ -171,7 +182,6 @@ def _count(source: Any, key: str, *path: str) -> int:
     return _as_count(value, key)
 
 
-@_checked
 def from_openai_chat(usage: Any) -> Usage:
     """Convert an OpenAI Chat Completions (or legacy Completions) ``usage`` object, as OpenAI and
     the servers compatible with it report it.
@@ -180,17 +190,52 @@ def from_openai_chat(usage: Any) -> Usage:
     includes reasoning and audio tokens, except where ``total_tokens`` shows the reasoning was
     counted beside it (xAI), and is then added to it.
     """
-    if type(usage) is dict:
-        prompt = usage.get("prompt_tokens_details")
-        completion = usage.get("completion_tokens_details")
-    else:
-        prompt = _get(usage, "prompt_tokens_details")
-        completion = _get(usage, "completion_tokens_details")
+    return _wire_openai_chat(usage) or _openai_chat(usage)
+
+
+def _wire_openai_chat(usage: Any) -> Usage | None:
+    """The chat shape read directly, as decoded from the wire; None when it is not a dict or a
+    count is not a count as the wire usually sends it (then read by :func:`_openai_chat`)."""
+    if type(usage) is not dict:
+        return None
+    get = usage.get
+    prompt = get("prompt_tokens_details") or _NO_DETAILS
+    completion = get("completion_tokens_details") or _NO_DETAILS
+    if type(prompt) is not dict or type(completion) is not dict:
+        return None
+    input_tokens, output_tokens = get("prompt_tokens", 0), get("completion_tokens", 0)
+    cached, input_audio = prompt.get("cached_tokens", 0), prompt.get("audio_tokens", 0)
+    input_image = prompt.get("image_tokens", 0)
+    reasoning, output_audio = completion.get("reasoning_tokens", 0), completion.get("audio_tokens", 0)
+    output_image = completion.get("image_tokens", 0)
+    if not _are_counts(
+        input_tokens, output_tokens, cached, input_audio, input_image, reasoning, output_audio, output_image
+    ) or (not cached and not _CACHE_HIT_KEYS.isdisjoint(usage)):
+        return None  # also for cache hits a compatible server reports outside the details
+    if reasoning and get("total_tokens") == input_tokens + output_tokens + reasoning:
+        output_tokens += reasoning  # reported beside the completion, not inside it (xAI)
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cached,
+        input_audio_tokens=input_audio,
+        input_image_tokens=input_image,
+        reasoning_tokens=reasoning,
+        output_audio_tokens=output_audio,
+        output_image_tokens=output_image,
+    )
+
+
+@_checked
+def _openai_chat(usage: Any) -> Usage:
+    """:func:`from_openai_chat` for any shape: an SDK object, a count of another type."""
+    prompt = _get(usage, "prompt_tokens_details")
+    completion = _get(usage, "completion_tokens_details")
     input_tokens = _count(usage, "prompt_tokens")
     output_tokens = _count(usage, "completion_tokens")
     reasoning = _count(completion, "reasoning_tokens")
     if reasoning and _get(usage, "total_tokens") == input_tokens + output_tokens + reasoning:
-        output_tokens += reasoning  # reported beside the completion, not inside it (xAI)
+        output_tokens += reasoning
     return Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
@@ -201,6 +246,9 @@ def from_openai_chat(usage: Any) -> Usage:
         output_audio_tokens=_count(completion, "audio_tokens"),
         output_image_tokens=_count(completion, "image_tokens"),
     )
+
+
+_CACHE_HIT_KEYS = frozenset({"prompt_cache_hit_tokens", "cached_tokens"})
 
 
 def _cache_hits(usage: Any) -> int:
@@ -220,16 +268,14 @@ def from_openai_embeddings(usage: Any) -> Usage:
     return Usage(input_tokens=input_tokens)
 
 
-@_checked
 def from_openai_responses(usage: Any) -> Usage:
     """Convert an OpenAI Responses API ``usage`` object.
 
     ``input_tokens`` includes cached tokens; ``output_tokens`` includes reasoning tokens.
     """
-    return _input_output_usage(usage, "input_tokens_details", "output_tokens_details")
+    return _wire_input_output(usage, _RESPONSES_DETAILS) or _checked_responses(usage)
 
 
-@_checked
 def from_openai_realtime(usage: Any) -> Usage:
     """Convert the ``usage`` of an OpenAI Realtime ``response.done`` event.
 
@@ -237,7 +283,66 @@ def from_openai_realtime(usage: Any) -> Usage:
     includes cached tokens, and each modality's count (``audio_tokens``, ``image_tokens``) includes
     its cached part (``cached_tokens_details``).
     """
-    return _input_output_usage(usage, "input_token_details", "output_token_details")
+    return _wire_input_output(usage, _REALTIME_DETAILS) or _checked_realtime(usage)
+
+
+_RESPONSES_DETAILS = ("input_tokens_details", "output_tokens_details")
+_REALTIME_DETAILS = ("input_token_details", "output_token_details")
+
+
+def _wire_input_output(usage: Any, detail_keys: tuple[str, str]) -> Usage | None:
+    """The Responses shape read directly, as decoded from the wire; None when it is not a dict or
+    a count is not a count as the wire usually sends it (then read by :func:`_input_output_usage`)."""
+    if type(usage) is not dict:
+        return None
+    input_details = usage.get(detail_keys[0]) or _NO_DETAILS
+    output_details = usage.get(detail_keys[1]) or _NO_DETAILS
+    if type(input_details) is not dict or type(output_details) is not dict:
+        return None
+    cached_details = input_details.get("cached_tokens_details") or _NO_DETAILS
+    if type(cached_details) is not dict:
+        return None
+    input_tokens, output_tokens = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+    cached, input_audio = input_details.get("cached_tokens", 0), input_details.get("audio_tokens", 0)
+    input_image = input_details.get("image_tokens", 0)
+    cached_audio, cached_image = cached_details.get("audio_tokens", 0), cached_details.get("image_tokens", 0)
+    reasoning, output_audio = output_details.get("reasoning_tokens", 0), output_details.get("audio_tokens", 0)
+    output_image = output_details.get("image_tokens", 0)
+    if not _are_counts(
+        input_tokens,
+        output_tokens,
+        cached,
+        input_audio,
+        input_image,
+        cached_audio,
+        cached_image,
+        reasoning,
+        output_audio,
+        output_image,
+    ):
+        return None
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cached,
+        cache_read_audio_tokens=cached_audio,
+        cache_read_image_tokens=cached_image,
+        input_audio_tokens=input_audio,
+        input_image_tokens=input_image,
+        reasoning_tokens=reasoning,
+        output_audio_tokens=output_audio,
+        output_image_tokens=output_image,
+    )
+
+
+@_checked
+def _checked_responses(usage: Any) -> Usage:
+    return _input_output_usage(usage, *_RESPONSES_DETAILS)
+
+
+@_checked
+def _checked_realtime(usage: Any) -> Usage:
+    return _input_output_usage(usage, *_REALTIME_DETAILS)
 
 
 def _input_output_usage(usage: Any, input_key: str, output_key: str) -> Usage:
@@ -258,29 +363,55 @@ def _input_output_usage(usage: Any, input_key: str, output_key: str) -> Usage:
     )
 
 
-@_checked
 def from_anthropic(usage: Any) -> Usage:
     """Convert an Anthropic Messages ``usage`` object.
 
     Anthropic's ``input_tokens`` EXCLUDES cache reads and writes, so they are added here to give
     the total input. When ``cache_creation`` splits writes by duration, the split is kept.
     """
+    if type(usage) is dict:  # as decoded from the wire: read directly when every count is a count
+        get = usage.get
+        split = get("cache_creation") or _NO_DETAILS
+        details = get("output_tokens_details") or _NO_DETAILS
+        if type(split) is dict and type(details) is dict:
+            uncached, output = get("input_tokens", 0), get("output_tokens", 0)
+            cache_read, cache_write = get("cache_read_input_tokens", 0), get("cache_creation_input_tokens", 0)
+            write_5m = split.get("ephemeral_5m_input_tokens", 0)
+            write_1h = split.get("ephemeral_1h_input_tokens", 0)
+            thinking = details.get("thinking_tokens", 0)
+            if _are_counts(uncached, output, cache_read, cache_write, write_5m, write_1h, thinking):
+                return _anthropic_usage(
+                    uncached, output, cache_read, cache_write, write_5m, write_1h, thinking
+                )
+    return _checked_anthropic(usage)
+
+
+@_checked
+def _checked_anthropic(usage: Any) -> Usage:
     cache_read = _count(usage, "cache_read_input_tokens")
     cache_write = _count(usage, "cache_creation_input_tokens")
-    split = _get(usage, "cache_creation")
-    write_5m = _count(split, "ephemeral_5m_input_tokens")
-    write_1h = _count(split, "ephemeral_1h_input_tokens")
+    write_5m = _count(usage, "cache_creation", "ephemeral_5m_input_tokens")
+    write_1h = _count(usage, "cache_creation", "ephemeral_1h_input_tokens")
+    uncached, output = _count(usage, "input_tokens"), _count(usage, "output_tokens")
+    thinking = _count(usage, "output_tokens_details", "thinking_tokens")
+    return _anthropic_usage(uncached, output, cache_read, cache_write, write_5m, write_1h, thinking)
+
+
+def _anthropic_usage(
+    uncached: int, output: int, cache_read: int, cache_write: int, write_5m: int, write_1h: int, thinking: int
+) -> Usage:
     if write_5m + write_1h:
         cache_write = max(cache_write, write_5m + write_1h)
-    else:
-        write_5m = cache_write
+    input_tokens = uncached + cache_read + cache_write
+    if input_tokens > _INT64_MAX:
+        return Usage(invalid="input_tokens")
     return Usage(
-        input_tokens=_count(usage, "input_tokens") + cache_read + cache_write,
-        output_tokens=_count(usage, "output_tokens"),
+        input_tokens=input_tokens,
+        output_tokens=output,
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write - write_1h,
         cache_write_1h_tokens=write_1h,
-        reasoning_tokens=_count(usage, "output_tokens_details", "thinking_tokens"),
+        reasoning_tokens=thinking,
     )
 
 
@@ -296,9 +427,7 @@ def from_bedrock(usage: Any) -> Usage:
         get = usage.get
         uncached, output = get("inputTokens", 0), get("outputTokens", 0)
         cache_read, cache_write = get("cacheReadInputTokens", 0), get("cacheWriteInputTokens", 0)
-        if type(uncached) is type(output) is type(cache_read) is type(cache_write) is int and not (
-            (uncached | output | cache_read | cache_write) >> 63  # none negative, none beyond int64
-        ):
+        if _are_counts(uncached, output, cache_read, cache_write):
             return Usage(
                 input_tokens=uncached + cache_read + cache_write,
                 output_tokens=output,

@@ -7,11 +7,21 @@ from typing import Any
 
 import pytest
 from anthropic.types import Usage as AnthropicUsage
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai.types import CompletionUsage
 from openai.types.responses import ResponseUsage
 
 from llmmeter import Usage
-from llmmeter._usage import from_anthropic, from_langchain, from_openai_chat, from_openai_responses
+from llmmeter._usage import (
+    _checked_anthropic,
+    _checked_responses,
+    _openai_chat,
+    from_anthropic,
+    from_langchain,
+    from_openai_chat,
+    from_openai_responses,
+)
 
 
 def test_openai_chat_details() -> None:
@@ -262,3 +272,70 @@ def test_usages_add_up() -> None:
 def test_cache_write_total() -> None:
     """cache_write_total counts writes of both durations."""
     assert Usage(cache_write_tokens=3, cache_write_1h_tokens=4).cache_write_total == 7
+
+
+# --- The converters' wire fast paths read exactly what their checked paths read -------------------
+
+_COUNT_VALUES = st.one_of(
+    st.integers(min_value=-5, max_value=5),
+    st.integers(min_value=0, max_value=2**64),
+    st.sampled_from([None, True, False, 1.0, 2.5, float("nan"), -1.0, "7", 2**63 - 1, 2**63]),
+)
+
+
+def _usage_dicts(keys: list[str], detail_keys: dict[str, list[str]]) -> st.SearchStrategy[dict[str, Any]]:
+    """Usage objects as JSON decodes them: counts of any type or absent, details as objects or not."""
+    details = {
+        name: st.one_of(
+            st.dictionaries(st.sampled_from(inner), _COUNT_VALUES),
+            st.sampled_from([None, {}, [], "x", 0]),
+            st.fixed_dictionaries(
+                {"cached_tokens_details": st.dictionaries(st.sampled_from(inner), _COUNT_VALUES)}
+            ),
+        )
+        for name, inner in detail_keys.items()
+    }
+    return st.builds(
+        lambda counts, parts: {**counts, **parts},
+        st.dictionaries(st.sampled_from(keys), _COUNT_VALUES),
+        st.fixed_dictionaries({}, optional=details),
+    )
+
+
+_MODALITIES = ["cached_tokens", "audio_tokens", "image_tokens", "reasoning_tokens"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    _usage_dicts(
+        ["prompt_tokens", "completion_tokens", "total_tokens", "prompt_cache_hit_tokens", "cached_tokens"],
+        {"prompt_tokens_details": _MODALITIES, "completion_tokens_details": _MODALITIES},
+    )
+)
+def test_openai_chat_wire_path_reads_as_the_checked_path(usage: dict[str, Any]) -> None:
+    assert from_openai_chat(usage) == _openai_chat(usage)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    _usage_dicts(
+        ["input_tokens", "output_tokens"],
+        {"input_tokens_details": _MODALITIES, "output_tokens_details": _MODALITIES},
+    )
+)
+def test_openai_responses_wire_path_reads_as_the_checked_path(usage: dict[str, Any]) -> None:
+    assert from_openai_responses(usage) == _checked_responses(usage)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    _usage_dicts(
+        ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"],
+        {
+            "cache_creation": ["ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"],
+            "output_tokens_details": ["thinking_tokens"],
+        },
+    )
+)
+def test_anthropic_wire_path_reads_as_the_checked_path(usage: dict[str, Any]) -> None:
+    assert from_anthropic(usage) == _checked_anthropic(usage)

@@ -32,11 +32,11 @@ class BodyMeter:
     __slots__ = (
         "__weakref__",
         "_adapter",
+        "_after_first",
         "_call",
         "_chunks",
         "_decoder",
         "_feed",
-        "_first",
         "_parser",
         "_sink",
         "_state",
@@ -51,7 +51,6 @@ class BodyMeter:
         self._adapter = adapter
         self._decoder = decoder
         self._undecodable = False
-        self._first = True
         self.done = False
         self._chunks: BodyWindow | None = None
         self._state: StreamState | None = None
@@ -67,10 +66,10 @@ class BodyMeter:
         elif getattr(adapter, "reads_body", True):
             self._chunks = BodyWindow(whole=settings.capture_content)  # reported content is read whole
             self._sink = self._chunks.add
-        self._feed: Callable[[bytes], None] | None = (
-            None if decoder is None else self._sink if decoder is IDENTITY else self._decode
-        )
+        feed = None if decoder is None else self._sink if decoder is IDENTITY else self._decode
+        self._feed: Callable[[bytes], None] | None = feed if self._parser is None else self._first_chunk
         """What each raw chunk goes to (None once nothing more is read)."""
+        self._after_first = feed
 
     async def settled(self) -> None:
         """Wait until the call's budget reservation is settled on a remote store (async code)."""
@@ -80,18 +79,20 @@ class BodyMeter:
 
     def chunk(self, data: bytes) -> None:
         """Take the next raw (still encoded) chunk of the body."""
-        if self._first:
-            self._first = False
-            if self._parser is not None:  # time to first chunk is a streaming measure
-                self._call.first_chunk()
         feed = self._feed
-        if feed is None or not data:
-            return
-        try:
+        if feed is not None and data:
+            try:
+                feed(data)
+            except Exception as exc:
+                self._feed = self._decoder = None
+                internal_error("parsing a response body", exc)
+
+    def _first_chunk(self, data: bytes) -> None:
+        """A stream's first chunk: time to first chunk is a streaming measure."""
+        self._call.first_chunk()
+        self._feed = feed = self._after_first
+        if feed is not None:
             feed(data)
-        except Exception as exc:
-            self._feed = self._decoder = None
-            internal_error("parsing a response body", exc)
 
     def _decode(self, data: bytes) -> None:
         """Decode an encoded chunk and pass it on."""

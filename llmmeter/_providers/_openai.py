@@ -62,16 +62,6 @@ _MEANINGFUL_BYTES = re.compile(rb'"(?:usage|finish_reason|error)"\s*:\s*[^n\s]')
 # --- Chat Completions and legacy Completions -----------------------------------------------------
 
 
-def _chunk_usage(chunk: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """A stream chunk's usage: in ``usage``, or, from Groq, in ``x_groq.usage`` of the last chunk."""
-    usage = chunk.get("usage")
-    if is_object(usage):
-        return usage
-    groq = chunk.get("x_groq")
-    usage = groq.get("usage") if is_object(groq) else None
-    return usage if is_object(usage) else None
-
-
 class _ChatStream:
     """Chat chunks: model and id from the first, finish reasons per choice, usage from the last."""
 
@@ -100,31 +90,36 @@ class _ChatStream:
         if self._seen_first and not self._capture and _MEANINGFUL_CHUNK.search(data) is None:
             return  # most chunks carry only a content delta: skip them without parsing
         chunk = loads_or_none(data)
-        if not is_object(chunk):
+        if type(chunk) is not dict:  # what JSON decodes an object to
             return
         self._seen_first = True
         result = self._result
-        result.model = get_str(chunk, "model") or result.model
-        result.response_id = get_str(chunk, "id") or result.response_id
-        result.service_tier = get_str(chunk, "service_tier") or result.service_tier
-        if chunk.get("error") is not None:
-            result.error_type = error_type(chunk.get("error"))
-        usage = _chunk_usage(chunk)
-        if usage is not None:
+        get = chunk.get
+        # Read directly, not through get_str: a stream parses several chunks per call.
+        if type(value := get("model")) is str and value:
+            result.model = value
+        if type(value := get("id")) is str and value:
+            result.response_id = value
+        if type(value := get("service_tier")) is str and value:
+            result.service_tier = value
+        if (error := get("error")) is not None:
+            result.error_type = error_type(error)
+        usage = get("usage")
+        if type(usage) is not dict and type(groq := get("x_groq")) is dict:
+            usage = groq.get("usage")  # Groq's, in its last chunk
+        if type(usage) is dict:
             result.usage = from_openai_chat(usage)  # the last usage wins: never summed
             result.reported_cost = from_openai_usage(usage)
-        choices = chunk.get("choices")
-        if isinstance(choices, list):
+        choices = get("choices")
+        if type(choices) is list:
             for choice in choices:
-                self._record_choice(choice)
+                if type(choice) is dict:
+                    self._record_choice(choice)
 
-    def _record_choice(self, choice: Any) -> None:
-        if not is_object(choice):
-            return
+    def _record_choice(self, choice: dict[str, Any]) -> None:
         index = choice.get("index", 0)
         index = index if isinstance(index, int) else 0
-        reason = get_str(choice, "finish_reason")
-        if reason is not None:
+        if type(reason := choice.get("finish_reason")) is str and reason:
             self._finish[index] = reason
         if self._capture:
             delta = choice.get("delta")
@@ -181,7 +176,9 @@ class ChatAdapter:
         choices = body.get("choices")
         if isinstance(choices, list):
             result.finish_reasons = [
-                reason for choice in choices if (reason := get_str(choice, "finish_reason")) is not None
+                reason
+                for choice in choices
+                if type(choice) is dict and type(reason := choice.get("finish_reason")) is str and reason
             ]
             if capture_content:
                 result.output_messages = _messages.chat_output(choices)

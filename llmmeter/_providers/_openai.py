@@ -46,10 +46,11 @@ _RESPONSES_PARAMS = {
 
 
 def _common_request(request: RequestInfo, body: Mapping[str, Any]) -> None:
-    request.model = get_str(body, "model") or request.model
-    request.stream = body.get("stream") is True
-    tier = get_str(body, "service_tier")
-    if tier is not None:
+    get = body.get
+    if type(model := get("model")) is str and model:  # read directly: every call has them
+        request.model = model
+    request.stream = get("stream") is True
+    if type(tier := get("service_tier")) is str and tier:
         request.service_tier = tier
         request.params[n.OPENAI_REQUEST_SERVICE_TIER] = tier
 

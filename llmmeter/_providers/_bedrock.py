@@ -55,6 +55,7 @@ _INVOKE_PARAMS = {
 _INPUT_HEADER = "x-amzn-bedrock-input-token-count"
 _OUTPUT_HEADER = "x-amzn-bedrock-output-token-count"
 _INVOCATION_METRICS = "amazon-bedrock-invocationMetrics"
+_INVOCATION_METRICS_BYTES = _INVOCATION_METRICS.encode()
 _DEFAULT_TIER = "default"
 
 
@@ -326,12 +327,12 @@ class InvokeStream:
 
     def record_chunk(self, data: bytes) -> None:
         """Take one chunk's decoded bytes: one event of the family's own stream, as JSON."""
-        if _INVOCATION_METRICS.encode() in data:
+        if data.find(_INVOCATION_METRICS_BYTES) != -1:
             payload = loads_or_none(data)
             if is_object(payload):
                 self._metrics_usage = _metrics_usage(payload.get(_INVOCATION_METRICS))
                 self._result.complete = True
-        if data.startswith(b'{"type"') or b'"type"' in data[:64]:
+        if data.startswith(b'{"type"') or data.find(b'"type"', 0, 64) != -1:
             skips = getattr(self._anthropic, "skips", None)
             if skips is None or not skips(data):  # content deltas are most chunks: not parsed
                 self._anthropic.record_event("", data.decode("utf-8", "replace"))

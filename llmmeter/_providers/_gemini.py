@@ -251,9 +251,9 @@ class _GenerateStream:
         kept = (self._count, events)
         if self._first is None:
             self._first = kept
-        if b'"usageMetadata"' in events:
+        if events.find(b'"usageMetadata"') != -1:
             self._last_usage = kept
-        if b'"finishReason"' in events:
+        if events.find(b'"finishReason"') != -1:
             self._finishing = kept
         return True
 

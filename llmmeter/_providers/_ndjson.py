@@ -41,7 +41,7 @@ class NDJSONParser:
         pieces = self._pieces
         if pieces is not None:
             pieces.append(chunk)
-            if b"\n" not in chunk:
+            if chunk.find(b"\n") == -1:
                 return
             self._pieces = None
             buffer = b"".join(pieces)

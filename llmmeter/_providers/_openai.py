@@ -81,7 +81,7 @@ class _ChatStream:
             self._seen_first
             and not self._capture
             and _MEANINGFUL_BYTES.search(events) is None
-            and b"[DONE]" not in events
+            and events.find(b"[DONE]") == -1
         )
 
     def record_event(self, event: str, data: str) -> None:

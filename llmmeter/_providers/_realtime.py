@@ -101,7 +101,7 @@ def event_type(message: str | bytes) -> str | None:
                 return value
     elif type(message) is bytes and message.startswith(b'{"type":"'):
         end = message.find(b'"', 9, _HEAD)
-        if end > 0 and b"\\" not in (raw := message[9:end]):
+        if end > 0 and (raw := message[9:end]).find(b"\\") == -1:
             return raw.decode("latin-1")
     head = message[:_HEAD]
     if type(head) is bytes:

@@ -194,19 +194,28 @@ def _watch(call: Call, found: Route, response: Any, *, async_body: bool, stream:
     try:
         if finished_by_status(call, response.status_code):
             return
-        header = response.headers.get
+        header = _header_reader(response.headers)
         if getattr(response, "is_stream_consumed", False):
             # Built from in-memory content (a mock, a cache): read, and decoded, before we saw it.
             body_meter(call, found, stream, header, IDENTITY).whole(response.content)
             return
         library = library_of(response)
-        decoder = make_decoder(response.headers.get("content-encoding"), _decoded_by(library))
+        decoder = make_decoder(header("content-encoding"), _decoded_by(library))
         meter = body_meter(call, found, stream, header, decoder)
         wrapper = async_stream_class(library) if async_body else sync_stream_class(library)
         response.stream = wrapper(response.stream, meter)
     except Exception as exc:
         internal_error("watching a response", exc)
         call.finish(ending="error", error_type="llmmeter_internal")
+
+
+def _header_reader(headers: Any) -> Callable[[str], str | None]:
+    """Case-insensitive reads of an httpx response's headers: their names listed once, a value
+    read only for a name that is there (``Headers.get`` scans every header and raises, then
+    catches, a KeyError for each name that is not, and most names asked about are not)."""
+    names = headers.keys()  # lower case
+    get = headers.get
+    return lambda name: get(name) if name.lower() in names else None
 
 
 def patches(telemetry: Telemetry) -> list[Patch]:

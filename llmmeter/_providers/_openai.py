@@ -66,34 +66,30 @@ _MEANINGFUL_BYTES = re.compile(rb'"(?:usage|finish_reason|error)"\s*:\s*[^n\s]')
 class _ChatStream:
     """Chat chunks: model and id from the first, finish reasons per choice, usage from the last."""
 
-    __slots__ = ("_capture", "_finish", "_parts", "_result", "_seen_first")
+    __slots__ = ("_capture", "_finish", "_parts", "_result", "_skipping")
 
     def __init__(self, capture_content: bool) -> None:
         self._capture = capture_content
         self._result = ResponseInfo(complete=False)
         self._finish: dict[int, str] = {}
         self._parts: dict[int, list[str]] = {}
-        self._seen_first = False
+        self._skipping = False
+        """True once content deltas may be passed over: after the first chunk, unless content is captured."""
 
     def skips(self, events: bytes) -> bool:
         """Whether whole events in ``events`` can be passed over unparsed (content deltas)."""
-        return (
-            self._seen_first
-            and not self._capture
-            and _MEANINGFUL_BYTES.search(events) is None
-            and events.find(b"[DONE]") == -1
-        )
+        return self._skipping and _MEANINGFUL_BYTES.search(events) is None and events.find(b"[DONE]") == -1
 
     def record_event(self, event: str, data: str) -> None:
         if data == "[DONE]":
             self._result.complete = True
             return
-        if self._seen_first and not self._capture and _MEANINGFUL_CHUNK.search(data) is None:
+        if self._skipping and _MEANINGFUL_CHUNK.search(data) is None:
             return  # most chunks carry only a content delta: skip them without parsing
         chunk = loads_or_none(data)
         if type(chunk) is not dict:  # what JSON decodes an object to
             return
-        self._seen_first = True
+        self._skipping = not self._capture
         result = self._result
         get = chunk.get
         # Read directly, not through get_str: a stream parses several chunks per call.

@@ -18,8 +18,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from functools import reduce
-from operator import or_
 from typing import Any
 
 __all__ = [
@@ -105,7 +103,6 @@ class Usage:
 
 _FIELD_NAMES = tuple(f.name for f in fields(Usage) if f.name != "invalid")
 _INT64_MAX = 2**63 - 1
-_INT_ONLY = frozenset({int})
 _NO_DETAILS: dict[str, Any] = {}
 """Read in place of a details object the provider left out (never written to)."""
 
@@ -158,12 +155,6 @@ def _as_count(value: Any, key: str = "count") -> int:
     return int(value)
 
 
-def _are_counts(*values: Any) -> bool:
-    """Whether every value is a count as the wire usually sends it: an int (not a bool), none
-    negative, none beyond int64 (the converters' fast path; anything else takes the checked one)."""
-    return _INT_ONLY.issuperset(map(type, values)) and not reduce(or_, values) >> 63
-
-
 def _count(source: Any, key: str, *path: str) -> int:
     """The count at ``key`` (then ``path``) in ``source``, or 0 when it is absent or of another type."""
     if type(source) is dict:
@@ -208,10 +199,16 @@ def _wire_openai_chat(usage: Any) -> Usage | None:
     input_image = prompt.get("image_tokens", 0)
     reasoning, output_audio = completion.get("reasoning_tokens", 0), completion.get("audio_tokens", 0)
     output_image = completion.get("image_tokens", 0)
-    if not _are_counts(
-        input_tokens, output_tokens, cached, input_audio, input_image, reasoning, output_audio, output_image
-    ) or (not cached and not _CACHE_HIT_KEYS.isdisjoint(usage)):
-        return None  # also for cache hits a compatible server reports outside the details
+    if not (
+        type(input_tokens) is type(output_tokens) is type(cached) is type(input_audio) is int
+        and type(input_image) is type(reasoning) is type(output_audio) is type(output_image) is int
+    ):
+        return None
+    bits = input_tokens | output_tokens | cached | input_audio | input_image | reasoning
+    if (bits | output_audio | output_image) >> 63:  # a count negative, or beyond int64
+        return None
+    if not cached and not _CACHE_HIT_KEYS.isdisjoint(usage):
+        return None  # cache hits a compatible server reports outside the details
     if reasoning and get("total_tokens") == input_tokens + output_tokens + reasoning:
         output_tokens += reasoning  # reported beside the completion, not inside it (xAI)
     return Usage(
@@ -308,18 +305,14 @@ def _wire_input_output(usage: Any, detail_keys: tuple[str, str]) -> Usage | None
     cached_audio, cached_image = cached_details.get("audio_tokens", 0), cached_details.get("image_tokens", 0)
     reasoning, output_audio = output_details.get("reasoning_tokens", 0), output_details.get("audio_tokens", 0)
     output_image = output_details.get("image_tokens", 0)
-    if not _are_counts(
-        input_tokens,
-        output_tokens,
-        cached,
-        input_audio,
-        input_image,
-        cached_audio,
-        cached_image,
-        reasoning,
-        output_audio,
-        output_image,
+    if not (
+        type(input_tokens) is type(output_tokens) is type(cached) is type(input_audio) is int
+        and type(input_image) is type(cached_audio) is type(cached_image) is type(reasoning) is int
+        and type(output_audio) is type(output_image) is int
     ):
+        return None
+    bits = input_tokens | output_tokens | cached | input_audio | input_image | cached_audio | cached_image
+    if (bits | reasoning | output_audio | output_image) >> 63:  # a count negative, or beyond int64
         return None
     return Usage(
         input_tokens=input_tokens,
@@ -379,7 +372,12 @@ def from_anthropic(usage: Any) -> Usage:
             write_5m = split.get("ephemeral_5m_input_tokens", 0)
             write_1h = split.get("ephemeral_1h_input_tokens", 0)
             thinking = details.get("thinking_tokens", 0)
-            if _are_counts(uncached, output, cache_read, cache_write, write_5m, write_1h, thinking):
+            if (
+                type(uncached) is type(output) is type(cache_read) is type(cache_write) is int
+                and type(write_5m) is type(write_1h) is type(thinking) is int
+                and not (uncached | output | cache_read | cache_write | write_5m | write_1h | thinking)
+                >> 63  # none negative, none beyond int64
+            ):
                 return _anthropic_usage(
                     uncached, output, cache_read, cache_write, write_5m, write_1h, thinking
                 )
@@ -427,7 +425,10 @@ def from_bedrock(usage: Any) -> Usage:
         get = usage.get
         uncached, output = get("inputTokens", 0), get("outputTokens", 0)
         cache_read, cache_write = get("cacheReadInputTokens", 0), get("cacheWriteInputTokens", 0)
-        if _are_counts(uncached, output, cache_read, cache_write):
+        if (
+            type(uncached) is type(output) is type(cache_read) is type(cache_write) is int
+            and not (uncached | output | cache_read | cache_write) >> 63
+        ):
             return Usage(
                 input_tokens=uncached + cache_read + cache_write,
                 output_tokens=output,

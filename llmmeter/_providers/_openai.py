@@ -57,6 +57,7 @@ def _common_request(request: RequestInfo, body: Mapping[str, Any]) -> None:
 
 # A chat chunk matters only if one of these fields holds something other than null.
 _MEANINGFUL_CHUNK = re.compile(r'"(?:usage|finish_reason|error)"\s*:\s*[^n\s]')
+_DONE_ENDS = (b"[DONE]\n\n", b"[DONE]\r\n\r\n")
 _MEANINGFUL_BYTES = re.compile(rb'"(?:usage|finish_reason|error)"\s*:\s*[^n\s]')
 
 
@@ -78,7 +79,8 @@ class _ChatStream:
 
     def skips(self, events: bytes) -> bool:
         """Whether whole events in ``events`` can be passed over unparsed (content deltas)."""
-        return self._skipping and _MEANINGFUL_BYTES.search(events) is None and events.find(b"[DONE]") == -1
+        # [DONE] ends the stream: in a chunk of whole events it is the last one.
+        return self._skipping and not events.endswith(_DONE_ENDS) and _MEANINGFUL_BYTES.search(events) is None
 
     def record_event(self, event: str, data: str) -> None:
         if data == "[DONE]":

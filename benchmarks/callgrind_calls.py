@@ -136,7 +136,9 @@ def report(suite: str, only: list[str] | None) -> None:
     calls, warmup = SUITE_CALLS.get(suite, (CALLS, WARMUP))
     print(f"\n{suite}: instructions per call (callgrind, {calls} calls after {warmup} warm-up)", flush=True)
     counts = {}
-    for name in only or variants(suite):
+    for name in variants(suite):
+        if only is not None and name not in only:  # --only names variants of any of the suites
+            continue
         counts[name] = per_call(suite, name)
         print(f"  {name:24s} {counts[name]:12,.0f}", flush=True)
     if "bare" not in counts:

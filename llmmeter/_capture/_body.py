@@ -14,7 +14,7 @@ from llmmeter._settings import settings
 from llmmeter._telemetry._call import Call
 from llmmeter._telemetry._record import Ending
 
-__all__ = ["BodyMeter"]
+__all__ = ["BodyMeter", "finish_read", "reads_at_once"]
 
 
 class BodyMeter:
@@ -55,19 +55,26 @@ class BodyMeter:
         self._chunks: BodyWindow | None = None
         self._state: StreamState | None = None
         self._parser: StreamParser | None = None
-        self._sink: Callable[[bytes], None] = _discard
-        """What takes the decoded chunks: the stream's parser, the body's window, or nothing."""
+        take: Callable[[bytes], None]  # what takes the decoded chunks
         if framing is not None:
             state = self._state = adapter.new_stream(call.request, settings.capture_content)
-            self._parser = framing(
+            parser = self._parser = framing(
                 state.record_event, getattr(state, "ignores", None), getattr(state, "skips", None)
             )
-            self._sink = self._parser.feed
+            take = parser.feed
         elif getattr(adapter, "reads_body", True):
-            self._chunks = BodyWindow(whole=settings.capture_content)  # reported content is read whole
-            self._sink = self._chunks.add
-        feed = None if decoder is None else self._sink if decoder is IDENTITY else self._decode
-        self._feed: Callable[[bytes], None] | None = feed if self._parser is None else self._first_chunk
+            # Captured content is read from the whole body.
+            chunks = self._chunks = BodyWindow(whole=settings.capture_content)
+            take = chunks.add
+        else:
+            take = _discard
+        feed: Callable[[bytes], None] | None = take
+        if decoder is None:
+            feed = None
+        elif decoder is not IDENTITY:
+            self._sink = take
+            feed = self._decode
+        self._feed = feed if framing is None else self._first_chunk
         """What each raw chunk goes to (None once nothing more is read)."""
         self._after_first = feed
 
@@ -95,7 +102,7 @@ class BodyMeter:
             feed(data)
 
     def _decode(self, data: bytes) -> None:
-        """Decode an encoded chunk and pass it on."""
+        """Decode an encoded chunk and pass it on (to ``_sink``, set only for an encoded body)."""
         decoder = self._decoder
         if decoder is None:
             return
@@ -115,13 +122,7 @@ class BodyMeter:
             self.end("complete")
             return
         self.done = True
-        try:
-            body = loads_or_none(data)
-            result = self._adapter.parse_response(self._call.request, body, settings.capture_content)
-        except Exception as exc:
-            internal_error("reading a finished response body", exc)
-            result = ResponseInfo(complete=False)
-        self._call.finish(result)
+        finish_read(self._call, self._adapter, data)
 
     def end(self, ending: Ending, exception: BaseException | None = None) -> None:
         """The body is over: exhausted (``complete``), closed early, abandoned or failed."""
@@ -164,6 +165,22 @@ class BodyMeter:
             chunks.add(tail)
         body: Any = chunks.value()
         return self._adapter.parse_response(request, body, settings.capture_content)
+
+
+def reads_at_once(adapter: Adapter, data: bytes) -> bool:
+    """Whether a non-streamed body the client already read is parsed at once by :func:`finish_read`
+    (else it goes through a :class:`BodyMeter`: a large body is read by its two ends)."""
+    return len(data) <= LARGE_BODY_BYTES and getattr(adapter, "reads_body", True)
+
+
+def finish_read(call: Call, adapter: Adapter, data: bytes) -> None:
+    """Finish ``call`` with a whole non-streamed body, read and decoded: parsed as JSON."""
+    try:
+        result = adapter.parse_response(call.request, loads_or_none(data), settings.capture_content)
+    except Exception as exc:
+        internal_error("reading a finished response body", exc)
+        result = ResponseInfo(complete=False)
+    call.finish(result)
 
 
 def _discard(data: bytes) -> None:

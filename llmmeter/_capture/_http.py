@@ -17,11 +17,11 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 
-from llmmeter._capture._body import BodyMeter
+from llmmeter._capture._body import BodyMeter, finish_read, reads_at_once
 from llmmeter._context import sending as _sending
 from llmmeter._exit import end_at_exit
 from llmmeter._providers._base import RequestInfo, is_object
-from llmmeter._providers._decoding import Decoder
+from llmmeter._providers._decoding import IDENTITY, Decoder
 from llmmeter._providers._framing import stream_framing
 from llmmeter._providers._openai import CHAT
 from llmmeter._providers._routing import Route, route
@@ -40,6 +40,7 @@ __all__ = [
     "finished_by_status",
     "leave",
     "open_call",
+    "read_whole",
     "wants_stream_usage",
     "with_stream_usage",
 ]
@@ -165,3 +166,15 @@ def body_meter(
     if framing is not None:
         end_at_exit(meter)
     return meter
+
+
+def read_whole(
+    call: Call, found: Route, stream: bool | None, header: Callable[[str], str | None], data: bytes
+) -> None:
+    """Finish the call with a body the client read, and decoded, before llmmeter saw it (a response
+    built in memory: a mock, a cache); see :func:`body_meter` for ``header``."""
+    if stream is False and reads_at_once(found.adapter, data):  # a JSON answer: parsed now
+        call.reported = from_headers(header, settings.reported_cost_header, False)
+        finish_read(call, found.adapter, data)
+    else:
+        body_meter(call, found, stream, header, IDENTITY).whole(data)

@@ -29,6 +29,7 @@ from llmmeter._capture._http import (
     finished_by_status,
     leave,
     open_call,
+    read_whole,
     wants_stream_usage,
     with_stream_usage,
 )
@@ -43,7 +44,7 @@ from llmmeter._capture._refusal import (
 )
 from llmmeter._capture._streams import async_stream_class, sync_stream_class
 from llmmeter._guard import internal_error
-from llmmeter._providers._decoding import IDENTITY, make_decoder
+from llmmeter._providers._decoding import make_decoder
 from llmmeter._providers._request_body import decode_request
 from llmmeter._providers._routing import Route
 from llmmeter._settings import settings
@@ -194,11 +195,11 @@ def _watch(call: Call, found: Route, response: Any, *, async_body: bool, stream:
     try:
         if finished_by_status(call, response.status_code):
             return
-        header = _header_reader(response.headers)
         if getattr(response, "is_stream_consumed", False):
             # Built from in-memory content (a mock, a cache): read, and decoded, before we saw it.
-            body_meter(call, found, stream, header, IDENTITY).whole(response.content)
+            read_whole(call, found, stream, response.headers.get, response.content)
             return
+        header = _header_reader(response.headers)
         library = library_of(response)
         decoder = make_decoder(header("content-encoding"), _decoded_by(library))
         meter = body_meter(call, found, stream, header, decoder)
@@ -212,7 +213,8 @@ def _watch(call: Call, found: Route, response: Any, *, async_body: bool, stream:
 def _header_reader(headers: Any) -> Callable[[str], str | None]:
     """Case-insensitive reads of an httpx response's headers: their names listed once, a value
     read only for a name that is there (``Headers.get`` scans every header and raises, then
-    catches, a KeyError for each name that is not, and most names asked about are not)."""
+    catches, a KeyError for each name that is not, and most names asked about are not). Worth it
+    from two names on: a body read as it arrives has its content-encoding read too."""
     names = headers.keys()  # lower case
     get = headers.get
     return lambda name: get(name) if name.lower() in names else None

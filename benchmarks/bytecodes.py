@@ -114,7 +114,9 @@ def count(suite: str, name: str) -> collections.Counter[Key]:
 def report(suite: str, only: list[str] | None, top: int) -> None:
     print(f"\n{suite}: bytecodes per call ({CALLS} calls after {WARMUP} warm-up)")
     totals: dict[str, float] = {}
-    for name in only or variants(suite):
+    for name in variants(suite):
+        if only is not None and name not in only:  # --only names variants of any of the suites
+            continue
         counts = count(suite, name)
         by_part: collections.Counter[str] = collections.Counter()
         for (filename, _, _), total in counts.items():

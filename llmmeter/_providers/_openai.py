@@ -55,6 +55,18 @@ def _common_request(request: RequestInfo, body: Mapping[str, Any]) -> None:
         request.params[n.OPENAI_REQUEST_SERVICE_TIER] = tier
 
 
+def _read_names(result: ResponseInfo, body: Mapping[str, Any]) -> None:
+    """The model, id and service tier a response body (or a chunk of one) states: read in place,
+    not through ``get_str`` (every call has them); a non-empty one replaces what came before."""
+    get = body.get
+    if type(value := get("model")) is str and value:
+        result.model = value
+    if type(value := get("id")) is str and value:
+        result.response_id = value
+    if type(value := get("service_tier")) is str and value:
+        result.service_tier = value
+
+
 # A chat chunk matters only if one of these fields holds something other than null.
 _MEANINGFUL_CHUNK = re.compile(r'"(?:usage|finish_reason|error)"\s*:\s*[^n\s]')
 _DONE_ENDS = (b"[DONE]\n\n", b"[DONE]\r\n\r\n")
@@ -93,14 +105,8 @@ class _ChatStream:
             return
         self._skipping = not self._capture
         result = self._result
+        _read_names(result, chunk)
         get = chunk.get
-        # Read directly, not through get_str: a stream parses several chunks per call.
-        if type(value := get("model")) is str and value:
-            result.model = value
-        if type(value := get("id")) is str and value:
-            result.response_id = value
-        if type(value := get("service_tier")) is str and value:
-            result.service_tier = value
         if (error := get("error")) is not None:
             result.error_type = error_type(error)
         usage = get("usage")
@@ -162,12 +168,7 @@ class ChatAdapter:
         if not is_object(body):
             return ResponseInfo()
         result = ResponseInfo()
-        if isinstance(value := body.get("model"), str) and value:  # read directly: every call has them
-            result.model = value
-        if isinstance(value := body.get("id"), str) and value:
-            result.response_id = value
-        if isinstance(value := body.get("service_tier"), str) and value:
-            result.service_tier = value
+        _read_names(result, body)
         usage = body.get("usage")
         if type(usage) is dict or is_object(usage):
             result.usage = from_openai_chat(usage)
@@ -198,9 +199,7 @@ def _read_response_object(
 ) -> None:
     if not is_object(response):
         return
-    result.model = get_str(response, "model") or result.model
-    result.response_id = get_str(response, "id") or result.response_id
-    result.service_tier = get_str(response, "service_tier") or result.service_tier
+    _read_names(result, response)
     if is_object(response.get("usage")):
         result.usage = from_openai_responses(response["usage"])
         result.reported_cost = from_openai_usage(response["usage"])

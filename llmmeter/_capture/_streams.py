@@ -29,7 +29,11 @@ class _MeteredSyncStream:
         meter = self._meter
         try:
             for chunk in self._inner:
-                meter.chunk(chunk)
+                if (feed := meter.feed) is not None and chunk:
+                    try:
+                        feed(chunk)
+                    except Exception as exc:
+                        meter.failed(exc)
                 yield chunk
         except GeneratorExit:
             raise
@@ -61,7 +65,11 @@ class _MeteredAsyncStream:
         meter = self._meter
         try:
             async for chunk in self._inner:
-                meter.chunk(chunk)
+                if (feed := meter.feed) is not None and chunk:
+                    try:
+                        feed(chunk)
+                    except Exception as exc:
+                        meter.failed(exc)
                 yield chunk
         except GeneratorExit:
             raise

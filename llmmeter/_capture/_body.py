@@ -36,7 +36,7 @@ class BodyMeter:
         "_call",
         "_chunks",
         "_decoder",
-                "_parser",
+        "_parser",
         "_sink",
         "_state",
         "_undecodable",

@@ -144,8 +144,24 @@ def sdk_stream_handler(request: httpx2.Request) -> httpx2.Response:
     )
 
 
-HANDLERS = {"chat": chat_handler, "stream": sdk_stream_handler, "bigprompt": chat_handler}
-CALLS_BY_CASE = {"chat": chat_call, "stream": stream_call, "bigprompt": _bigprompt.call}
+def sdk_empty_stream_handler(request: httpx2.Request) -> httpx2.Response:
+    """A streamed chat completion of no content chunk: its finish, usage and [DONE] events only
+    (``stream-empty``: with ``stream``, what a streamed call costs apart from its chunks)."""
+    return httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=ChunkStream(0))
+
+
+HANDLERS = {
+    "chat": chat_handler,
+    "stream": sdk_stream_handler,
+    "stream-empty": sdk_empty_stream_handler,
+    "bigprompt": chat_handler,
+}
+CALLS_BY_CASE = {
+    "chat": chat_call,
+    "stream": stream_call,
+    "stream-empty": stream_call,
+    "bigprompt": _bigprompt.call,
+}
 
 
 def case_call(case: str, client: openai.OpenAI) -> Callable[[], object]:

@@ -5,7 +5,9 @@
 SUITE is ``transport:chat``, ``transport:stream``, ``langchain:explicit``, ``langchain:plain``,
 ``gemini:chat``, ``gemini:stream`` (google-genai, bench_transport's Gemini rows), ``bedrock:converse``
 (bench_bedrock) or ``aiohttp:chat`` (bench_aiohttp); default: all of these; or
-``transport:bigprompt`` (a 1 MiB prompt: bare and llmmeter only, 20 calls after 10). Each variant
+``transport:bigprompt`` (a 1 MiB prompt: bare and llmmeter only, 20 calls after 10) or
+``transport:stream-empty`` (the streamed call with no content chunk: against ``transport:stream``,
+what a stream costs apart from its chunks, and what each chunk costs). Each variant
 of the suite (as the bench module builds it, see its ``setup``) runs in a fresh interpreter under
 ``valgrind --tool=callgrind --dump-before=os_getppid``: after its warm-up it calls ``os.getppid()``,
 makes CALLS calls and flushes its spans, then calls it again, so callgrind's second dump holds
@@ -48,10 +50,13 @@ SUITES = {
     "bedrock:converse": ("benchmarks.bench_bedrock", None),
     "aiohttp:chat": ("benchmarks.bench_aiohttp", None),
     "transport:bigprompt": ("benchmarks.bench_transport", "bigprompt"),
+    "transport:stream-empty": ("benchmarks.bench_transport", "stream-empty"),
 }
 """suite -> (bench module, case): ``setup(variant, (case, probe(case)))``, or ``setup(variant,
 probe())`` for a module of one case (None)."""
-DEFAULT_SUITES = tuple(suite for suite in SUITES if suite != "transport:bigprompt")
+DEFAULT_SUITES = tuple(
+    suite for suite in SUITES if suite not in ("transport:bigprompt", "transport:stream-empty")
+)
 SUITE_CALLS = {"transport:bigprompt": (20, 10)}
 """(calls, warm-up) of the suites whose calls take milliseconds, instead of (CALLS, WARMUP)."""
 ONLY_OURS = frozenset({"transport:bigprompt"})

@@ -154,15 +154,17 @@ def _itemized(cost: Mapping[str, Any]) -> ReportedCost | None:
 
 
 def from_headers(
-    get: Callable[[str], str | None], configured: str | None, stream: bool
+    get: Callable[[str], str | None], configured: str | None, stream: bool, *, proxied: bool = True
 ) -> ReportedCost | None:
     """The cost a response's headers state, read with ``get(name)``; None when they state none.
 
     ``configured`` is the header a team's gateway uses (``configure(reported_cost_header=...)``),
-    read before LiteLLM proxy's. Headers precede a stream's tokens, so no header can state what a
-    stream cost: a streamed response through such a gateway is priced locally, with that reason.
+    read before LiteLLM proxy's; LiteLLM's are looked for only when the answer may come through a
+    proxy (``proxied``: not from a provider's own public host). Headers precede a stream's tokens,
+    so no header can state what a stream cost: a streamed response through such a gateway is
+    priced locally, with that reason.
     """
-    for name in (configured, LITELLM_COST_HEADER):
+    for name in (configured, LITELLM_COST_HEADER if proxied else None):
         if name is None:
             continue
         value = get(name)
@@ -174,7 +176,7 @@ def from_headers(
         if amount is None:
             return _ignored(f"the {name} header")
         return ReportedCost(amount, name)
-    if stream and any(get(marker) is not None for marker in _LITELLM_MARKERS[1:]):
+    if stream and proxied and any(get(marker) is not None for marker in _LITELLM_MARKERS[1:]):
         return _stream_note(LITELLM_COST_HEADER)
     return None
 

@@ -161,7 +161,9 @@ def body_meter(
     """
     content_type = header("content-type") if stream is None else None  # read only when it decides
     framing = stream_framing(found.adapter, stream, content_type)
-    call.reported = from_headers(header, settings.reported_cost_header, framing is not None)
+    call.reported = from_headers(
+        header, settings.reported_cost_header, framing is not None, proxied=found.proxied
+    )
     meter = BodyMeter(call, found.adapter, decoder, framing)
     if framing is not None:
         end_at_exit(meter)
@@ -174,7 +176,7 @@ def read_whole(
     """Finish the call with a body the client read, and decoded, before llmmeter saw it (a response
     built in memory: a mock, a cache); see :func:`body_meter` for ``header``."""
     if stream is False and reads_at_once(found.adapter, data):  # a JSON answer: parsed now
-        call.reported = from_headers(header, settings.reported_cost_header, False)
+        call.reported = from_headers(header, settings.reported_cost_header, False, proxied=found.proxied)
         finish_read(call, found.adapter, data)
     else:
         body_meter(call, found, stream, header, IDENTITY).whole(data)

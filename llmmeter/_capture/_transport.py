@@ -199,7 +199,8 @@ def _watch(call: Call, found: Route, response: Any, *, async_body: bool, stream:
             # Built from in-memory content (a mock, a cache): read, and decoded, before we saw it.
             read_whole(call, found, stream, response.headers.get, response.content)
             return
-        header = _header_reader(response.headers)
+        # A provider's own host is asked one or two names (no proxy's): read them as they come.
+        header = _header_reader(response.headers) if found.proxied else response.headers.get
         library = library_of(response)
         decoder = make_decoder(header("content-encoding"), _decoded_by(library))
         meter = body_meter(call, found, stream, header, decoder)

@@ -6,7 +6,7 @@ an LLM call costs a few string comparisons and nothing else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from urllib.parse import unquote
 
@@ -43,6 +43,10 @@ class Route:
     the request body says."""
     billed_model: str | None = None
     """The name the call is priced by when the endpoint decides the rate (see ``RequestInfo``)."""
+    proxied: bool = True
+    """Whether the host may be a proxy the team runs (a LiteLLM proxy, a gateway), whose answers may
+    state their cost in headers; False for a provider's own public host (``api.openai.com``, Azure
+    OpenAI, Google's and AWS's APIs), where the connection ends at the provider."""
 
 
 # Public hosts of OpenAI-compatible (and Anthropic) APIs -> ``gen_ai.provider.name``: the GenAI
@@ -87,6 +91,8 @@ _PORT_PROVIDERS = {11434: n.PROVIDER_OLLAMA}
 _LOOPBACK_PORT_PROVIDERS = {1234: n.PROVIDER_LM_STUDIO}
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 _AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+_CLOUD_API_SUFFIXES = (".googleapis.com", ".amazonaws.com")
+"""Google's (Gemini API, Vertex AI) and AWS's (Bedrock) API hosts: a provider's own, like those above."""
 
 # Path suffix -> (adapter, operation). Checked longest first.
 _OPENAI_ENDPOINTS: tuple[tuple[str, Adapter, str], ...] = (
@@ -165,6 +171,19 @@ def route(method: str, host: str, path: str, port: int | None = None) -> Route |
     when the provider hosts setting changes). ``port`` is the URL's explicit port, if any."""
     if method != "POST":
         return None
+    found = _route(host, path, port)
+    if found is not None and _is_public_host(host):
+        return replace(found, proxied=False)
+    return found
+
+
+def _is_public_host(host: str) -> bool:
+    """Whether ``host`` is a provider's own public API host (no proxy of the team's answers there)."""
+    return host in _HOST_PROVIDERS or host.endswith(_AZURE_SUFFIXES) or host.endswith(_CLOUD_API_SUFFIXES)
+
+
+def _route(host: str, path: str, port: int | None) -> Route | None:
+    """The route of a POST to ``host`` and ``path``, as if every host might be a proxy."""
     path = path.rstrip("/")
     if ":" in path:
         gemini = _gemini_route(host, path)

@@ -26,6 +26,7 @@ import pytest
 
 import llmmeter
 from llmmeter import _reported
+from llmmeter._providers import _routing
 from llmmeter.testing import record_calls
 from tests import fakes
 from tests.otel import llm_spans, metric_total
@@ -385,6 +386,81 @@ def test_bad_header_values_are_ignored_with_one_warning(
     assert len(warnings) == 1
     spans = llm_spans(span_exporter.get_finished_spans())
     assert all("x-litellm-response-cost" in span.attributes["llmmeter.cost.reason"] for span in spans)
+
+
+def public_host_sdk(reply: fakes.Reply, tracer_provider: Any, meter_provider: Any) -> openai.OpenAI:
+    """A client of ``api.openai.com`` itself (answered in process, its body streamed as the network would)."""
+    transport = llmmeter.MeteredTransport(
+        httpx2.MockTransport(fakes.mock_handler(httpx2, reply)),
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+    )
+    client = openai.OpenAI(
+        api_key="sk-test",
+        base_url="https://api.openai.com/v1",
+        http_client=httpx2.Client(transport=transport),
+    )
+    _clients.append(client)
+    return client
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+def test_litellm_headers_are_not_looked_for_on_a_providers_own_host(stream, tracer_provider, meter_provider):
+    """No LiteLLM proxy answers for ``api.openai.com``: its headers are not read there (reading
+    response headers costs more the more there are), so the call is priced locally, with no note."""
+    reply = litellm_reply("0.5")
+    if stream:
+        chunks = fakes.chat_stream(
+            model="gpt-4o-mini-2024-07-18",
+            prompt_tokens=PROMPT,
+            completion_tokens=COMPLETION,
+            service_tier=None,
+        )
+        reply = fakes.Reply(chunks=chunks, headers=reply.headers)
+    with record_calls() as calls:
+        ask(public_host_sdk(reply, tracer_provider, meter_provider), model="gpt-4o-mini", stream=stream)
+
+    (record,) = calls
+    assert (record.cost.total, record.cost.origin, record.cost.reason) == (LOCAL, "local", None)
+
+
+@pytest.mark.parametrize(
+    ("host", "path", "proxied"),
+    [
+        ("api.openai.com", "/v1/chat/completions", False),
+        ("myres.openai.azure.com", "/openai/deployments/gpt4o/chat/completions", False),
+        ("api.anthropic.com", "/v1/messages", False),
+        ("generativelanguage.googleapis.com", "/v1beta/models/gemini-2.5-flash:generateContent", False),
+        ("bedrock-runtime.us-east-1.amazonaws.com", "/model/anthropic.claude-sonnet-4-5/invoke", False),
+        ("openrouter.ai", "/api/v1/chat/completions", False),
+        ("127.0.0.1", "/v1/chat/completions", True),
+        ("litellm.internal.example.com", "/v1/chat/completions", True),
+        ("gateway.example.com", "/v1/messages", True),
+        ("openai.azure.com.example.net", "/v1/chat/completions", True),
+    ],
+)
+def test_which_hosts_may_be_a_teams_proxy(host, path, proxied):
+    """Providers' own public hosts are not proxies; any other host may be one."""
+    found = _routing.route("POST", host, path)
+    assert found is not None
+    assert found.proxied is proxied
+
+
+def test_configured_header_is_read_on_a_providers_own_host_too(tracer_provider, meter_provider):
+    """The header a team names is read wherever the answer comes from: the team said it is there."""
+    llmmeter.configure(reported_cost_header="X-Gateway-Cost-USD")
+    reply = fakes.Reply(
+        fakes.chat_completion(model="gpt-4o-mini", prompt_tokens=PROMPT, completion_tokens=COMPLETION),
+        headers={"x-gateway-cost-usd": "0.0000290"},
+    )
+    try:
+        with record_calls() as calls:
+            ask(public_host_sdk(reply, tracer_provider, meter_provider), model="gpt-4o-mini")
+    finally:
+        llmmeter.configure(reported_cost_header="")
+
+    (record,) = calls
+    assert (record.cost.total, record.cost.origin) == (Decimal("0.0000290"), "provider")
 
 
 def test_configured_header_of_an_inhouse_gateway(tracer_provider, meter_provider, span_exporter):

@@ -61,6 +61,7 @@ from rich.console import Console
 import llmmeter
 from benchmarks import _bigprompt, _gemini
 from benchmarks._common import (
+    CHAT_BODY,
     EVERY_POINT_FLOOR,
     DropExporter,
     FloorWriter,
@@ -144,6 +145,54 @@ def sdk_stream_handler(request: httpx2.Request) -> httpx2.Response:
     )
 
 
+OPENAI_HEADERS = {
+    "date": "Mon, 07 Dec 2026 21:00:00 GMT",
+    "content-type": "application/json",
+    "transfer-encoding": "chunked",
+    "connection": "keep-alive",
+    "access-control-expose-headers": "X-Request-ID",
+    "openai-organization": "org-bench",
+    "openai-processing-ms": "412",
+    "openai-project": "proj_bench",
+    "openai-version": "2020-10-01",
+    "x-envoy-upstream-service-time": "415",
+    "x-ratelimit-limit-requests": "10000",
+    "x-ratelimit-limit-tokens": "30000000",
+    "x-ratelimit-remaining-requests": "9999",
+    "x-ratelimit-remaining-tokens": "29999990",
+    "x-ratelimit-reset-requests": "6ms",
+    "x-ratelimit-reset-tokens": "0s",
+    "x-request-id": "req_bench",
+    "strict-transport-security": "max-age=31536000; includeSubDomains; preload",
+    "cf-cache-status": "DYNAMIC",
+    "set-cookie": "__cf_bm=bench; path=/; HttpOnly; Secure; SameSite=None",
+    "x-content-type-options": "nosniff",
+    "server": "cloudflare",
+    "cf-ray": "0000000000000000-SJC",
+    "alt-svc": 'h3=":443"; ma=86400',
+}
+"""The headers of an OpenAI answer: those its API reference lists (``openai-*``, ``x-request-id``,
+``x-ratelimit-*``: platform.openai.com/docs/api-reference/debugging-requests) and those of the HTTP
+and CDN layers in front of it."""
+
+
+class BodyStream(httpx2.SyncByteStream):
+    """A body that arrives from the network (read by the client, not built in memory)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._body
+
+
+def network_handler(request: httpx2.Request) -> httpx2.Response:
+    """The non-streamed answer as the network delivers it (``network``): the body read as it
+    arrives, with an OpenAI answer's two dozen headers (the ``chat`` case's body is built in memory,
+    with one header)."""
+    return httpx2.Response(200, headers=OPENAI_HEADERS, stream=BodyStream(CHAT_BODY))
+
+
 def sdk_empty_stream_handler(request: httpx2.Request) -> httpx2.Response:
     """A streamed chat completion of no content chunk: its finish, usage and [DONE] events only
     (``stream-empty``: with ``stream``, what a streamed call costs apart from its chunks)."""
@@ -154,12 +203,14 @@ HANDLERS = {
     "chat": chat_handler,
     "stream": sdk_stream_handler,
     "stream-empty": sdk_empty_stream_handler,
+    "network": network_handler,
     "bigprompt": chat_handler,
 }
 CALLS_BY_CASE = {
     "chat": chat_call,
     "stream": stream_call,
     "stream-empty": stream_call,
+    "network": chat_call,
     "bigprompt": _bigprompt.call,
 }
 

@@ -7,7 +7,9 @@ SUITE is ``transport:chat``, ``transport:stream``, ``langchain:explicit``, ``lan
 (bench_bedrock) or ``aiohttp:chat`` (bench_aiohttp); default: all of these; or
 ``transport:bigprompt`` (a 1 MiB prompt: bare and llmmeter only, 20 calls after 10) or
 ``transport:stream-empty`` (the streamed call with no content chunk: against ``transport:stream``,
-what a stream costs apart from its chunks, and what each chunk costs). Each variant
+what a stream costs apart from its chunks, and what each chunk costs) or ``transport:network`` (the
+non-streamed call with its body read as it arrives and an OpenAI answer's two dozen headers, where
+``transport:chat``'s is built in memory with one). Each variant
 of the suite (as the bench module builds it, see its ``setup``) runs in a fresh interpreter under
 ``valgrind --tool=callgrind --dump-before=os_getppid``: after its warm-up it calls ``os.getppid()``,
 makes CALLS calls and flushes its spans, then calls it again, so callgrind's second dump holds
@@ -51,11 +53,14 @@ SUITES = {
     "aiohttp:chat": ("benchmarks.bench_aiohttp", None),
     "transport:bigprompt": ("benchmarks.bench_transport", "bigprompt"),
     "transport:stream-empty": ("benchmarks.bench_transport", "stream-empty"),
+    "transport:network": ("benchmarks.bench_transport", "network"),
 }
 """suite -> (bench module, case): ``setup(variant, (case, probe(case)))``, or ``setup(variant,
 probe())`` for a module of one case (None)."""
 DEFAULT_SUITES = tuple(
-    suite for suite in SUITES if suite not in ("transport:bigprompt", "transport:stream-empty")
+    suite
+    for suite in SUITES
+    if suite not in ("transport:bigprompt", "transport:stream-empty", "transport:network")
 )
 SUITE_CALLS = {"transport:bigprompt": (20, 10)}
 """(calls, warm-up) of the suites whose calls take milliseconds, instead of (CALLS, WARMUP)."""

@@ -83,13 +83,16 @@ def open_call(
     ``credentials`` gives the credential values the request carries, read only if an exception is
     recorded.
     """
+    # Positional, in the order of RequestInfo's fields (a class called with keywords costs CPython
+    # a dict per call): provider, operation, model, billed model, stream, server address and port.
     info = RequestInfo(
-        provider=found.provider,
-        operation=found.operation,
-        model=found.deployment or found.model,
-        billed_model=found.billed_model,
-        server_address=host or None,
-        server_port=port,
+        found.provider,
+        found.operation,
+        found.deployment or found.model,
+        found.billed_model,
+        False,
+        host or None,
+        port,
     )
     stream = None
     if is_object(body):

@@ -30,6 +30,7 @@ from llmmeter._providers import _routing
 from llmmeter.testing import record_calls
 from tests import fakes
 from tests.otel import llm_spans, metric_total
+from tests.transport.test_caller_path import openai_sdk
 
 M = Decimal(1_000_000)
 MINI_IN, MINI_OUT = Decimal("0.15"), Decimal("0.60")
@@ -390,16 +391,8 @@ def test_bad_header_values_are_ignored_with_one_warning(
 
 def public_host_sdk(reply: fakes.Reply, tracer_provider: Any, meter_provider: Any) -> openai.OpenAI:
     """A client of ``api.openai.com`` itself (answered in process, its body streamed as the network would)."""
-    transport = llmmeter.MeteredTransport(
-        httpx2.MockTransport(fakes.mock_handler(httpx2, reply)),
-        tracer_provider=tracer_provider,
-        meter_provider=meter_provider,
-    )
-    client = openai.OpenAI(
-        api_key="sk-test",
-        base_url="https://api.openai.com/v1",
-        http_client=httpx2.Client(transport=transport),
-    )
+    inner = httpx2.MockTransport(fakes.mock_handler(httpx2, reply))
+    client = openai_sdk(httpx2, inner, tracer_provider, meter_provider)
     _clients.append(client)
     return client
 

@@ -91,8 +91,9 @@ _PORT_PROVIDERS = {11434: n.PROVIDER_OLLAMA}
 _LOOPBACK_PORT_PROVIDERS = {1234: n.PROVIDER_LM_STUDIO}
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 _AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
-_CLOUD_API_SUFFIXES = (".googleapis.com", ".amazonaws.com")
-"""Google's (Gemini API, Vertex AI) and AWS's (Bedrock) API hosts: a provider's own, like those above."""
+_BEDROCK_HOST_PREFIXES = ("bedrock-runtime.", "bedrock-runtime-fips.", "bedrock.")
+"""Bedrock's API hosts under ``.amazonaws.com``, where any other name may be the team's own (an
+API Gateway, a load balancer, an instance)."""
 
 # Path suffix -> (adapter, operation). Checked longest first.
 _OPENAI_ENDPOINTS: tuple[tuple[str, Adapter, str], ...] = (
@@ -179,7 +180,12 @@ def route(method: str, host: str, path: str, port: int | None = None) -> Route |
 
 def _is_public_host(host: str) -> bool:
     """Whether ``host`` is a provider's own public API host (no proxy of the team's answers there)."""
-    return host in _HOST_PROVIDERS or host.endswith(_AZURE_SUFFIXES) or host.endswith(_CLOUD_API_SUFFIXES)
+    return (
+        host in _HOST_PROVIDERS
+        or host.endswith(_AZURE_SUFFIXES)
+        or host.endswith(".googleapis.com")  # the Gemini API's and Vertex AI's: Google's alone
+        or (host.endswith(".amazonaws.com") and host.startswith(_BEDROCK_HOST_PREFIXES))
+    )
 
 
 def _route(host: str, path: str, port: int | None) -> Route | None:

@@ -430,6 +430,8 @@ def test_litellm_headers_are_not_looked_for_on_a_providers_own_host(stream, trac
         ("litellm.internal.example.com", "/v1/chat/completions", True),
         ("gateway.example.com", "/v1/messages", True),
         ("openai.azure.com.example.net", "/v1/chat/completions", True),
+        ("a1b2c3.execute-api.us-east-1.amazonaws.com", "/v1/chat/completions", True),
+        ("litellm-123.us-east-1.elb.amazonaws.com", "/v1/chat/completions", True),
     ],
 )
 def test_which_hosts_may_be_a_teams_proxy(host, path, proxied):

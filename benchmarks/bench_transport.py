@@ -176,21 +176,11 @@ OPENAI_HEADERS = {
 and CDN layers in front of it."""
 
 
-class BodyStream(httpx2.SyncByteStream):
-    """A body that arrives from the network (read by the client, not built in memory)."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield self._body
-
-
 def network_handler(request: httpx2.Request) -> httpx2.Response:
     """The non-streamed answer as the network delivers it (``network``): the body read as it
     arrives, with an OpenAI answer's two dozen headers (the ``chat`` case's body is built in memory,
     with one header)."""
-    return httpx2.Response(200, headers=OPENAI_HEADERS, stream=BodyStream(CHAT_BODY))
+    return httpx2.Response(200, headers=OPENAI_HEADERS, stream=httpx2.ByteStream(CHAT_BODY))
 
 
 def sdk_empty_stream_handler(request: httpx2.Request) -> httpx2.Response:

@@ -36,12 +36,12 @@ class BodyMeter:
         "_call",
         "_chunks",
         "_decoder",
+        "_feed",
         "_parser",
         "_sink",
         "_state",
         "_undecodable",
         "done",
-        "feed",
     )
 
     def __init__(
@@ -74,7 +74,7 @@ class BodyMeter:
         elif decoder is not IDENTITY:
             self._sink = take
             feed = self._decode
-        self.feed = feed if framing is None else self._first_chunk
+        self._feed = feed if framing is None else self._first_chunk
         """What each raw chunk goes to (None once nothing more is read)."""
         self._after_first = feed
 
@@ -86,22 +86,18 @@ class BodyMeter:
 
     def chunk(self, data: bytes) -> None:
         """Take the next raw (still encoded) chunk of the body."""
-        feed = self.feed
+        feed = self._feed
         if feed is not None and data:
             try:
                 feed(data)
             except Exception as exc:
-                self.failed(exc)
-
-    def failed(self, exc: Exception) -> None:
-        """Reading the body on the side failed (a bug): read no more of it, keep what was read."""
-        self.feed = self._decoder = None
-        internal_error("parsing a response body", exc)
+                self._feed = self._decoder = None
+                internal_error("parsing a response body", exc)
 
     def _first_chunk(self, data: bytes) -> None:
         """A stream's first chunk: time to first chunk is a streaming measure."""
         self._call.first_chunk()
-        self.feed = feed = self._after_first
+        self._feed = feed = self._after_first
         if feed is not None:
             feed(data)
 
@@ -113,7 +109,7 @@ class BodyMeter:
         try:
             decoded = decoder.decode(data)
         except Exception:  # a corrupt encoding is bad input, not a bug: stop reading, keep what we have
-            self.feed = self._decoder = None
+            self._feed = self._decoder = None
             self._undecodable = True
             return
         self._sink(decoded)

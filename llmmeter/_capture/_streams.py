@@ -29,11 +29,7 @@ class _MeteredSyncStream:
         meter = self._meter
         try:
             for chunk in self._inner:
-                if (feed := meter.feed) is not None and chunk:
-                    try:
-                        feed(chunk)
-                    except Exception as exc:
-                        meter.failed(exc)
+                meter.chunk(chunk)
                 yield chunk
         except GeneratorExit:
             raise
@@ -65,11 +61,7 @@ class _MeteredAsyncStream:
         meter = self._meter
         try:
             async for chunk in self._inner:
-                if (feed := meter.feed) is not None and chunk:
-                    try:
-                        feed(chunk)
-                    except Exception as exc:
-                        meter.failed(exc)
+                meter.chunk(chunk)
                 yield chunk
         except GeneratorExit:
             raise

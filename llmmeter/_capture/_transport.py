@@ -16,6 +16,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cache, partial
+from operator import itemgetter
 from types import ModuleType
 from typing import Any
 
@@ -199,8 +200,7 @@ def _watch(call: Call, found: Route, response: Any, *, async_body: bool, stream:
             # Built from in-memory content (a mock, a cache): read, and decoded, before we saw it.
             read_whole(call, found, stream, response.headers.get, response.content)
             return
-        # A provider's own host is asked one or two names (no proxy's): read them as they come.
-        header = _header_reader(response.headers) if found.proxied else response.headers.get
+        header = _header_reader(response.headers)
         library = library_of(response)
         decoder = make_decoder(header("content-encoding"), _decoded_by(library))
         meter = body_meter(call, found, stream, header, decoder)
@@ -212,13 +212,22 @@ def _watch(call: Call, found: Route, response: Any, *, async_body: bool, stream:
 
 
 def _header_reader(headers: Any) -> Callable[[str], str | None]:
-    """Case-insensitive reads of an httpx response's headers: their names listed once, a value
-    read only for a name that is there (``Headers.get`` scans every header and raises, then
-    catches, a KeyError for each name that is not, and most names asked about are not). Worth it
-    from two names on: a body read as it arrives has its content-encoding read too."""
-    names = headers.keys()  # lower case
+    """Case-insensitive reads of an httpx response's headers, cheap for a name that is absent.
+
+    ``Headers.get`` scans every header in Python and raises, then catches, a KeyError for a name
+    that is not there (16,000 instructions with the two dozen headers of an OpenAI answer), and
+    most names llmmeter asks about are not. httpx and httpx2 keep each header as (name, lower-case
+    name, value) in ``Headers._list``: the lower-case names are searched in C, and ``get`` reads
+    the value of a name that is there. Headers kept otherwise are read with ``get`` alone.
+    """
     get = headers.get
-    return lambda name: get(name) if name.lower() in names else None
+    listed = getattr(headers, "_list", None)
+    if type(listed) is not list or (listed and not (type(listed[0]) is tuple and len(listed[0]) == 3)):
+        return get
+    return lambda name: get(name) if name.lower().encode("latin-1") in map(_LOWER_NAME, listed) else None
+
+
+_LOWER_NAME = itemgetter(1)
 
 
 def patches(telemetry: Telemetry) -> list[Patch]:

@@ -12,7 +12,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from llmmeter._telemetry._call import Call
     from llmmeter._telemetry._record import CallRecord
 
 __all__ = [
@@ -21,7 +20,6 @@ __all__ = [
     "UserAttributes",
     "active_attributes",
     "active_sinks",
-    "enclosing_call",
     "sending",
 ]
 
@@ -42,12 +40,6 @@ active_sinks: ContextVar[tuple[Sink, ...]] = ContextVar("llmmeter_spends", defau
 
 active_attributes: ContextVar[UserAttributes] = ContextVar("llmmeter_attributes", default=NO_ATTRIBUTES)
 """The merged values of the ``attributes()`` blocks enclosing the context."""
-
-enclosing_call: ContextVar[Call | None] = ContextVar("llmmeter_enclosing_call", default=None)
-"""The call an outer capture point (LangChain) opened; an HTTP call made inside it is its child.
-
-Set, never reset: a finished call is simply no longer open, so no context is attached or detached.
-"""
 
 sending: ContextVar[bool] = ContextVar("llmmeter_sending", default=False)
 """True while llmmeter meters a request being sent (a patched ``send`` or a metered transport), so a

@@ -12,7 +12,6 @@ from __future__ import annotations
 from opentelemetry.context import Context
 
 from llmmeter._budgets._reserve import reserve_call_unless_it_blocks
-from llmmeter._context import enclosing_call
 from llmmeter._errors import BudgetExceeded
 from llmmeter._guard import internal_error
 from llmmeter._pricing._cost import Cost
@@ -21,7 +20,7 @@ from llmmeter._providers._base import AttributeValue, RequestInfo, ResponseInfo
 from llmmeter._reported import ReportedCost, from_openai_usage
 from llmmeter._settings import settings
 from llmmeter._telemetry import _names as names
-from llmmeter._telemetry._call import Call, Telemetry, telemetry_for
+from llmmeter._telemetry._call import Call, Telemetry, enclosing_call, telemetry_for
 from llmmeter._telemetry._record import Ending
 from llmmeter._telemetry._step import Step
 from llmmeter._tracking import enclosing_budgets

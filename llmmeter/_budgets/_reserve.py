@@ -28,20 +28,16 @@ import itertools
 import logging
 import os
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from llmmeter._budgets._estimate import worst_case_cost
 from llmmeter._budgets._redis import StoreError
 from llmmeter._budgets._store import BudgetKey, Store, Verdict, from_nanos, refuses, to_nanos
 from llmmeter._budgets._windows import now
-from llmmeter._context import enclosing_call
 from llmmeter._errors import BudgetExceeded, BudgetUnavailable
 from llmmeter._guard import internal_error
 from llmmeter._providers._base import RequestInfo
+from llmmeter._telemetry._call import Call, enclosing_call
 from llmmeter._tracking import BudgetSpend, enclosing_budgets
-
-if TYPE_CHECKING:
-    from llmmeter._telemetry._call import Call
 
 __all__ = [
     "Reservation",

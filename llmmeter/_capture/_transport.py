@@ -220,7 +220,7 @@ def _header_reader(headers: Any) -> Callable[[str], str | None]:
     name, value) in ``Headers._list``: the lower-case names are searched in C, and ``get`` reads
     the value of a name that is there. Headers kept otherwise are read with ``get`` alone.
     """
-    get = headers.get
+    get: Callable[[str], str | None] = headers.get
     listed = getattr(headers, "_list", None)
     if type(listed) is not list or (listed and not (type(listed[0]) is tuple and len(listed[0]) == 3)):
         return get

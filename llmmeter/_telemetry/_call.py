@@ -23,7 +23,9 @@ import os
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from contextvars import ContextVar
+from decimal import Decimal
+from typing import Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
@@ -32,7 +34,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from llmmeter import __version__
-from llmmeter._context import active_attributes, active_sinks, enclosing_call
+from llmmeter._context import active_attributes, active_sinks
 from llmmeter._errors import BudgetExceeded, PricingFileError
 from llmmeter._guard import internal_error
 from llmmeter._locks import new_lock
@@ -59,10 +61,15 @@ from llmmeter._telemetry._scrub import exception_attributes, secret_forms
 from llmmeter._telemetry._semconv import conventions
 from llmmeter._usage import Usage
 
-if TYPE_CHECKING:
-    from llmmeter._budgets._reserve import Reservation
-
-__all__ = ["Call", "Telemetry", "add_observer", "remove_observer", "telemetry_for"]
+__all__ = [
+    "Call",
+    "Settlement",
+    "Telemetry",
+    "add_observer",
+    "enclosing_call",
+    "remove_observer",
+    "telemetry_for",
+]
 
 
 _ANTHROPIC_SDK_SCOPE = "com.anthropic.sdk.python"
@@ -74,6 +81,30 @@ _NO_USAGE = Cost(total=None, status="no_usage")
 _INVALID_USAGE = Cost(total=None, status="invalid_usage")
 _PRICING_ERROR = Cost(total=None, status="pricing_error")
 _UNKNOWN_TOOL_MODEL = Cost(total=None, status="unknown_model")
+
+enclosing_call: ContextVar[Call | None] = ContextVar("llmmeter_enclosing_call", default=None)
+"""The call an outer capture point (LangChain) opened; an HTTP call made inside it is its child.
+
+Set, never reset: a finished call is simply no longer open, so no context is attached or detached.
+"""
+
+
+class Settlement(Protocol):
+    """What the enclosing budgets reserved for a call (``_budgets._reserve.Reservation``): settled
+    with its cost when it finishes, on a remote store possibly later (awaited by async code)."""
+
+    done: bool
+    """True once :meth:`settle` has been called."""
+
+    def settle(self, cost: Decimal | None) -> None:
+        """Settle with what the call cost (None when it is not counted)."""
+
+    def release(self) -> None:
+        """Give the reservation back unspent."""
+
+    async def settled(self) -> None:
+        """Wait until a remote store has the settlement."""
+
 
 Observer = Callable[[CallRecord], None]
 _observers: list[Observer] = []
@@ -209,7 +240,7 @@ class Call:
         self._user_attributes = active_attributes.get()
         self._sdk_span: Span | None = None
         self._context: otel_context.Context | None = None
-        self.reservation: Reservation | None = None
+        self.reservation: Settlement | None = None
         """What the enclosing budgets reserved for this call, settled by :meth:`finish`."""
         self.credentials: Callable[[], Iterable[str]] | None = None
         """What the request carried that must never be written (credential header values), read

@@ -16,7 +16,14 @@ RAW = [
     (b"Set-Cookie", b"a=1"),
     (b"set-cookie", b"b=2"),
 ]
-NAMES = ["content-type", "Content-Type", "x-request-id", "set-cookie", "content-encoding", "x-litellm-response-cost"]
+NAMES = [
+    "content-type",
+    "Content-Type",
+    "x-request-id",
+    "set-cookie",
+    "content-encoding",
+    "x-litellm-response-cost",
+]
 
 
 @pytest.mark.parametrize("library", [httpx, httpx2])

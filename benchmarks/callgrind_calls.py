@@ -122,24 +122,33 @@ def per_call(suite: str, name: str) -> float:
     """The instructions one call of a variant executes, all threads."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "callgrind.out"
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            "--dump-before=os_getppid",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            "-m",
-            "benchmarks.callgrind_calls",
-            "--worker",
-            suite,
-            name,
-        ]
-        env = {**os.environ, "PYTHONHASHSEED": "0"}
-        subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
-        for line in Path(f"{out}.2").read_text().splitlines():
-            if line.startswith("totals:"):
-                return int(line.split()[1]) / SUITE_CALLS.get(suite, (CALLS, WARMUP))[0]
-    raise RuntimeError(f"no totals in callgrind's output for {suite} {name}")
+        under_callgrind(out, "benchmarks.callgrind_calls", "--worker", suite, name)
+        return dump_total(Path(f"{out}.2")) / SUITE_CALLS.get(suite, (CALLS, WARMUP))[0]
+
+
+def under_callgrind(out: Path, module: str, *args: str) -> None:
+    """Run ``python -m module args`` under callgrind, which writes ``out.N`` at each ``os.getppid()``:
+    dump N holds what ran since the one before."""
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--dump-before=os_getppid",
+        f"--callgrind-out-file={out}",
+        sys.executable,
+        "-m",
+        module,
+        *args,
+    ]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+def dump_total(dump: Path) -> int:
+    """The instructions a callgrind dump holds."""
+    for line in dump.read_text().splitlines():
+        if line.startswith("totals:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no totals in {dump}")
 
 
 def report(suite: str, only: list[str] | None) -> None:

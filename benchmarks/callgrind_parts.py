@@ -15,13 +15,13 @@ loop's count is subtracted. Counts repeat from run to run to within a few hundre
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.callgrind_calls import dump_total, under_callgrind
+
 REPEAT = 2000
 
 PARTS = (
@@ -251,24 +251,9 @@ def main() -> None:
     repeat = int(args[args.index("--repeat") + 1]) if "--repeat" in args else REPEAT
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "callgrind.out"
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            "--dump-before=os_getppid",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            "-m",
-            "benchmarks.callgrind_parts",
-            "--worker",
-            str(repeat),
-        ]
-        env = {**os.environ, "PYTHONHASHSEED": "0"}
-        subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
-        counts = []
-        for dump in range(2, len(PARTS) + 3):  # dump 1 holds the start-up and the warm-up
-            for line in Path(f"{out}.{dump}").read_text().splitlines():
-                if line.startswith("totals:"):
-                    counts.append(int(line.split()[1]) / repeat)
+        under_callgrind(out, "benchmarks.callgrind_parts", "--worker", str(repeat))
+        # Dump 1 holds the start-up and the warm-up; then one dump a statement, the empty loop first.
+        counts = [dump_total(Path(f"{out}.{dump}")) / repeat for dump in range(2, len(PARTS) + 3)]
     empty, *parts = counts
     print(f"instructions per execution (callgrind, {repeat:,} executions each, an empty loop's subtracted)")
     group = None

@@ -161,8 +161,8 @@ def prepare() -> dict[str, Any]:
     body = decode_request(_transport._json_content(request), route.adapter, False)
 
     def request_info() -> RequestInfo:
-        host, model = url.host, route.model
-        info = RequestInfo(route.provider, route.operation, model, route.billed_model, False, host, 443)
+        model = route.deployment or route.model  # as open_call builds it
+        info = RequestInfo(route.provider, route.operation, model, route.billed_model, False, url.host, 443)
         route.adapter.parse_request(info, body, False)
         return info
 
@@ -200,10 +200,16 @@ def prepare() -> dict[str, Any]:
         call.finish(route.adapter.parse_response(call.request, loads_or_none(CHAT_BODY), False))
 
     return {
-        **vars(_attributes),
-        **{name: getattr(module, name) for module in (_http, _transport, _call) for name in dir(module)},
+        "endpoint": _http.endpoint,
+        "_json_content": _transport._json_content,
         "decode_request": decode_request,
+        "request_attributes": _attributes.request_attributes,
         "loads_or_none": loads_or_none,
+        "_price": _call._price,
+        "cost_attributes": _attributes.cost_attributes,
+        "response_attributes": _attributes.response_attributes,
+        "usage_attributes": _attributes.usage_attributes,
+        "metric_set": _attributes.metric_set,
         "REQUEST": request,
         "URL": url,
         "HOST": url.host,

@@ -34,6 +34,7 @@ import asyncio
 import importlib.util
 import statistics
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -98,13 +99,18 @@ async def _chat(request: web.Request) -> web.StreamResponse:
 
 
 class Client:
-    """A provider and a session on an event loop of their own; one chat request per :meth:`call`."""
+    """A provider and a session on an event loop of their own; one chat request per :meth:`call`.
+
+    Closed by :meth:`close`, or when it is collected (a worker drops its call when it ends): the
+    session, the server and the loop are shut down in order, so nothing is left unclosed.
+    """
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.runner = web.AppRunner(self._app(), access_log=None)
         self.session, port = self.loop.run_until_complete(self._start())
         self.url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        self._closer = weakref.finalize(self, _shut_down, self.loop, self.session, self.runner)
 
     @staticmethod
     def _app() -> web.Application:
@@ -135,9 +141,15 @@ class Client:
         return self.loop.run_until_complete(self._stream())
 
     def close(self) -> None:
-        self.loop.run_until_complete(self.session.close())
-        self.loop.run_until_complete(self.runner.cleanup())
-        self.loop.close()
+        self._closer()
+
+
+def _shut_down(
+    loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession, runner: web.AppRunner
+) -> None:
+    loop.run_until_complete(session.close())
+    loop.run_until_complete(runner.cleanup())
+    loop.close()
 
 
 def setup(name: str, telemetry: Telemetry) -> tuple[Callable[[], object], TracerProvider]:

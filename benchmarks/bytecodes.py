@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from benchmarks.callgrind_calls import build, variants
+from benchmarks.callgrind_calls import build, suites_asked, variants
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLS = 20
@@ -149,7 +149,7 @@ def main() -> None:
         at = args.index("--top")
         top = int(args[at + 1])
         del args[at : at + 2]
-    for suite in args or ["transport:chat"]:
+    for suite in suites_asked(args, __doc__) or ["transport:chat"]:
         report(suite, only, top)
 
 

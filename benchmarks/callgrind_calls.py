@@ -170,6 +170,18 @@ def report(suite: str, only: list[str] | None) -> None:
             print(f"  llmmeter added / {name} added: {added['llmmeter'] / added[name]:.2f}")
 
 
+def suites_asked(args: list[str], usage: str | None) -> list[str]:
+    """The suites named on a command line (its options already taken out): ``usage`` printed and an
+    exit for ``-h`` / ``--help``, an exit naming the known suites for an unknown one."""
+    if "-h" in args or "--help" in args:
+        print(usage)
+        sys.exit(0)
+    unknown = [arg for arg in args if arg not in SUITES]
+    if unknown:
+        sys.exit(f"unknown suite {', '.join(unknown)}; the suites: {', '.join(SUITES)}")
+    return args
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--worker"]:
         worker(sys.argv[2], sys.argv[3])
@@ -180,7 +192,7 @@ def main() -> None:
         at = args.index("--only")
         only = re.split(r",(?! )", args[at + 1])  # a name may hold ", "
         del args[at : at + 2]
-    for suite in args or DEFAULT_SUITES:
+    for suite in suites_asked(args, __doc__) or DEFAULT_SUITES:
         report(suite, only)
 
 

@@ -254,6 +254,9 @@ def main() -> None:
     if args[:1] == ["--worker"]:
         worker(int(args[1]))
         return
+    if "-h" in args or "--help" in args:
+        print(__doc__)
+        return
     repeat = int(args[args.index("--repeat") + 1]) if "--repeat" in args else REPEAT
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "callgrind.out"

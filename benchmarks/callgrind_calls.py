@@ -1,6 +1,6 @@
 """Instructions per call of each variant, counted by valgrind's callgrind: repeatable on a loaded machine.
 
-    .venv/bin/python -m benchmarks.callgrind_calls [SUITE ...] [--only VARIANT,...]
+    .venv/bin/python -m benchmarks.callgrind_calls [SUITE ...] [--only VARIANT,...] [--cycles]
 
 SUITE is ``transport:chat``, ``transport:stream``, ``langchain:explicit``, ``langchain:plain``,
 ``gemini:chat``, ``gemini:stream`` (google-genai, bench_transport's Gemini rows), ``bedrock:converse``
@@ -20,7 +20,10 @@ peers'.
 
 Wall and CPU timings on a shared 2-core machine move by 10-30% from run to run; instruction counts
 move by well under 1%. They are not time (a cache miss costs more than an add), but what llmmeter
-removes from its own path shows up in them one for one.
+removes from its own path shows up in them one for one. ``--cycles`` also simulates the caches and
+branch predictors (``--cache-sim=yes --branch-sim=yes``, several times slower) and compares the
+variants by callgrind's estimate of cycles: instructions, plus 10 for each L1 miss and each
+mispredicted branch, plus 100 for each last-level miss.
 """
 
 from __future__ import annotations
@@ -118,21 +121,32 @@ def worker(suite: str, name: str) -> None:
     os.getppid()  # and here what the calls cost
 
 
-def per_call(suite: str, name: str) -> float:
-    """The instructions one call of a variant executes, all threads."""
+def per_call(suite: str, name: str, *, simulate: bool = False) -> dict[str, float]:
+    """What one call of a variant costs, all threads: callgrind's events per call (``Ir``, the
+    instructions; with ``simulate``, its cache misses and mispredicted branches too)."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "callgrind.out"
-        under_callgrind(out, "benchmarks.callgrind_calls", "--worker", suite, name)
-        return dump_total(Path(f"{out}.2")) / SUITE_CALLS.get(suite, (CALLS, WARMUP))[0]
+        under_callgrind(out, "benchmarks.callgrind_calls", "--worker", suite, name, simulate=simulate)
+        calls = SUITE_CALLS.get(suite, (CALLS, WARMUP))[0]
+        return {event: total / calls for event, total in dump_events(Path(f"{out}.2")).items()}
 
 
-def under_callgrind(out: Path, module: str, *args: str) -> None:
+def estimated_cycles(events: dict[str, float]) -> float:
+    """Callgrind's estimate of the cycles that ``events`` (of a simulating run) take."""
+    l1_misses = events["I1mr"] + events["D1mr"] + events["D1mw"]
+    last_level_misses = events["ILmr"] + events["DLmr"] + events["DLmw"]
+    mispredicted = events["Bcm"] + events["Bim"]
+    return events["Ir"] + 10 * (l1_misses + mispredicted) + 100 * last_level_misses
+
+
+def under_callgrind(out: Path, module: str, *args: str, simulate: bool = False) -> None:
     """Run ``python -m module args`` under callgrind, which writes ``out.N`` at each ``os.getppid()``:
-    dump N holds what ran since the one before."""
+    dump N holds what ran since the one before. ``simulate`` adds the cache and branch simulations."""
     command = [
         "valgrind",
         "--tool=callgrind",
         "--dump-before=os_getppid",
+        *(["--cache-sim=yes", "--branch-sim=yes"] if simulate else []),
         f"--callgrind-out-file={out}",
         sys.executable,
         "-m",
@@ -145,21 +159,41 @@ def under_callgrind(out: Path, module: str, *args: str) -> None:
 
 def dump_total(dump: Path) -> int:
     """The instructions a callgrind dump holds."""
+    return dump_events(dump)["Ir"]
+
+
+def dump_events(dump: Path) -> dict[str, int]:
+    """The totals of each event a callgrind dump holds, by name (``Ir``, and ``I1mr``, ``Bcm``...
+    when simulated)."""
+    names: list[str] = []
     for line in dump.read_text().splitlines():
-        if line.startswith("totals:"):
-            return int(line.split()[1])
+        if line.startswith("events:"):
+            names = line.split()[1:]
+        elif line.startswith("totals:"):
+            return dict(zip(names, map(int, line.split()[1:]), strict=True))
     raise RuntimeError(f"no totals in {dump}")
 
 
-def report(suite: str, only: list[str] | None) -> None:
+def report(suite: str, only: list[str] | None, *, cycles: bool = False) -> None:
     calls, warmup = SUITE_CALLS.get(suite, (CALLS, WARMUP))
-    print(f"\n{suite}: instructions per call (callgrind, {calls} calls after {warmup} warm-up)", flush=True)
+    measure = "estimated cycles" if cycles else "instructions"
+    print(f"\n{suite}: {measure} per call (callgrind, {calls} calls after {warmup} warm-up)", flush=True)
     counts = {}
     for name in variants(suite):
         if only is not None and name not in only:  # --only names variants of any of the suites
             continue
-        counts[name] = per_call(suite, name)
-        print(f"  {name:24s} {counts[name]:12,.0f}", flush=True)
+        events = per_call(suite, name, simulate=cycles)
+        if cycles:
+            counts[name] = estimated_cycles(events)
+            print(
+                f"  {name:24s} {counts[name]:12,.0f}  (instructions {events['Ir']:,.0f}, L1 misses "
+                f"{events['I1mr'] + events['D1mr'] + events['D1mw']:,.0f}, mispredicted branches "
+                f"{events['Bcm'] + events['Bim']:,.0f})",
+                flush=True,
+            )
+        else:
+            counts[name] = events["Ir"]
+            print(f"  {name:24s} {counts[name]:12,.0f}", flush=True)
     if "bare" not in counts:
         return
     added = {name: count - counts["bare"] for name, count in counts.items()}
@@ -192,8 +226,11 @@ def main() -> None:
         at = args.index("--only")
         only = re.split(r",(?! )", args[at + 1])  # a name may hold ", "
         del args[at : at + 2]
+    cycles = "--cycles" in args
+    if cycles:
+        args.remove("--cycles")
     for suite in suites_asked(args, __doc__) or DEFAULT_SUITES:
-        report(suite, only)
+        report(suite, only, cycles=cycles)
 
 
 if __name__ == "__main__":

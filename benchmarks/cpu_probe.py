@@ -1,0 +1,134 @@
+"""Where a variant's CPU goes besides its own instructions: user and system time, the kernel's
+context switches and page faults, and the garbage collector, per call.
+
+    .venv/bin/python -m benchmarks.cpu_probe [SUITE] [--only VARIANT,...] [--calls N] [--repeat N]
+
+SUITE is one of ``benchmarks.callgrind_calls``'s (default ``transport:chat``). Each variant, built
+as its bench module builds it, runs in a fresh interpreter of its own: 300 calls of warm-up, then
+CALLS calls (default 4,500) timed with ``resource.getrusage`` and watched by ``gc.callbacks``; the
+variants take turns, REPEAT times (default 4). Printed per call: user and system CPU in µs,
+voluntary context switches, minor page faults, and the garbage collector's collections (young,
+middle, full) and CPU. A call's CPU spent in the kernel or the collector is not an instruction
+that callgrind counts in the variant's own code; this tells whether that is where a gap lies.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from benchmarks.callgrind_calls import ROOT, build, suites_asked, variants
+
+WARMUP = 300
+CALLS = 4_500
+REPEAT = 4
+
+
+def worker(suite: str, name: str, calls: int) -> None:
+    """Build the variant, warm it up, then measure ``calls`` calls; prints the figures as JSON."""
+    call, tracer_provider = build(suite, name)
+    for _ in range(WARMUP):
+        call()
+    tracer_provider.force_flush()
+    collections = [0, 0, 0]
+    collecting = [0.0, 0.0, 0.0]
+    started: dict[int, float] = {}
+
+    def watch(phase: str, info: dict[str, Any]) -> None:
+        generation = info["generation"]
+        if phase == "start":
+            started[generation] = time.process_time()
+        else:
+            collections[generation] += 1
+            collecting[generation] += time.process_time() - started[generation]
+
+    gc.callbacks.append(watch)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    for _ in range(calls):
+        call()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    gc.callbacks.remove(watch)
+    print(
+        json.dumps(
+            {
+                "user_us": (after.ru_utime - before.ru_utime) / calls * 1e6,
+                "system_us": (after.ru_stime - before.ru_stime) / calls * 1e6,
+                "switches": (after.ru_nvcsw - before.ru_nvcsw) / calls,
+                "faults": (after.ru_minflt - before.ru_minflt) / calls,
+                "collections": collections,
+                "gc_us": sum(collecting) / calls * 1e6,
+            }
+        )
+    )
+
+
+def measure(suite: str, name: str, calls: int) -> dict[str, Any]:
+    """One fresh interpreter's figures for a variant."""
+    command = [sys.executable, "-m", "benchmarks.cpu_probe", "--worker", suite, name, str(calls)]
+    done = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+    figures: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return figures
+
+
+def report(suite: str, only: list[str] | None, calls: int, repeat: int) -> None:
+    names = [name for name in variants(suite) if only is None or name in only]
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for _ in range(repeat):
+        for name in names:
+            runs[name].append(measure(suite, name, calls))
+    print(f"\n{suite}: per call, medians of {repeat} processes of {calls:,} calls after {WARMUP} warm-up")
+    heading = (
+        ("user µs", 9),
+        ("system µs", 10),
+        ("switches", 9),
+        ("faults", 7),
+        ("collections", 13),
+        ("gc µs", 8),
+    )
+    print(f"  {'variant':24s}" + "".join(f" {title:>{width}s}" for title, width in heading))
+    for name, figures in runs.items():
+
+        def median(key: str, figures: list[dict[str, Any]] = figures) -> float:
+            return statistics.median(run[key] for run in figures)
+
+        collections = "/".join(str(sum(run["collections"][g] for run in figures)) for g in range(3))
+        print(
+            f"  {name:24s} {median('user_us'):9.1f} {median('system_us'):10.1f} {median('switches'):9.2f}"
+            f" {median('faults'):7.2f} {collections:>13s} {median('gc_us'):8.1f}"
+        )
+    if "bare" in runs:
+        bare = statistics.median(run["user_us"] for run in runs["bare"])
+        added = {
+            name: statistics.median(run["user_us"] for run in figures) - bare
+            for name, figures in runs.items()
+        }
+        for name in names:
+            if name not in ("bare", "llmmeter") and "llmmeter" in added and added[name] > 0:
+                print(f"  llmmeter's added user CPU / {name}'s: {added['llmmeter'] / added[name]:.2f}")
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args[:1] == ["--worker"]:
+        worker(args[1], args[2], int(args[3]))
+        return
+    options = {"--only": None, "--calls": str(CALLS), "--repeat": str(REPEAT)}
+    for option in options:
+        if option in args:
+            at = args.index(option)
+            options[option] = args[at + 1]
+            del args[at : at + 2]
+    only = None if options["--only"] is None else re.split(r",(?! )", options["--only"])
+    for suite in suites_asked(args, __doc__) or ["transport:chat"]:
+        report(suite, only, int(str(options["--calls"])), int(str(options["--repeat"])))
+
+
+if __name__ == "__main__":
+    main()

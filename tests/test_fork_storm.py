@@ -304,7 +304,12 @@ def test_botocore_capture_point_survives_a_fork_storm(providers: Any) -> None:
     llmmeter.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, integrations=False)
     try:
         shared = new_bedrock()
-        result = storm([lambda: converse(shared), lambda: converse(shared)], check)
+        # Paused between rounds: botocore lets go of the GIL for an instant on every request (its
+        # invocation id's uuid4 reads os.urandom) and takes it straight back, so threads conversing
+        # in a tight loop keep the forking thread waiting for the GIL, up to a second at each of its
+        # system calls (171 s for this storm unpaused, 1.6 s paused). A real caller waits on the
+        # network instead.
+        result = storm([lambda: converse(shared), lambda: converse(shared)], check, pause=True)
     finally:
         llmmeter.uninstrument()
     assert_calm(result)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import collections
 import json
-import re
 import subprocess
 import sys
 import threading
@@ -29,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from benchmarks.callgrind_calls import build, suites_asked, variants
+from benchmarks.callgrind_calls import build, only_variants, suites_asked, take_option, variants
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLS = 20
@@ -139,16 +138,8 @@ def main() -> None:
         worker(sys.argv[2], sys.argv[3])
         return
     args = sys.argv[1:]
-    only = None
-    top = 0
-    if "--only" in args:
-        at = args.index("--only")
-        only = re.split(r",(?! )", args[at + 1])  # a name may hold ", "
-        del args[at : at + 2]
-    if "--top" in args:
-        at = args.index("--top")
-        top = int(args[at + 1])
-        del args[at : at + 2]
+    only = only_variants(args)
+    top = int(take_option(args, "--top") or 0)
     for suite in suites_asked(args, __doc__) or ["transport:chat"]:
         report(suite, only, top)
 

@@ -204,6 +204,22 @@ def report(suite: str, only: list[str] | None, *, cycles: bool = False) -> None:
             print(f"  llmmeter added / {name} added: {added['llmmeter'] / added[name]:.2f}")
 
 
+def take_option(args: list[str], name: str) -> str | None:
+    """The value given to option ``name`` on a command line, taken out of ``args``; None without it."""
+    if name not in args:
+        return None
+    at = args.index(name)
+    value = args[at + 1]
+    del args[at : at + 2]
+    return value
+
+
+def only_variants(args: list[str]) -> list[str] | None:
+    """The variants ``--only`` names (taken out of ``args``), comma-separated; None without it."""
+    value = take_option(args, "--only")
+    return None if value is None else re.split(r",(?! )", value)  # a name may hold ", "
+
+
 def suites_asked(args: list[str], usage: str | None) -> list[str]:
     """The suites named on a command line (its options already taken out): ``usage`` printed and an
     exit for ``-h`` / ``--help``, an exit naming the known suites for an unknown one."""
@@ -221,11 +237,7 @@ def main() -> None:
         worker(sys.argv[2], sys.argv[3])
         return
     args = sys.argv[1:]
-    only = None
-    if "--only" in args:
-        at = args.index("--only")
-        only = re.split(r",(?! )", args[at + 1])  # a name may hold ", "
-        del args[at : at + 2]
+    only = only_variants(args)
     cycles = "--cycles" in args
     if cycles:
         args.remove("--cycles")

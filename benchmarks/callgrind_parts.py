@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.callgrind_calls import dump_total, under_callgrind
+from benchmarks.callgrind_calls import dump_total, take_option, under_callgrind
 
 REPEAT = 2000
 
@@ -257,7 +257,7 @@ def main() -> None:
     if "-h" in args or "--help" in args:
         print(__doc__)
         return
-    repeat = int(args[args.index("--repeat") + 1]) if "--repeat" in args else REPEAT
+    repeat = int(take_option(args, "--repeat") or REPEAT)
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "callgrind.out"
         under_callgrind(out, "benchmarks.callgrind_parts", "--worker", str(repeat))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gc
 import json
-import re
 import resource
 import statistics
 import subprocess
@@ -24,11 +23,13 @@ import sys
 import time
 from typing import Any
 
-from benchmarks.callgrind_calls import ROOT, build, suites_asked, variants
+from benchmarks.callgrind_calls import ROOT, build, only_variants, suites_asked, take_option, variants
 
 WARMUP = 300
 CALLS = 4_500
 REPEAT = 4
+_MEDIANS = ("user_us", "system_us", "switches", "faults", "gc_us")
+"""The figures printed as medians of the processes (the collections are summed)."""
 
 
 def worker(suite: str, name: str, calls: int) -> None:
@@ -93,24 +94,19 @@ def report(suite: str, only: list[str] | None, calls: int, repeat: int) -> None:
         ("gc µs", 8),
     )
     print(f"  {'variant':24s}" + "".join(f" {title:>{width}s}" for title, width in heading))
+    user: dict[str, float] = {}
     for name, figures in runs.items():
-
-        def median(key: str, figures: list[dict[str, Any]] = figures) -> float:
-            return statistics.median(run[key] for run in figures)
-
+        median = {key: statistics.median(run[key] for run in figures) for key in _MEDIANS}
+        user[name] = median["user_us"]
         collections = "/".join(str(sum(run["collections"][g] for run in figures)) for g in range(3))
         print(
-            f"  {name:24s} {median('user_us'):9.1f} {median('system_us'):10.1f} {median('switches'):9.2f}"
-            f" {median('faults'):7.2f} {collections:>13s} {median('gc_us'):8.1f}"
+            f"  {name:24s} {median['user_us']:9.1f} {median['system_us']:10.1f} {median['switches']:9.2f}"
+            f" {median['faults']:7.2f} {collections:>13s} {median['gc_us']:8.1f}"
         )
-    if "bare" in runs:
-        bare = statistics.median(run["user_us"] for run in runs["bare"])
-        added = {
-            name: statistics.median(run["user_us"] for run in figures) - bare
-            for name, figures in runs.items()
-        }
+    if "bare" in user and "llmmeter" in user:
+        added = {name: value - user["bare"] for name, value in user.items()}
         for name in names:
-            if name not in ("bare", "llmmeter") and "llmmeter" in added and added[name] > 0:
+            if name not in ("bare", "llmmeter") and added[name] > 0:
                 print(f"  llmmeter's added user CPU / {name}'s: {added['llmmeter'] / added[name]:.2f}")
 
 
@@ -119,15 +115,11 @@ def main() -> None:
     if args[:1] == ["--worker"]:
         worker(args[1], args[2], int(args[3]))
         return
-    options = {"--only": None, "--calls": str(CALLS), "--repeat": str(REPEAT)}
-    for option in options:
-        if option in args:
-            at = args.index(option)
-            options[option] = args[at + 1]
-            del args[at : at + 2]
-    only = None if options["--only"] is None else re.split(r",(?! )", options["--only"])
+    only = only_variants(args)
+    calls = int(take_option(args, "--calls") or CALLS)
+    repeat = int(take_option(args, "--repeat") or REPEAT)
     for suite in suites_asked(args, __doc__) or ["transport:chat"]:
-        report(suite, only, int(str(options["--calls"])), int(str(options["--repeat"])))
+        report(suite, only, calls, repeat)
 
 
 if __name__ == "__main__":

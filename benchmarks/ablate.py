@@ -10,7 +10,8 @@ instrumentation from this one, each in a fresh interpreter: WARMUP calls, then C
 with ``time.process_time()`` (every thread). The processes take turns, ROUNDS times, in an order
 that rotates each round; medians. Printed per row: CPU per call, what it adds to ``bare``, and its
 ratio to the floor and to the official instrumentation of the same rounds; for each ablation,
-what cutting its part saves against HEAD's ``llmmeter``.
+what cutting its part saves against HEAD's ``llmmeter``. The patches are written for the openai
+SDK's non-streamed call (``transport:chat``); on another suite each cuts what of it that path runs.
 
 Callgrind's instructions price a part by what it executes; this prices it by what it costs in
 place, among the client's and the SDK's work, which is what the CPU targets are stated in. On a
@@ -69,11 +70,21 @@ def worktree(folder: Path, patch: Path) -> Path:
     return tree
 
 
+def _changed_here() -> bool:
+    """Whether llmmeter's code in this tree differs from HEAD's."""
+    status = ["git", "status", "--porcelain", "--", "llmmeter", "integrations"]
+    return bool(subprocess.run(status, cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip())
+
+
 def report(suite: str, patches: list[Path], rounds: int, calls: int) -> None:
     official = [name for name in variants(suite) if name in OFFICIAL]
     rows = [(name, ROOT) for name in (*REFERENCES, *official)]
-    with tempfile.TemporaryDirectory() as temporary:
-        try:
+    if _changed_here():
+        print(
+            "note: llmmeter/ has uncommitted changes; the ablations apply to HEAD, this tree's rows run them"
+        )
+    try:
+        with tempfile.TemporaryDirectory() as temporary:
             rows += [(f"llmmeter, {patch.stem}", worktree(Path(temporary), patch)) for patch in patches]
             cpu: dict[str, list[float]] = {row: [] for row, _ in rows}
             for number in range(rounds):
@@ -81,8 +92,8 @@ def report(suite: str, patches: list[Path], rounds: int, calls: int) -> None:
                 for row, tree in rows[shift:] + rows[:shift]:
                     name = "llmmeter" if row.startswith("llmmeter, ") else row
                     cpu[row].append(one_process(tree, suite, name, calls))
-        finally:
-            subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=False)
+    finally:  # the worktrees' folders are gone: forget them
+        subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=False)
     median = {row: statistics.median(values) * 1e6 for row, values in cpu.items()}
     added = {row: value - median["bare"] for row, value in median.items()}
     references = [FLOOR, *official]

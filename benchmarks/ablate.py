@@ -28,7 +28,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.callgrind_calls import FLOOR, ROOT, build, suites_asked, take_option, variants
+from benchmarks.callgrind_calls import (
+    FLOOR,
+    ROOT,
+    build,
+    suites_asked,
+    take_option,
+    variants,
+    worker_result,
+)
 
 PATCHES = ROOT / "benchmarks" / "ablations"
 WARMUP = 300
@@ -54,9 +62,7 @@ def worker(suite: str, name: str, calls: int) -> None:
 
 def one_process(tree: Path, suite: str, name: str, calls: int) -> float:
     """A variant's CPU seconds per call, from the code in ``tree``."""
-    command = [sys.executable, "-m", "benchmarks.ablate", "--worker", suite, name, str(calls)]
-    done = subprocess.run(command, cwd=tree, check=True, capture_output=True, text=True)
-    cpu: float = json.loads(done.stdout.splitlines()[-1])
+    cpu: float = worker_result("benchmarks.ablate", suite, name, str(calls), cwd=tree)
     return cpu
 
 

@@ -19,18 +19,23 @@ from __future__ import annotations
 
 import collections
 import json
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from benchmarks.callgrind_calls import build, only_variants, suites_asked, take_option, variants
+from benchmarks.callgrind_calls import (
+    ROOT,
+    build,
+    only_variants,
+    suites_asked,
+    take_option,
+    variants,
+    worker_result,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 CALLS = 20
 WARMUP = 300
 
@@ -102,10 +107,8 @@ def worker(suite: str, name: str) -> None:
 
 def count(suite: str, name: str) -> collections.Counter[Key]:
     """Bytecodes per call of a variant, by (file, function, first line)."""
-    command = [sys.executable, "-m", "benchmarks.bytecodes", "--worker", suite, name]
-    done = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
     found: collections.Counter[Key] = collections.Counter()
-    for filename, function, line, total in json.loads(done.stdout.splitlines()[-1]):
+    for filename, function, line, total in worker_result("benchmarks.bytecodes", suite, name):
         found[(filename, function, line)] = total / CALLS
     return found
 

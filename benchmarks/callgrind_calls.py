@@ -31,6 +31,7 @@ from __future__ import annotations
 import gc
 import importlib
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -202,6 +203,14 @@ def report(suite: str, only: list[str] | None, *, cycles: bool = False) -> None:
     for name in counts:
         if name not in ("bare", "llmmeter") and "llmmeter" in counts:
             print(f"  llmmeter added / {name} added: {added['llmmeter'] / added[name]:.2f}")
+
+
+def worker_result(module: str, *args: str, cwd: Path = ROOT) -> Any:
+    """Run ``python -m module --worker args`` in a fresh interpreter (in ``cwd``, whose code it
+    imports) and return what it printed last, as JSON."""
+    command = [sys.executable, "-m", module, "--worker", *args]
+    done = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def take_option(args: list[str], name: str) -> str | None:

@@ -22,12 +22,18 @@ import gc
 import json
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
 
-from benchmarks.callgrind_calls import ROOT, build, only_variants, suites_asked, take_option, variants
+from benchmarks.callgrind_calls import (
+    build,
+    only_variants,
+    suites_asked,
+    take_option,
+    variants,
+    worker_result,
+)
 
 WARMUP = 300
 CALLS = 4_500
@@ -76,9 +82,7 @@ def worker(suite: str, name: str, calls: int) -> None:
 
 def measure(suite: str, name: str, calls: int) -> dict[str, Any]:
     """One fresh interpreter's figures for a variant."""
-    command = [sys.executable, "-m", "benchmarks.cpu_probe", "--worker", suite, name, str(calls)]
-    done = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
-    figures: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    figures: dict[str, Any] = worker_result("benchmarks.cpu_probe", suite, name, str(calls))
     return figures
 
 

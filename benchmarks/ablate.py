@@ -84,20 +84,21 @@ def _changed_here() -> bool:
 
 def report(suite: str, patches: list[Path], rounds: int, calls: int) -> None:
     official = [name for name in variants(suite) if name in OFFICIAL]
-    rows = [(name, ROOT) for name in (*REFERENCES, *official)]
+    rows = [(name, ROOT, name) for name in (*REFERENCES, *official)]  # (row, tree, variant)
     if _changed_here():
         print(
-            "note: llmmeter/ has uncommitted changes; the ablations apply to HEAD, this tree's rows run them"
+            "note: llmmeter's code has uncommitted changes; the ablations apply to HEAD, this tree's"
+            " rows run them"
         )
     try:
         with tempfile.TemporaryDirectory() as temporary:
-            rows += [(f"llmmeter, {patch.stem}", worktree(Path(temporary), patch)) for patch in patches]
-            cpu: dict[str, list[float]] = {row: [] for row, _ in rows}
+            for patch in patches:
+                rows.append((f"llmmeter, {patch.stem}", worktree(Path(temporary), patch), "llmmeter"))
+            cpu: dict[str, list[float]] = {row: [] for row, _, _ in rows}
             for number in range(rounds):
                 shift = number % len(rows)
-                for row, tree in rows[shift:] + rows[:shift]:
-                    name = "llmmeter" if row.startswith("llmmeter, ") else row
-                    cpu[row].append(one_process(tree, suite, name, calls))
+                for row, tree, variant in rows[shift:] + rows[:shift]:
+                    cpu[row].append(one_process(tree, suite, variant, calls))
     finally:  # the worktrees' folders are gone: forget them
         subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=False)
     median = {row: statistics.median(values) * 1e6 for row, values in cpu.items()}
@@ -106,7 +107,7 @@ def report(suite: str, patches: list[Path], rounds: int, calls: int) -> None:
     print(f"\n{suite}: CPU per call, medians of {rounds} interleaved processes of {calls:,} calls")
     header = "".join(f"  / {reference[:22]:>22s}" for reference in references)
     print(f"  {'row':32s} {'µs':>8s} {'added':>8s}{header}")
-    for row, _ in rows:
+    for row in cpu:
         ratios = "".join(f"  {added[row] / added[reference]:24.2f}" for reference in references)
         print(f"  {row:32s} {median[row]:8.1f} {added[row]:+8.1f}{ratios}")
     for patch in patches:
